@@ -1,0 +1,55 @@
+"""Time ranges of analytics queries: RFC 3339 in UTC, half-open [start, end)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+DEFAULT_SPAN = timedelta(hours=24)
+
+
+class InvalidRange(ValueError):
+    """A time parameter cannot be used; the message says which and why (the API answers 422)."""
+
+
+def parse_instant(raw: str, name: str) -> datetime:
+    """An RFC 3339 timestamp in UTC (`Z` or `+00:00`); other offsets are refused rather than guessed at."""
+    text = raw.strip()
+    try:
+        value = datetime.fromisoformat(text.replace("z", "Z"))
+    except ValueError:
+        raise InvalidRange(f"{name}: {raw!r} is not an RFC 3339 timestamp (e.g. 2026-11-24T00:00:00Z)") from None
+    if value.tzinfo is None:
+        raise InvalidRange(f"{name}: {raw!r} has no UTC offset; end it with Z")
+    if value.utcoffset() != timedelta(0):
+        raise InvalidRange(f"{name}: {raw!r} is not in UTC; give times in UTC, ending with Z")
+    return value.astimezone(UTC)
+
+
+@dataclass(frozen=True)
+class TimeRange:
+    start: datetime
+    end: datetime
+
+    @classmethod
+    def parse(cls, start: str | None, end: str | None, now: datetime | None = None) -> TimeRange:
+        """From optional `from`/`to` parameters; missing ends default to the last 24 hours."""
+        end_at = parse_instant(end, "to") if end else (now or datetime.now(UTC))
+        start_at = parse_instant(start, "from") if start else end_at - DEFAULT_SPAN
+        if start_at >= end_at:
+            raise InvalidRange(f"from ({start_at.isoformat()}) must be before to ({end_at.isoformat()})")
+        return cls(start_at, end_at)
+
+    def sql(self, column: str = "ts") -> tuple[str, dict[str, Any]]:
+        """A WHERE fragment on a DateTime64 column and its bound parameters (nanoseconds since the epoch)."""
+        return (
+            f"{column} >= fromUnixTimestamp64Nano({{range_start:Int64}}, 'UTC') "
+            f"AND {column} < fromUnixTimestamp64Nano({{range_end:Int64}}, 'UTC')",
+            {"range_start": _ns(self.start), "range_end": _ns(self.end)},
+        )
+
+
+def _ns(instant: datetime) -> int:
+    delta = instant - datetime(1970, 1, 1, tzinfo=UTC)
+    return (delta.days * 86_400 + delta.seconds) * 10**9 + delta.microseconds * 1000

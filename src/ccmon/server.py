@@ -1,0 +1,143 @@
+"""`ccmon serve`: wires the store, the writer, both OTLP receivers and the API into one process."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import signal
+from collections.abc import Iterator
+
+import uvicorn
+
+from ccmon.analytics import Analytics
+from ccmon.ingest.stats import IngestStats
+from ccmon.ingest.writer import BatchWriter
+from ccmon.otlp.grpc import create_grpc_server
+from ccmon.otlp.http import OtlpHttpApp
+from ccmon.otlp.receiver import Receiver
+from ccmon.settings import Config, ConfigError
+from ccmon.store.facade import Store
+from ccmon.web.app import create_app
+
+log = logging.getLogger(__name__)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def check_exposure(config: Config) -> None:
+    """Safe by default: listening beyond loopback needs ingest and API tokens."""
+    if is_loopback(config.host):
+        return
+    missing = [s for s, v in (("ingest_tokens", config.ingest_tokens), ("api_tokens", config.api_tokens)) if not v]
+    if missing:
+        raise ConfigError(
+            f"refusing to listen on {config.host}: a non-loopback address needs {' and '.join(missing)} "
+            "(--ingest-tokens / CCMON_INGEST_TOKENS, --api-tokens / CCMON_API_TOKENS)"
+        )
+
+
+class _Listener(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to `Server` (two listeners share one process)."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+class Server:
+    def __init__(self, config: Config) -> None:
+        check_exposure(config)
+        self.config = config
+        self.stats = IngestStats()
+        self.ready = False
+        self._stop = asyncio.Event()
+
+    def request_stop(self) -> None:
+        self._stop.set()
+
+    def _listener(self, app: object, port: int) -> _Listener:
+        return _Listener(
+            uvicorn.Config(
+                app,  # type: ignore[arg-type]
+                host=self.config.host,
+                port=port,
+                log_config=None,
+                access_log=False,
+                lifespan="off",
+                timeout_graceful_shutdown=5,
+            )
+        )
+
+    async def run(self) -> None:
+        config = self.config
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            with contextlib.suppress(NotImplementedError, RuntimeError):
+                loop.add_signal_handler(sig, self.request_stop)
+        store = await asyncio.to_thread(Store.open, data_dir=config.data_dir, url=config.clickhouse_url,
+                                        database=config.database)
+        writer: BatchWriter | None = None
+        listeners: list[_Listener] = []
+        tasks: list[asyncio.Task[None]] = []
+        grpc_server = None
+        try:
+            applied = await asyncio.to_thread(store.migrate)
+            log.info("store open: %s, schema version %d", store.description, store.schema_version(),
+                     extra={"migrations_applied": applied})
+            writer = BatchWriter(
+                store,
+                self.stats,
+                max_rows=config.batch_max_rows,
+                max_delay_s=config.batch_max_delay_ms / 1000,
+                queue_max_rows=config.queue_max_rows,
+                dedup_window_s=config.dedup_window_s,
+                dedup_max_keys=config.dedup_max_keys,
+            )
+            await asyncio.to_thread(writer.start)
+            receiver = Receiver(
+                writer,
+                self.stats,
+                tokens=config.ingest_tokens,
+                max_request_bytes=config.max_request_bytes,
+                max_value_length=config.max_attribute_length,
+            )
+            grpc_server = create_grpc_server(receiver, f"{config.host}:{config.otlp_grpc_port}")
+            await grpc_server.start()
+            api = create_app(Analytics(store), ready=lambda: self.ready, registry=self.stats.registry,
+                             api_tokens=config.api_tokens)
+            listeners = [self._listener(OtlpHttpApp(receiver), config.otlp_http_port), self._listener(api, config.port)]
+            tasks = [asyncio.create_task(listener.serve()) for listener in listeners]
+            while not all(listener.started for listener in listeners):
+                if any(task.done() for task in tasks):
+                    raise OSError("a listener failed to start (is its port already in use?)")
+                await asyncio.sleep(0.02)
+            self.ready = True
+            log.info(
+                "ccmon listening",
+                extra={"api": f"http://{config.host}:{config.port}", "otlp_grpc": f"{config.host}:{config.otlp_grpc_port}",
+                       "otlp_http": f"http://{config.host}:{config.otlp_http_port}"},
+            )
+            stop = asyncio.create_task(self._stop.wait())
+            await asyncio.wait([stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
+            stop.cancel()
+        finally:
+            self.ready = False
+            log.info("shutting down: stopping receivers, then committing the write queue")
+            if grpc_server is not None:
+                await grpc_server.stop(grace=5)
+            for listener in listeners:
+                listener.should_exit = True
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if writer is not None:
+                await asyncio.to_thread(writer.close)
+            store.close()
+            log.info("stopped")

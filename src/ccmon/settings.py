@@ -1,0 +1,194 @@
+"""Every configuration setting of ccmon, declared once.
+
+Each `Setting` names its command-line flag, its `CCMON_*` environment variable, its key in the TOML file and its
+default, and documents itself: `docs/configuration.md` is generated from this table (a test keeps it in step).
+Precedence is flag > environment > TOML file > default.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+
+def _default_data_dir() -> str:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return str(Path(base) / "ccmon")
+
+
+def _parse_bool(raw: str) -> bool:
+    lowered = raw.strip().lower()
+    if lowered in {"1", "true", "yes", "on"}:
+        return True
+    if lowered in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected a boolean (true/false), got {raw!r}")
+
+
+def _parse_list(raw: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in raw.split(",") if item.strip())
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configuration knob: where it can be set, its type, its default and what it means."""
+
+    name: str
+    default: Any
+    help: str
+    parse: Callable[[str], Any] = str
+    secret: bool = False
+
+    @property
+    def env(self) -> str:
+        return "CCMON_" + self.name.upper()
+
+    @property
+    def flag(self) -> str:
+        return "--" + self.name.replace("_", "-")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("host", "127.0.0.1", "Address every listener binds. Any non-loopback address requires ingest and API tokens."),
+    Setting("port", 3000, "Port of the web UI and HTTP API.", int),
+    Setting("otlp_grpc_port", 4317, "Port of the OTLP/gRPC receiver.", int),
+    Setting("otlp_http_port", 4318, "Port of the OTLP/HTTP receiver (`/v1/logs`, `/v1/metrics`, `/v1/traces`).", int),
+    Setting("data_dir", None, "Folder of the embedded ClickHouse store (default: `$XDG_DATA_HOME/ccmon`, "
+            "usually `~/.local/share/ccmon`)."),
+    Setting("clickhouse_url", None, "Use a ClickHouse server instead of the embedded store, e.g. "
+            "`http://user:password@clickhouse:8123`. Same schema and SQL.", secret=True),
+    Setting("database", "ccmon", "ClickHouse database holding ccmon's tables."),
+    Setting("ingest_tokens", (), "Comma-separated bearer tokens accepted by the OTLP receivers "
+            "(`Authorization: Bearer <token>`). Empty: no token is asked for (loopback only).", _parse_list, True),
+    Setting("api_tokens", (), "Comma-separated bearer tokens accepted by the HTTP API. Empty: no token is asked "
+            "for (loopback only).", _parse_list, True),
+    Setting("max_request_bytes", 8 * 1024 * 1024, "Largest OTLP request accepted, counted after decompression; "
+            "larger ones get HTTP 413 or gRPC RESOURCE_EXHAUSTED.", int),
+    Setting("max_attribute_length", 65536, "Longest attribute value kept, in characters; longer strings are truncated and "
+            "counted in `ccmon_truncated_values_total`.", int),
+    Setting("batch_max_rows", 5000, "The writer commits a batch once it holds this many rows...", int),
+    Setting("batch_max_delay_ms", 200, "...or once its oldest row has waited this long.", int),
+    Setting("queue_max_rows", 200_000, "Rows that may wait for the writer. A request that would exceed it is "
+            "refused with HTTP 429 / gRPC RESOURCE_EXHAUSTED so the exporter retries later.", int),
+    Setting("dedup_window_s", 900, "How long the keys of stored rows are remembered, so an exporter's retry of "
+            "a request already stored is counted once. Seeded from the store at start-up.", int),
+    Setting("dedup_max_keys", 5_000_000, "At most this many remembered keys (oldest forgotten first).", int),
+    Setting("log_level", "info", "Log level: debug, info, warning, error."),
+    Setting("log_format", "json", "Log format: `json` (one object per line) or `text`."),
+)
+
+_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+@dataclass(frozen=True)
+class Config:
+    """Resolved configuration; build it with `load_config` (the defaults live in `SETTINGS` only)."""
+
+    host: str
+    port: int
+    otlp_grpc_port: int
+    otlp_http_port: int
+    data_dir: str
+    clickhouse_url: str | None
+    database: str
+    ingest_tokens: tuple[str, ...]
+    api_tokens: tuple[str, ...]
+    max_request_bytes: int
+    max_attribute_length: int
+    batch_max_rows: int
+    batch_max_delay_ms: int
+    queue_max_rows: int
+    dedup_window_s: int
+    dedup_max_keys: int
+    log_level: str
+    log_format: str
+
+    def replace(self, **changes: Any) -> Config:
+        return dataclasses.replace(self, **changes)
+
+
+class ConfigError(ValueError):
+    """A setting has a value ccmon cannot use; the message names the setting and its source."""
+
+
+def _coerce(setting: Setting, value: Any, source: str) -> Any:
+    try:
+        if isinstance(value, str):
+            return setting.parse(value)
+        if setting.parse is _parse_list and isinstance(value, list):
+            return tuple(str(v) for v in value)
+        if setting.parse is int and isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if setting.parse is str and value is not None:
+            return str(value)
+    except ValueError as exc:
+        raise ConfigError(f"{setting.name} from {source}: {exc}") from None
+    raise ConfigError(f"{setting.name} from {source}: unexpected value {value!r}")
+
+
+def load_config(
+    flags: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_file: str | Path | None = None,
+) -> Config:
+    """Resolve every setting: flag > environment (`CCMON_*`) > TOML file > default."""
+    environ = os.environ if environ is None else environ
+    flags = flags or {}
+    file_values: dict[str, Any] = {}
+    path = config_file or environ.get("CCMON_CONFIG")
+    if path:
+        try:
+            file_values = tomllib.loads(Path(path).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"config file {path}: {exc}") from None
+        unknown = sorted(set(file_values) - set(_BY_NAME))
+        if unknown:
+            raise ConfigError(f"config file {path}: unknown settings {', '.join(unknown)}")
+    resolved: dict[str, Any] = {}
+    for setting in SETTINGS:
+        if flags.get(setting.name) is not None:
+            resolved[setting.name] = _coerce(setting, flags[setting.name], setting.flag)
+        elif setting.env in environ:
+            resolved[setting.name] = _coerce(setting, environ[setting.env], setting.env)
+        elif setting.name in file_values:
+            resolved[setting.name] = _coerce(setting, file_values[setting.name], str(path))
+        else:
+            resolved[setting.name] = setting.default
+    if resolved["data_dir"] is None:
+        resolved["data_dir"] = _default_data_dir()
+    return Config(**resolved)
+
+
+def settings_markdown() -> str:
+    """The configuration reference, generated from `SETTINGS` (written to docs/configuration.md)."""
+    lines = [
+        "# Configuration",
+        "",
+        "Generated from `src/ccmon/settings.py`; do not edit by hand (`python -m ccmon.settings > "
+        "docs/configuration.md`).",
+        "",
+        "Every setting can be given as a flag of `ccmon serve`, as an environment variable, or as a key in a TOML "
+        "file named by `--config` or `CCMON_CONFIG`. A flag beats the environment, which beats the file, which "
+        "beats the default.",
+        "",
+        "| flag | environment | TOML key | default | meaning |",
+        "|---|---|---|---|---|",
+    ]
+    for s in SETTINGS:
+        if s.name == "data_dir":
+            default = "per-user data folder"
+        elif isinstance(s.default, tuple):
+            default = "(none)"
+        else:
+            default = "(none)" if s.default is None else f"`{s.default}`"
+        lines.append(f"| `{s.flag}` | `{s.env}` | `{s.name}` | {default} | {s.help} |")
+    return "\n".join(lines) + "\n"
+
+
+if __name__ == "__main__":
+    print(settings_markdown(), end="")

@@ -1,0 +1,161 @@
+"""The store facade: every blocking call to ClickHouse goes through here.
+
+One engine, one dialect. By default ClickHouse runs embedded in this process through chDB, in a data folder; with a
+URL it is a ClickHouse server or cluster. Both are reached through clickhouse-connect, so the schema and SQL are the
+same. Each thread gets its own client handle (chDB allows many handles on its one data path; HTTP clients must not be
+shared by concurrent queries), so the writer thread and the API's worker threads never wait on each other here.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import clickhouse_connect
+import pyarrow as pa
+
+from ccmon.store.migrations import MIGRATIONS, MIGRATIONS_TABLE, Migration
+from ccmon.store.series import SeriesPoint
+
+log = logging.getLogger(__name__)
+
+Client = Any  # clickhouse_connect.driver.Client; untyped upstream
+
+
+class StoreError(RuntimeError):
+    """The store could not be opened, migrated, written or read; the message says which and why."""
+
+
+class Store:
+    """ClickHouse, embedded or remote, behind one small synchronous API."""
+
+    def __init__(self, connect: Callable[[str | None], Client], database: str, description: str) -> None:
+        self._connect = connect
+        self.database = database
+        self.description = description
+        self._local = threading.local()
+        self._clients: list[Client] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        bootstrap = connect(None)
+        try:
+            bootstrap.command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
+        finally:
+            bootstrap.close()
+
+    @classmethod
+    def open(cls, *, data_dir: str | None = None, url: str | None = None, database: str = "ccmon") -> Store:
+        """Open the embedded store in `data_dir`, or the ClickHouse server at `url`."""
+        if not database.replace("_", "").isalnum():
+            raise StoreError(f"database name {database!r} must be letters, digits and underscores")
+        try:
+            if url:
+                def connect(db: str | None) -> Client:
+                    return clickhouse_connect.get_client(dsn=url, database=db or "default")
+
+                return cls(connect, database, f"ClickHouse server {_redact(url)}")
+            if not data_dir:
+                raise StoreError("either a data directory or a ClickHouse URL is needed")
+            path = Path(data_dir).expanduser().resolve()
+            path.mkdir(parents=True, exist_ok=True)
+
+            def connect_embedded(db: str | None) -> Client:
+                return clickhouse_connect.get_client(interface="chdb", path=str(path), database=db or "default")
+
+            return cls(connect_embedded, database, f"embedded ClickHouse in {path}")
+        except StoreError:
+            raise
+        except Exception as exc:
+            raise StoreError(f"cannot open the store: {exc}") from exc
+
+    def client(self) -> Client:
+        if self._closed:
+            raise StoreError("the store is closed")
+        client = getattr(self._local, "client", None)
+        if client is None:
+            client = self._connect(self.database)
+            self._local.client = client
+            with self._lock:
+                self._clients.append(client)
+        return client
+
+    def migrate(self, migrations: Sequence[Migration] = MIGRATIONS) -> list[int]:
+        """Apply the migrations not applied yet; returns the versions applied now."""
+        client = self.client()
+        client.command(MIGRATIONS_TABLE)
+        done = {row[0] for row in client.query("SELECT version FROM schema_migrations").result_rows}
+        applied = []
+        for migration in sorted(migrations, key=lambda m: m.version):
+            if migration.version in done:
+                continue
+            log.info("applying migration %d: %s", migration.version, migration.description)
+            for statement in migration.statements:
+                client.command(statement)
+            client.insert(
+                "schema_migrations", [[migration.version, migration.description]], column_names=["version", "description"]
+            )
+            applied.append(migration.version)
+        return applied
+
+    def schema_version(self) -> int:
+        rows = self.query("SELECT max(version) FROM schema_migrations")
+        return int(rows[0][0]) if rows else 0
+
+    def insert(self, table: str, data: pa.Table) -> None:
+        if data.num_rows:
+            self.client().insert_arrow(table, data)
+
+    def recent_dedup_keys(self, table: str, window_s: float, limit: int) -> list[int]:
+        """Keys of the rows `table` received in the last `window_s` seconds (to recognise exporter retries)."""
+        if table not in {"events", "metric_points", "spans"}:
+            raise StoreError(f"no dedup keys in table {table!r}")
+        rows = self.query(
+            f"SELECT dedup_key FROM {table} WHERE ingested_at >= now() - toIntervalSecond({{window:UInt32}}) "
+            "ORDER BY ingested_at DESC LIMIT {limit:UInt64}",
+            {"window": int(window_s), "limit": limit},
+        )
+        return [int(row[0]) for row in rows]
+
+    def cumulative_series(self, horizon_days: int = 7) -> dict[int, SeriesPoint]:
+        """The latest stored point of every cumulative series seen in the last `horizon_days`."""
+        rows = self.query(
+            "SELECT series_id, argMax(toUnixTimestamp64Nano(start_ts), ts), "
+            "toUnixTimestamp64Nano(max(ts)), argMax(raw_value, ts) "
+            "FROM metric_points WHERE temporality = 2 AND ts >= now() - toIntervalDay({days:UInt32}) "
+            "GROUP BY series_id",
+            {"days": horizon_days},
+        )
+        return {int(s): SeriesPoint(int(start), int(end), float(value)) for s, start, end, value in rows}
+
+    def query(self, sql: str, parameters: Mapping[str, Any] | None = None) -> list[tuple[Any, ...]]:
+        result = self.client().query(sql, parameters=dict(parameters or {}))
+        return [tuple(row) for row in result.result_rows]
+
+    def query_column_names(self, sql: str, parameters: Mapping[str, Any] | None = None) -> list[str]:
+        return list(self.client().query(sql, parameters=dict(parameters or {})).column_names)
+
+    def command(self, sql: str) -> None:
+        self.client().command(sql)
+
+    def close(self) -> None:
+        self._closed = True
+        with self._lock:
+            clients, self._clients = self._clients, []
+        for client in clients:
+            try:
+                client.close()
+            except Exception:  # closing is best effort at shutdown
+                log.debug("error closing a store client", exc_info=True)
+
+
+def _redact(url: str) -> str:
+    """The URL without its password, for logs."""
+    if "@" not in url or "://" not in url:
+        return url
+    scheme, rest = url.split("://", 1)
+    credentials, host = rest.rsplit("@", 1)
+    user = credentials.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}"

@@ -1,0 +1,191 @@
+"""Versioned schema migrations, applied in order at start-up.
+
+A migration is never edited once released: a change to the schema is a new migration. Every statement is idempotent
+(`IF NOT EXISTS`), so a start-up interrupted half-way through a migration simply runs it again.
+
+Table design, for time-bounded dashboard queries:
+- `events` (one row per log record), `metric_points` (one row per data point, stored as an increment) and `spans`
+  are MergeTree tables partitioned by month and ordered by (kind, time, key). They are ReplacingMergeTree on the dedup
+  key as a safety net; the writer already drops rows whose key it has stored.
+- `metrics_hourly` and `events_hourly` are AggregatingMergeTree rollups by hour, person, team and model, filled by
+  materialized views as rows are inserted.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    description: str
+    statements: tuple[str, ...]
+
+
+_IDENTITY = """
+    session_id String,
+    person String,
+    user_email String,
+    user_account_uuid String,
+    user_id String,
+    organization_id LowCardinality(String),
+    terminal_type LowCardinality(String),
+    service_name LowCardinality(String),
+    version LowCardinality(String),
+    repository LowCardinality(String),
+    team LowCardinality(String),
+    department LowCardinality(String),
+    cost_center LowCardinality(String),"""
+
+_TAIL = """
+    attrs Map(LowCardinality(String), String) CODEC(ZSTD(3)),
+    resource Map(LowCardinality(String), String) CODEC(ZSTD(3)),
+    dedup_key UInt64,
+    ingested_at DateTime('UTC') DEFAULT now(),
+    INDEX idx_ingested_at ingested_at TYPE minmax GRANULARITY 1,
+    INDEX idx_session_id session_id TYPE bloom_filter GRANULARITY 4"""
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "events, metric points, spans and hourly rollups",
+        (
+            f"""
+CREATE TABLE IF NOT EXISTS events (
+    ts DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+    event_name LowCardinality(String),
+    prompt_id String,
+    event_sequence Int64,{_IDENTITY}
+    model LowCardinality(String),
+    tool_name LowCardinality(String),
+    decision LowCardinality(String),
+    decision_source LowCardinality(String),
+    success Nullable(Bool),
+    duration_ms Nullable(Float64),
+    ttft_ms Nullable(Float64),
+    cost_usd Float64,
+    input_tokens UInt64,
+    output_tokens UInt64,
+    cache_read_tokens UInt64,
+    cache_creation_tokens UInt64,
+    status_code Nullable(Int32),
+    attempt Nullable(Int32),
+    error String,
+    query_source LowCardinality(String),
+    speed LowCardinality(String),
+    effort LowCardinality(String),
+    trace_id String,
+    span_id String,
+    body String CODEC(ZSTD(3)),{_TAIL}
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(ts)
+ORDER BY (event_name, ts, dedup_key)
+""",
+            f"""
+CREATE TABLE IF NOT EXISTS metric_points (
+    ts DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+    start_ts DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+    metric_name LowCardinality(String),
+    temporality UInt8,
+    monotonic Bool,
+    value Float64,
+    raw_value Float64,
+    series_id UInt64,
+    type LowCardinality(String),{_IDENTITY}
+    model LowCardinality(String),
+    tool_name LowCardinality(String),
+    decision LowCardinality(String),
+    decision_source LowCardinality(String),
+    language LowCardinality(String),
+    query_source LowCardinality(String),
+    speed LowCardinality(String),
+    effort LowCardinality(String),{_TAIL}
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(ts)
+ORDER BY (metric_name, ts, dedup_key)
+""",
+            f"""
+CREATE TABLE IF NOT EXISTS spans (
+    start_ts DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+    end_ts DateTime64(9, 'UTC') CODEC(Delta, ZSTD(1)),
+    trace_id String,
+    span_id String,
+    parent_span_id String,
+    name LowCardinality(String),
+    kind UInt8,
+    status_code UInt8,
+    status_message String,
+    span_type LowCardinality(String),{_IDENTITY}
+    model LowCardinality(String),
+    tool_name LowCardinality(String),{_TAIL},
+    INDEX idx_trace_id trace_id TYPE bloom_filter GRANULARITY 4
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(start_ts)
+ORDER BY (start_ts, dedup_key)
+""",
+            """
+CREATE TABLE IF NOT EXISTS metrics_hourly (
+    hour DateTime('UTC'),
+    metric_name LowCardinality(String),
+    type LowCardinality(String),
+    team LowCardinality(String),
+    person String,
+    model LowCardinality(String),
+    value SimpleAggregateFunction(sum, Float64),
+    points SimpleAggregateFunction(sum, UInt64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(hour)
+ORDER BY (hour, metric_name, type, team, person, model)
+""",
+            """
+CREATE MATERIALIZED VIEW IF NOT EXISTS metrics_hourly_mv TO metrics_hourly AS
+SELECT toStartOfHour(ts) AS hour, metric_name, type, team, person, model,
+       sum(value) AS value, toUInt64(count()) AS points
+FROM metric_points
+GROUP BY hour, metric_name, type, team, person, model
+""",
+            """
+CREATE TABLE IF NOT EXISTS events_hourly (
+    hour DateTime('UTC'),
+    event_name LowCardinality(String),
+    team LowCardinality(String),
+    person String,
+    model LowCardinality(String),
+    events SimpleAggregateFunction(sum, UInt64),
+    cost_usd SimpleAggregateFunction(sum, Float64),
+    input_tokens SimpleAggregateFunction(sum, UInt64),
+    output_tokens SimpleAggregateFunction(sum, UInt64),
+    cache_read_tokens SimpleAggregateFunction(sum, UInt64),
+    cache_creation_tokens SimpleAggregateFunction(sum, UInt64)
+)
+ENGINE = AggregatingMergeTree
+PARTITION BY toYYYYMM(hour)
+ORDER BY (hour, event_name, team, person, model)
+""",
+            """
+CREATE MATERIALIZED VIEW IF NOT EXISTS events_hourly_mv TO events_hourly AS
+SELECT toStartOfHour(ts) AS hour, event_name, team, person, model,
+       toUInt64(count()) AS events, sum(cost_usd) AS cost_usd,
+       sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens,
+       sum(cache_read_tokens) AS cache_read_tokens, sum(cache_creation_tokens) AS cache_creation_tokens
+FROM events
+GROUP BY hour, event_name, team, person, model
+""",
+        ),
+    ),
+)
+
+MIGRATIONS_TABLE = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    version UInt32,
+    description String,
+    applied_at DateTime('UTC') DEFAULT now()
+)
+ENGINE = MergeTree
+ORDER BY version
+"""
