@@ -24,8 +24,13 @@ def _parser() -> argparse.ArgumentParser:
     )
     serve.add_argument("--config", help="TOML file with settings (also CCMON_CONFIG)")
     for setting in SETTINGS:
-        serve.add_argument(setting.flag, dest=setting.name, default=None, metavar=setting.name.upper(),
-                           help=f"{setting.help} [env {setting.env}]")
+        serve.add_argument(
+            setting.flag,
+            dest=setting.name,
+            default=None,
+            metavar=setting.name.upper(),
+            help=f"{setting.help} [env {setting.env}]",
+        )
     return parser
 
 
@@ -40,7 +45,11 @@ def _serve(args: dict[str, object]) -> int:
     from ccmon.server import Server  # imported here so `ccmon --help` stays fast
 
     try:
-        config = load_config(flags={s.name: args.get(s.name) for s in SETTINGS}, config_file=args.get("config"))  # type: ignore[arg-type]
+        config_file = args.get("config")
+        config = load_config(
+            flags={s.name: args.get(s.name) for s in SETTINGS},
+            config_file=config_file if isinstance(config_file, str) else None,
+        )
         configure_logging(config.log_level, config.log_format)
         server = Server(config)
     except ConfigError as exc:

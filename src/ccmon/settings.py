@@ -54,29 +54,70 @@ class Setting:
 
 
 SETTINGS: tuple[Setting, ...] = (
-    Setting("host", "127.0.0.1", "Address every listener binds. Any non-loopback address requires ingest and API tokens."),
+    Setting(
+        "host", "127.0.0.1", "Address every listener binds. Any non-loopback address requires ingest and API tokens."
+    ),
     Setting("port", 3000, "Port of the web UI and HTTP API.", int),
     Setting("otlp_grpc_port", 4317, "Port of the OTLP/gRPC receiver.", int),
     Setting("otlp_http_port", 4318, "Port of the OTLP/HTTP receiver (`/v1/logs`, `/v1/metrics`, `/v1/traces`).", int),
-    Setting("data_dir", None, "Folder of the embedded ClickHouse store (default: `$XDG_DATA_HOME/ccmon`, "
-            "usually `~/.local/share/ccmon`)."),
-    Setting("clickhouse_url", None, "Use a ClickHouse server instead of the embedded store, e.g. "
-            "`http://user:password@clickhouse:8123`. Same schema and SQL.", secret=True),
+    Setting(
+        "data_dir",
+        None,
+        "Folder of the embedded ClickHouse store (default: `$XDG_DATA_HOME/ccmon`, usually `~/.local/share/ccmon`).",
+    ),
+    Setting(
+        "clickhouse_url",
+        None,
+        "Use a ClickHouse server instead of the embedded store, e.g. "
+        "`http://user:password@clickhouse:8123`. Same schema and SQL.",
+        secret=True,
+    ),
     Setting("database", "ccmon", "ClickHouse database holding ccmon's tables."),
-    Setting("ingest_tokens", (), "Comma-separated bearer tokens accepted by the OTLP receivers "
-            "(`Authorization: Bearer <token>`). Empty: no token is asked for (loopback only).", _parse_list, True),
-    Setting("api_tokens", (), "Comma-separated bearer tokens accepted by the HTTP API. Empty: no token is asked "
-            "for (loopback only).", _parse_list, True),
-    Setting("max_request_bytes", 8 * 1024 * 1024, "Largest OTLP request accepted, counted after decompression; "
-            "larger ones get HTTP 413 or gRPC RESOURCE_EXHAUSTED.", int),
-    Setting("max_attribute_length", 65536, "Longest attribute value kept, in characters; longer strings are truncated and "
-            "counted in `ccmon_truncated_values_total`.", int),
+    Setting(
+        "ingest_tokens",
+        (),
+        "Comma-separated bearer tokens accepted by the OTLP receivers "
+        "(`Authorization: Bearer <token>`). Empty: no token is asked for (loopback only).",
+        _parse_list,
+        True,
+    ),
+    Setting(
+        "api_tokens",
+        (),
+        "Comma-separated bearer tokens accepted by the HTTP API. Empty: no token is asked for (loopback only).",
+        _parse_list,
+        True,
+    ),
+    Setting(
+        "max_request_bytes",
+        8 * 1024 * 1024,
+        "Largest OTLP request accepted, counted after decompression; "
+        "larger ones get HTTP 413 or gRPC RESOURCE_EXHAUSTED.",
+        int,
+    ),
+    Setting(
+        "max_attribute_length",
+        65536,
+        "Longest attribute value kept, in characters; longer strings are truncated and "
+        "counted in `ccmon_truncated_values_total`.",
+        int,
+    ),
     Setting("batch_max_rows", 5000, "The writer commits a batch once it holds this many rows...", int),
     Setting("batch_max_delay_ms", 200, "...or once its oldest row has waited this long.", int),
-    Setting("queue_max_rows", 200_000, "Rows that may wait for the writer. A request that would exceed it is "
-            "refused with HTTP 429 / gRPC RESOURCE_EXHAUSTED so the exporter retries later.", int),
-    Setting("dedup_window_s", 900, "How long the keys of stored rows are remembered, so an exporter's retry of "
-            "a request already stored is counted once. Seeded from the store at start-up.", int),
+    Setting(
+        "queue_max_rows",
+        200_000,
+        "Rows that may wait for the writer. A request that would exceed it is "
+        "refused with HTTP 429 / gRPC RESOURCE_EXHAUSTED so the exporter retries later.",
+        int,
+    ),
+    Setting(
+        "dedup_window_s",
+        900,
+        "How long the keys of stored rows are remembered, so an exporter's retry of "
+        "a request already stored is counted once. Seeded from the store at start-up.",
+        int,
+    ),
     Setting("dedup_max_keys", 5_000_000, "At most this many remembered keys (oldest forgotten first).", int),
     Setting("log_level", "info", "Log level: debug, info, warning, error."),
     Setting("log_format", "json", "Log format: `json` (one object per line) or `text`."),

@@ -10,6 +10,8 @@ Where each number comes from (Claude Code sends some facts twice, as a counter a
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 from pydantic import BaseModel
 
 from ccmon.analytics.scope import Scope
@@ -103,7 +105,7 @@ def summary(store: Store, time_range: TimeRange, scope: Scope) -> Summary:
     requests, errors, d_acc, d_rej, tool_calls = run(_EVENTS)
     sessions, users = run(_DISTINCT)
     return Summary(
-        cost_usd=round(float(cost), 10),  # type: ignore[arg-type]
+        cost_usd=round(_float(cost), 10),
         tokens=Tokens(input=_int(t_in), output=_int(t_out), cache_read=_int(t_read), cache_creation=_int(t_create)),
         sessions=_int(sessions),
         users=_int(users),
@@ -116,9 +118,14 @@ def summary(store: Store, time_range: TimeRange, scope: Scope) -> Summary:
         edit_decisions=Decisions(accept=_int(e_acc), reject=_int(e_rej)),
         tool_decisions=Decisions(accept=_int(d_acc), reject=_int(d_rej)),
         tool_calls=_int(tool_calls),
-        active_time_s=ActiveTime(user=float(a_user), cli=float(a_cli)),  # type: ignore[arg-type]
+        active_time_s=ActiveTime(user=_float(a_user), cli=_float(a_cli)),
     )
 
 
+def _float(value: object) -> float:
+    """A number ClickHouse returned (int, float or Decimal)."""
+    return float(value) if isinstance(value, int | float | Decimal) else 0.0
+
+
 def _int(value: object) -> int:
-    return round(float(value))  # type: ignore[arg-type]
+    return round(_float(value))

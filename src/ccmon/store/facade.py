@@ -53,6 +53,7 @@ class Store:
             raise StoreError(f"database name {database!r} must be letters, digits and underscores")
         try:
             if url:
+
                 def connect(db: str | None) -> Client:
                     return clickhouse_connect.get_client(dsn=url, database=db or "default")
 
@@ -95,7 +96,9 @@ class Store:
             for statement in migration.statements:
                 client.command(statement)
             client.insert(
-                "schema_migrations", [[migration.version, migration.description]], column_names=["version", "description"]
+                "schema_migrations",
+                [[migration.version, migration.description]],
+                column_names=["version", "description"],
             )
             applied.append(migration.version)
         return applied

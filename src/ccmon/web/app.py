@@ -61,7 +61,9 @@ def create_app(
     @app.get("/api/v1/summary", tags=["analytics"])
     def get_summary(
         scope: Annotated[Scope, Depends(authorize)],
-        start: Annotated[str | None, Query(alias="from", description="RFC 3339, UTC; default: 24 h before `to`")] = None,
+        start: Annotated[
+            str | None, Query(alias="from", description="RFC 3339, UTC; default: 24 h before `to`")
+        ] = None,
         end: Annotated[str | None, Query(alias="to", description="RFC 3339, UTC; default: now")] = None,
     ) -> Summary:
         """Cost, tokens, sessions, users, requests, output and decisions in [from, to)."""

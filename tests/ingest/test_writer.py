@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+import threading
+from concurrent.futures import Future
+
+import pytest
+
+from ccmon.ingest import vocabulary
+from ccmon.ingest.rows import IngestBatch
+from ccmon.ingest.stats import IngestStats
+from ccmon.ingest.writer import BatchWriter, CommitFailed, QueueFull, WriterClosed
+from ccmon.otlp.signals import LOGS, METRICS, Encoding
+from ccmon.store.facade import Store
+from tests.otlp_payloads import api_request_logs
+from tests.support import payloads
+
+
+def _logs(session: str, first: int, count: int) -> IngestBatch:
+    return LOGS.decode(api_request_logs(session, first, count), Encoding.PROTOBUF, 65536)
+
+
+def _count(store: Store, table: str = "events") -> int:
+    return int(store.query(f"SELECT count() FROM {table}")[0][0])
+
+
+def _stored(stats: IngestStats, table: str) -> float:
+    value = stats.registry.get_sample_value("ccmon_stored_rows_total", {"table": table})
+    return value or 0.0
+
+
+def test_requests_are_committed_together_and_acknowledged_after_commit(store: Store) -> None:
+    stats = IngestStats()
+    writer = BatchWriter(store, stats, max_rows=1000, max_delay_s=0.5)
+    writer.start()
+    try:
+        futures = [writer.submit(_logs(f"s{i}", 0, 10)) for i in range(5)]
+        for future in futures:
+            future.result(timeout=10)
+            # Acknowledged means the rows are readable from the store.
+            assert _count(store) == 50
+        assert stats.registry.get_sample_value("ccmon_batch_rows_count") == 1  # one group commit for 5 requests
+    finally:
+        writer.close()
+
+
+def test_a_full_batch_is_committed_without_waiting_for_the_delay(store: Store) -> None:
+    writer = BatchWriter(store, IngestStats(), max_rows=20, max_delay_s=60)
+    writer.start()
+    try:
+        writer.submit(_logs("s", 0, 20)).result(timeout=10)
+    finally:
+        writer.close()
+
+
+def test_duplicates_within_and_across_batches_are_stored_once(store: Store) -> None:
+    stats = IngestStats()
+    writer = BatchWriter(store, stats, max_delay_s=0.05)
+    writer.start()
+    try:
+        first, again = writer.submit(_logs("s", 0, 10)), writer.submit(_logs("s", 0, 10))
+        first.result(timeout=10)
+        again.result(timeout=10)
+        writer.submit(_logs("s", 5, 10)).result(timeout=10)  # 5 old, 5 new
+    finally:
+        writer.close()
+    assert _count(store) == 15
+    assert stats.registry.get_sample_value("ccmon_duplicate_rows_total", {"table": "events"}) == 15
+
+
+def test_a_restarted_writer_recognises_rows_stored_before(store: Store) -> None:
+    first = BatchWriter(store, IngestStats(), max_delay_s=0.01)
+    first.start()
+    first.submit(_logs("s", 0, 10)).result(timeout=10)
+    first.close()
+    second = BatchWriter(store, IngestStats(), max_delay_s=0.01)
+    second.start()
+    try:
+        second.submit(_logs("s", 0, 10)).result(timeout=10)
+    finally:
+        second.close()
+    assert _count(store) == 10
+
+
+def test_cumulative_state_survives_a_restart(store: Store) -> None:
+    run = next(p for p in payloads("cumulative-http-json") if p.signal == "metrics")
+
+    def cumulative_batch(scale: int) -> IngestBatch:
+        """The captured cumulative export, as if sent again `scale` seconds later with totals `scale` times larger."""
+        batch = METRICS.decode(run.read(), Encoding.JSON, 65536)
+        index = vocabulary.METRICS.index
+        for row in batch.points:
+            raw, ts, key = row[index["raw_value"]], row[index["ts"]], row[index["dedup_key"]]
+            assert isinstance(raw, float) and isinstance(ts, int) and isinstance(key, int)
+            row[index["raw_value"]] = raw * scale
+            row[index["ts"]] = ts + scale * 10**9
+            row[index["dedup_key"]] = key + scale
+        return batch
+
+    def cost() -> float:
+        return float(
+            store.query("SELECT sum(value) FROM metric_points WHERE metric_name = 'claude_code.cost.usage'")[0][0]
+        )
+
+    first = BatchWriter(store, IngestStats(), max_delay_s=0.01)
+    first.start()
+    first.submit(cumulative_batch(1)).result(timeout=10)
+    first.close()
+    assert cost() == pytest.approx(0.0176)
+    second = BatchWriter(store, IngestStats(), max_delay_s=0.01)
+    second.start()
+    try:
+        second.submit(cumulative_batch(2)).result(timeout=10)  # the same series, its totals doubled later on
+    finally:
+        second.close()
+    assert cost() == pytest.approx(0.0352)
+
+
+def test_a_full_queue_refuses_at_once(store: Store) -> None:
+    writer = BatchWriter(store, IngestStats(), max_rows=10_000, max_delay_s=60, queue_max_rows=15)
+    writer.start()
+    try:
+        queued = writer.submit(_logs("s", 0, 10))
+        with pytest.raises(QueueFull):
+            writer.submit(_logs("s", 10, 10))
+    finally:
+        writer.close()  # shutdown commits what was queued
+    queued.result(timeout=1)
+    assert _count(store) == 10
+
+
+def test_a_closed_writer_refuses_writes(store: Store) -> None:
+    writer = BatchWriter(store, IngestStats())
+    writer.start()
+    writer.close()
+    with pytest.raises(WriterClosed):
+        writer.submit(_logs("s", 0, 1))
+
+
+def test_a_store_failure_fails_the_requests_and_the_writer_goes_on(store: Store) -> None:
+    writer = BatchWriter(store, IngestStats(), max_delay_s=0.01)
+    writer.start()
+    try:
+        store.command("RENAME TABLE events TO events_away")
+        failed: Future[None] = writer.submit(_logs("s", 0, 5))
+        with pytest.raises(CommitFailed, match="could not commit"):
+            failed.result(timeout=10)
+        store.command("RENAME TABLE events_away TO events")
+        writer.submit(_logs("s", 0, 5)).result(timeout=10)  # the exporter's retry is stored
+    finally:
+        writer.close()
+    assert _count(store) == 5
+
+
+def test_empty_requests_are_acknowledged_immediately(store: Store) -> None:
+    writer = BatchWriter(store, IngestStats())
+    assert writer.submit(IngestBatch()).result(timeout=0) is None
+
+
+def test_concurrent_submitters(store: Store) -> None:
+    writer = BatchWriter(store, IngestStats(), max_rows=500, max_delay_s=0.02)
+    writer.start()
+    errors: list[BaseException] = []
+
+    def client(n: int) -> None:
+        try:
+            for i in range(10):
+                writer.submit(_logs(f"c{n}", i * 10, 10)).result(timeout=30)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=client, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    writer.close()
+    assert errors == []
+    assert _count(store) == 800

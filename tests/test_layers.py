@@ -1,0 +1,38 @@
+"""Layers import downward only: web/cli -> analytics -> store; otlp -> ingest -> store."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).parent.parent / "src" / "ccmon"
+
+FORBIDDEN = {
+    "otlp": {"store", "analytics", "web"},
+    "ingest": {"otlp", "analytics", "web"},
+    "store": {"otlp", "ingest", "analytics", "web"},
+    "analytics": {"otlp", "ingest", "web"},
+    "web": {"otlp", "ingest", "store"},
+}
+
+
+def _imports(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            names.add(node.module)
+    return {n.split(".")[1] for n in names if n.startswith("ccmon.") and n.count(".") >= 1}
+
+
+@pytest.mark.parametrize("layer", sorted(FORBIDDEN))
+def test_layer_imports_point_downward(layer: str) -> None:
+    files = sorted((PACKAGE / layer).glob("*.py"))
+    assert files
+    for path in files:
+        wrong = _imports(path) & FORBIDDEN[layer]
+        assert not wrong, f"{path.relative_to(PACKAGE)} imports {sorted(wrong)}"

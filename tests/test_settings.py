@@ -1,0 +1,83 @@
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ccmon.server import check_exposure, is_loopback
+from ccmon.settings import SETTINGS, ConfigError, load_config, settings_markdown
+from tests.support import REPO
+
+
+def test_precedence_is_flag_then_env_then_file_then_default(tmp_path: Path) -> None:
+    config_file = tmp_path / "ccmon.toml"
+    config_file.write_text('port = 1111\notlp_http_port = 2222\nbatch_max_rows = 3333\ningest_tokens = ["a", "b"]\n')
+    env = {"CCMON_OTLP_HTTP_PORT": "4444", "CCMON_BATCH_MAX_ROWS": "5555"}
+    config = load_config(flags={"batch_max_rows": "6666"}, environ=env, config_file=config_file)
+    assert config.port == 1111  # file
+    assert config.otlp_http_port == 4444  # env beats file
+    assert config.batch_max_rows == 6666  # flag beats env
+    assert config.ingest_tokens == ("a", "b")
+    assert config.otlp_grpc_port == 4317  # default
+
+
+def test_config_file_from_the_environment(tmp_path: Path) -> None:
+    config_file = tmp_path / "ccmon.toml"
+    config_file.write_text('host = "127.0.0.2"\n')
+    assert load_config(environ={"CCMON_CONFIG": str(config_file)}).host == "127.0.0.2"
+
+
+def test_list_settings_from_the_environment() -> None:
+    assert load_config(environ={"CCMON_INGEST_TOKENS": "x, y,,"}).ingest_tokens == ("x", "y")
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [({"CCMON_PORT": "eighty"}, "CCMON_PORT"), ({"CCMON_QUEUE_MAX_ROWS": "1.5"}, "CCMON_QUEUE_MAX_ROWS")],
+)
+def test_bad_values_name_the_setting(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(environ=environ)
+
+
+def test_unknown_file_keys_are_refused(tmp_path: Path) -> None:
+    config_file = tmp_path / "ccmon.toml"
+    config_file.write_text("prot = 1\n")
+    with pytest.raises(ConfigError, match="unknown settings prot"):
+        load_config(environ={}, config_file=config_file)
+
+
+def test_every_setting_has_a_config_field_and_help() -> None:
+    config = load_config(environ={})
+    for setting in SETTINGS:
+        assert hasattr(config, setting.name)
+        assert setting.help.strip()
+
+
+def test_configuration_doc_is_generated_from_the_settings() -> None:
+    assert (REPO / "docs" / "configuration.md").read_text() == settings_markdown(), (
+        "docs/configuration.md is stale: python -m ccmon.settings > docs/configuration.md"
+    )
+
+
+@pytest.mark.parametrize(("host", "loopback"), [("127.0.0.1", True), ("localhost", True), ("::1", True),
+                                                 ("0.0.0.0", False), ("192.0.2.1", False), ("example.com", False)])
+def test_loopback_detection(host: str, loopback: bool) -> None:
+    assert is_loopback(host) is loopback
+
+
+def test_non_loopback_needs_tokens() -> None:
+    with pytest.raises(ConfigError, match="ingest_tokens and api_tokens"):
+        check_exposure(load_config(environ={}, flags={"host": "0.0.0.0"}))
+    check_exposure(load_config(environ={}, flags={"host": "0.0.0.0", "ingest_tokens": "i", "api_tokens": "a"}))
+
+
+def test_serve_refuses_to_start_exposed_without_tokens(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "ccmon", "serve", "--host", "0.0.0.0", "--data-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"}, check=False,
+    )
+    assert result.returncode == 2
+    assert "refusing to listen on 0.0.0.0" in result.stderr

@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.support import RunningServer, in_process_server, make_config
+
+
+def test_health_readiness_and_metrics(server: RunningServer) -> None:
+    assert httpx.get(f"{server.api_url}/healthz").json() == {"status": "ok"}
+    assert httpx.get(f"{server.api_url}/readyz").json() == {"status": "ready"}
+    metrics = httpx.get(f"{server.api_url}/metrics")
+    assert metrics.status_code == 200
+    for name in ("ccmon_write_queue_rows", "ccmon_batch_commit_seconds", "ccmon_otlp_requests_total"):
+        assert name in metrics.text
+
+
+def test_summary_keys_are_exactly_the_documented_ones(server: RunningServer) -> None:
+    body = server.summary()
+    assert list(body) == [
+        "cost_usd", "tokens", "sessions", "users", "api_requests", "api_errors", "lines_added", "lines_removed",
+        "commits", "pull_requests", "edit_decisions", "tool_decisions", "tool_calls", "active_time_s",
+    ]
+    assert list(body["tokens"]) == ["input", "output", "cache_read", "cache_creation"]
+    assert list(body["active_time_s"]) == ["user", "cli"]
+
+
+def test_summary_defaults_to_the_last_24_hours(server: RunningServer) -> None:
+    response = httpx.get(f"{server.api_url}/api/v1/summary")
+    assert response.status_code == 200
+    assert response.json()["cost_usd"] == 0
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"from": "2026-11-02T00:00:00Z", "to": "2026-11-01T00:00:00Z"}, "must be before"),
+        ({"from": "last tuesday"}, "not an RFC 3339 timestamp"),
+        ({"from": "2026-11-01T00:00:00+05:30"}, "not in UTC"),
+    ],
+)
+def test_bad_parameters_get_422_with_the_reason(server: RunningServer, params: dict[str, str], message: str) -> None:
+    response = httpx.get(f"{server.api_url}/api/v1/summary", params=params)
+    assert response.status_code == 422
+    assert message in response.json()["detail"]
+
+
+def test_openapi_documents_the_summary(server: RunningServer) -> None:
+    spec = httpx.get(f"{server.api_url}/openapi.json").json()
+    assert "/api/v1/summary" in spec["paths"]
+    parameters = {p["name"] for p in spec["paths"]["/api/v1/summary"]["get"]["parameters"]}
+    assert parameters == {"from", "to"}
+
+
+def test_api_tokens_guard_the_api_but_not_health(chdb_path: Path, database: str) -> None:
+    config = make_config(chdb_path, database=database, api_tokens=("reader-1",))
+    with in_process_server(config) as running:
+        url = f"{running.api_url}/api/v1/summary"
+        assert httpx.get(url).status_code == 401
+        assert httpx.get(url, headers={"authorization": "Bearer nope"}).status_code == 401
+        assert httpx.get(url, headers={"authorization": "Bearer reader-1"}).status_code == 200
+        assert httpx.get(f"{running.api_url}/healthz").status_code == 200
