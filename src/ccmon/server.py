@@ -8,6 +8,7 @@ import ipaddress
 import logging
 import signal
 from collections.abc import Iterator
+from typing import Any
 
 import uvicorn
 
@@ -64,10 +65,10 @@ class Server:
     def request_stop(self) -> None:
         self._stop.set()
 
-    def _listener(self, app: object, port: int) -> _Listener:
+    def _listener(self, app: Any, port: int) -> _Listener:
         return _Listener(
             uvicorn.Config(
-                app,  # type: ignore[arg-type]
+                app,
                 host=self.config.host,
                 port=port,
                 log_config=None,
@@ -81,18 +82,23 @@ class Server:
         config = self.config
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            with contextlib.suppress(NotImplementedError, RuntimeError):
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self.request_stop)
-        store = await asyncio.to_thread(Store.open, data_dir=config.data_dir, url=config.clickhouse_url,
-                                        database=config.database)
+        store = await asyncio.to_thread(
+            Store.open, data_dir=config.data_dir, url=config.clickhouse_url, database=config.database
+        )
         writer: BatchWriter | None = None
         listeners: list[_Listener] = []
         tasks: list[asyncio.Task[None]] = []
         grpc_server = None
         try:
             applied = await asyncio.to_thread(store.migrate)
-            log.info("store open: %s, schema version %d", store.description, store.schema_version(),
-                     extra={"migrations_applied": applied})
+            log.info(
+                "store open: %s, schema version %d",
+                store.description,
+                store.schema_version(),
+                extra={"migrations_applied": applied},
+            )
             writer = BatchWriter(
                 store,
                 self.stats,
@@ -112,8 +118,9 @@ class Server:
             )
             grpc_server = create_grpc_server(receiver, f"{config.host}:{config.otlp_grpc_port}")
             await grpc_server.start()
-            api = create_app(Analytics(store), ready=lambda: self.ready, registry=self.stats.registry,
-                             api_tokens=config.api_tokens)
+            api = create_app(
+                Analytics(store), ready=lambda: self.ready, registry=self.stats.registry, api_tokens=config.api_tokens
+            )
             listeners = [self._listener(OtlpHttpApp(receiver), config.otlp_http_port), self._listener(api, config.port)]
             tasks = [asyncio.create_task(listener.serve()) for listener in listeners]
             while not all(listener.started for listener in listeners):
@@ -123,8 +130,11 @@ class Server:
             self.ready = True
             log.info(
                 "ccmon listening",
-                extra={"api": f"http://{config.host}:{config.port}", "otlp_grpc": f"{config.host}:{config.otlp_grpc_port}",
-                       "otlp_http": f"http://{config.host}:{config.otlp_http_port}"},
+                extra={
+                    "api": f"http://{config.host}:{config.port}",
+                    "otlp_grpc": f"{config.host}:{config.otlp_grpc_port}",
+                    "otlp_http": f"http://{config.host}:{config.otlp_http_port}",
+                },
             )
             stop = asyncio.create_task(self._stop.wait())
             await asyncio.wait([stop, *tasks], return_when=asyncio.FIRST_COMPLETED)

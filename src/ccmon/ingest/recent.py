@@ -13,16 +13,16 @@ class RecentKeys:
     def __init__(self, window_s: float, max_keys: int) -> None:
         self.window_s = window_s
         self.max_keys = max_keys
-        self._keys: set[int] = set()
-        self._generations: deque[tuple[float, list[int]]] = deque()
+        self._keys: set[object] = set()
+        self._generations: deque[tuple[float, list[object]]] = deque()
 
     def __len__(self) -> int:
         return len(self._keys)
 
-    def __contains__(self, key: int) -> bool:
+    def __contains__(self, key: object) -> bool:
         return key in self._keys
 
-    def add(self, keys: Iterable[int], now: float | None = None) -> None:
+    def add(self, keys: Iterable[object], now: float | None = None) -> None:
         now = time.monotonic() if now is None else now
         generation = [k for k in keys if k not in self._keys]
         self._keys.update(generation)

@@ -124,9 +124,10 @@ class RowBuilder:
         keys = layout.record_keys
         defaults = layout.defaults
         limit = self.max_value_length
-        for key, value in attrs:
-            if type(value) is str and len(value) > limit:
-                value = value[:limit]
+        for key, raw in attrs:
+            value = raw
+            if type(raw) is str and len(raw) > limit:
+                value = raw[:limit]
                 self.batch.truncated_values += 1
             slot = keys.get(key)
             if slot is not None:

@@ -182,7 +182,7 @@ class BatchWriter:
             self.store.insert(table.name, table.layout.to_arrow(rows))
             # Remember keys per table as soon as that table is committed: if a later table fails, the exporter's
             # retry must not store these rows a second time.
-            self.recent.add(row[table.key_index] for row in rows)  # type: ignore[misc]
+            self.recent.add(row[table.key_index] for row in rows)
             self.cumulative.commit(pending)
             self.stats.stale_points.inc(stale)
             self.stats.stored.labels(table.name).inc(len(rows))

@@ -92,8 +92,12 @@ class OtlpHttpApp:
         path = request.url.path.rstrip("/")
         signal = SIGNALS.get(path.removeprefix("/v1/")) if path.startswith("/v1/") else None
         if signal is None:
-            return _status(404, _UNIMPLEMENTED, f"no OTLP endpoint at {path!r}; use /v1/logs, /v1/metrics or "
-                           "/v1/traces", Encoding.JSON)
+            return _status(
+                404,
+                _UNIMPLEMENTED,
+                f"no OTLP endpoint at {path!r}; use /v1/logs, /v1/metrics or /v1/traces",
+                Encoding.JSON,
+            )
         media = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
         encoding = _CONTENT_TYPES.get(media)
         reply_encoding = encoding or Encoding.JSON
@@ -103,12 +107,21 @@ class OtlpHttpApp:
         try:
             if not self.receiver.authorized(request.headers.get("authorization")):
                 outcome_label = "unauthenticated"
-                return _status(401, _UNAUTHENTICATED, "missing or invalid bearer token", reply_encoding,
-                               {"WWW-Authenticate": "Bearer"})
+                return _status(
+                    401,
+                    _UNAUTHENTICATED,
+                    "missing or invalid bearer token",
+                    reply_encoding,
+                    {"WWW-Authenticate": "Bearer"},
+                )
             if encoding is None:
                 outcome_label = "unsupported"
-                return _status(415, _INVALID_ARGUMENT, f"unsupported Content-Type {media!r}; use "
-                               "application/x-protobuf or application/json", Encoding.JSON)
+                return _status(
+                    415,
+                    _INVALID_ARGUMENT,
+                    f"unsupported Content-Type {media!r}; use application/x-protobuf or application/json",
+                    Encoding.JSON,
+                )
             body = await self._read_body(request)
             data = decompress(body, request.headers.get("content-encoding", ""), self.receiver.max_request_bytes)
             outcome = await self.receiver.export(signal, encoding, data, "http")
@@ -141,10 +154,12 @@ class OtlpHttpApp:
         declared = request.headers.get("content-length")
         if declared is not None:
             try:
-                if int(declared) > limit:
-                    raise RequestTooLarge(f"body of {declared} bytes exceeds the {limit}-byte limit")
+                size = int(declared)
             except ValueError:
                 raise MalformedRequest(f"invalid Content-Length {declared!r}") from None
+            # Outside the try: RequestTooLarge is itself a ValueError.
+            if size > limit:
+                raise RequestTooLarge(f"body of {size} bytes exceeds the {limit}-byte limit")
         chunks = bytearray()
         async for chunk in request.stream():
             chunks += chunk

@@ -16,15 +16,18 @@ import orjson
 
 from ccmon.ingest.rows import RowBuilder
 from ccmon.otlp.errors import MalformedRequest
+from ccmon.otlp.protobuf import TEMPORALITIES
 
 _TEMPORALITY_NAMES = {
     "AGGREGATION_TEMPORALITY_UNSPECIFIED": 0,
     "AGGREGATION_TEMPORALITY_DELTA": 1,
     "AGGREGATION_TEMPORALITY_CUMULATIVE": 2,
 }
-_SPAN_KIND_NAMES = {f"SPAN_KIND_{n}": i for i, n in enumerate(
-    ["UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"])}
+_SPAN_KIND_NAMES = {
+    f"SPAN_KIND_{n}": i for i, n in enumerate(["UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"])
+}
 _STATUS_NAMES = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR": 2}
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 def _int(raw: object, names: dict[str, int] | None = None) -> int:
@@ -39,6 +42,31 @@ def _int(raw: object, names: dict[str, int] | None = None) -> int:
     if isinstance(raw, float) and raw.is_integer():
         return int(raw)
     raise ValueError(f"expected an integer, got {raw!r}")
+
+
+def _int64(raw: object) -> int:
+    """An `intValue` or `asInt`: int64 in the OTLP schema (a larger one cannot be converted to float)."""
+    value = _int(raw)
+    if not _INT64_MIN <= value <= _INT64_MAX:
+        raise ValueError(f"integer value out of the int64 range: {str(raw)[:64]}")
+    return value
+
+
+def _str(raw: object, field: str) -> str:
+    """A string field (a number here would reach a String column and fail the whole commit)."""
+    if raw is None:
+        return ""
+    if not isinstance(raw, str):
+        raise ValueError(f"{field} must be a string, got {type(raw).__name__}")
+    return raw
+
+
+def _bool(raw: object, field: str) -> bool:
+    if raw is None:
+        return False
+    if not isinstance(raw, bool):
+        raise ValueError(f"{field} must be true or false, got {str(raw)[:64]!r}")
+    return raw
 
 
 def _float(raw: object) -> float:
@@ -69,11 +97,11 @@ def value_of(any_value: Any) -> object:
     if "stringValue" in any_value:
         return any_value["stringValue"]
     if "intValue" in any_value:
-        return _int(any_value["intValue"])
+        return _int64(any_value["intValue"])
     if "doubleValue" in any_value:
         return _float(any_value["doubleValue"])
     if "boolValue" in any_value:
-        return bool(any_value["boolValue"])
+        return _bool(any_value["boolValue"], "boolValue")
     if "arrayValue" in any_value:
         return [value_of(v) for v in any_value["arrayValue"].get("values") or ()]
     if "kvlistValue" in any_value:
@@ -103,7 +131,7 @@ def _walk(data: bytes, what: str, walker: Callable[[Any, RowBuilder], None], bui
         raise MalformedRequest(f"an OTLP/JSON {what} request must be a JSON object")
     try:
         walker(document, builder)
-    except (TypeError, AttributeError, KeyError, ValueError, RecursionError) as exc:
+    except (TypeError, AttributeError, KeyError, ValueError, OverflowError, RecursionError) as exc:
         raise MalformedRequest(f"malformed OTLP/JSON {what} request: {type(exc).__name__}: {exc}") from None
 
 
@@ -117,7 +145,7 @@ def _logs(document: Any, builder: RowBuilder) -> None:
                     time_ns=_int(record.get("timeUnixNano")),
                     observed_ns=_int(record.get("observedTimeUnixNano")),
                     body=value_of(record.get("body")),
-                    event_name=record.get("eventName") or "",
+                    event_name=_str(record.get("eventName"), "eventName"),
                     trace_id=_hex_id(record.get("traceId")),
                     span_id=_hex_id(record.get("spanId")),
                     attrs=attributes(record.get("attributes")),
@@ -128,13 +156,13 @@ def _metrics(document: Any, builder: RowBuilder) -> None:
     for resource_metrics in document.get("resourceMetrics") or ():
         ctx = builder.resource(attributes((resource_metrics.get("resource") or {}).get("attributes")))
         for scope_metrics in resource_metrics.get("scopeMetrics") or ():
-            scope = (scope_metrics.get("scope") or {}).get("name") or ""
+            scope = _str((scope_metrics.get("scope") or {}).get("name"), "scope name")
             for metric in scope_metrics.get("metrics") or ():
-                name = metric.get("name") or ""
+                name = _str(metric.get("name"), "metric name")
                 if "sum" in metric:
                     data = metric["sum"]
                     temporality = _int(data.get("aggregationTemporality"), _TEMPORALITY_NAMES)
-                    monotonic = bool(data.get("isMonotonic"))
+                    monotonic = _bool(data.get("isMonotonic"), "isMonotonic")
                 elif "gauge" in metric:
                     data, temporality, monotonic = metric["gauge"], 0, False
                 else:
@@ -142,8 +170,12 @@ def _metrics(document: Any, builder: RowBuilder) -> None:
                     count = len((metric.get(kind) or {}).get("dataPoints") or ()) if kind else 0
                     builder.batch.reject(count, f"metric {name!r}: {kind or 'empty'} metrics are not stored")
                     continue
+                if temporality not in TEMPORALITIES:
+                    count = len(data.get("dataPoints") or ())
+                    builder.batch.reject(count, f"metric {name!r}: unknown aggregation temporality {temporality}")
+                    continue
                 for point in data.get("dataPoints") or ():
-                    value = _float(point["asDouble"]) if "asDouble" in point else float(_int(point.get("asInt")))
+                    value = _float(point["asDouble"]) if "asDouble" in point else float(_int64(point.get("asInt")))
                     builder.point(
                         ctx,
                         scope=scope,

@@ -15,6 +15,10 @@ from ccmon.otlp.errors import MalformedRequest
 
 # Every upb message's attributes are iterated in place: no intermediate dicts per record.
 
+TEMPORALITIES = frozenset({0, 1, 2})
+"""AggregationTemporality values that are stored (UNSPECIFIED, DELTA, CUMULATIVE); the enum is open on the wire, and
+any other value would not fit the UInt8 column and fail the whole group commit, so such a metric is rejected."""
+
 
 def value_of(any_value: Any) -> object:
     """A protobuf AnyValue as a plain Python value (None when unset)."""
@@ -85,6 +89,11 @@ def decode_metrics(data: bytes, builder: RowBuilder) -> None:
                 else:
                     count = len(getattr(metric, kind).data_points) if kind else 0
                     builder.batch.reject(count, f"metric {metric.name!r}: {kind or 'empty'} metrics are not stored")
+                    continue
+                if temporality not in TEMPORALITIES:
+                    builder.batch.reject(
+                        len(points), f"metric {metric.name!r}: unknown aggregation temporality {temporality}"
+                    )
                     continue
                 for point in points:
                     value = point.as_double if point.WhichOneof("value") == "as_double" else float(point.as_int)
