@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -81,3 +82,18 @@ def test_serve_refuses_to_start_exposed_without_tokens(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "refusing to listen on 0.0.0.0" in result.stderr
+
+
+def test_an_unreachable_clickhouse_server_is_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    result = subprocess.run(
+        [sys.executable, "-m", "ccmon", "serve", "--clickhouse-url", f"http://default:secret@127.0.0.1:{port}",
+         "--data-dir", str(tmp_path)],
+        capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin"}, check=False,
+    )
+    assert result.returncode == 1
+    assert "ccmon: cannot open the store" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert "secret" not in result.stderr

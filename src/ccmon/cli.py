@@ -43,6 +43,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def _serve(args: dict[str, object]) -> int:
     from ccmon.server import Server  # imported here so `ccmon --help` stays fast
+    from ccmon.store.facade import StoreError
 
     try:
         config_file = args.get("config")
@@ -57,7 +58,7 @@ def _serve(args: dict[str, object]) -> int:
         return 2
     try:
         asyncio.run(server.run())
-    except OSError as exc:
+    except (OSError, StoreError) as exc:
         print(f"ccmon: {exc}", file=sys.stderr)
         return 1
     return 0

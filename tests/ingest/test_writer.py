@@ -176,3 +176,35 @@ def test_concurrent_submitters(store: Store) -> None:
     writer.close()
     assert errors == []
     assert _count(store) == 800
+
+
+def test_a_bad_request_fails_alone_and_its_batch_neighbours_are_stored(store: Store) -> None:
+    writer = BatchWriter(store, IngestStats(), max_rows=1000, max_delay_s=0.3)
+    writer.start()
+    try:
+        poisoned = _logs("bad", 0, 3)
+        poisoned.events[1][vocabulary.EVENTS.index["event_sequence"]] = "not a number"  # cannot become Int64
+        good_before, bad, good_after = (
+            writer.submit(_logs("a", 0, 5)),
+            writer.submit(poisoned),
+            writer.submit(_logs("b", 0, 5)),
+        )
+        good_before.result(timeout=10)
+        good_after.result(timeout=10)
+        with pytest.raises(CommitFailed):
+            bad.result(timeout=10)
+    finally:
+        writer.close()
+    assert _count(store) == 10
+
+
+def test_a_cancelled_request_does_not_stop_the_writer(store: Store) -> None:
+    writer = BatchWriter(store, IngestStats(), max_delay_s=0.2)
+    writer.start()
+    try:
+        abandoned = writer.submit(_logs("gone", 0, 5))
+        assert abandoned.cancel()  # the client hung up while its rows were queued
+        writer.submit(_logs("next", 0, 5)).result(timeout=10)
+    finally:
+        writer.close()
+    assert _count(store) == 10

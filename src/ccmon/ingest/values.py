@@ -43,10 +43,8 @@ def to_text(value: object) -> str | None:
 def to_float(value: object) -> float | None:
     if type(value) is float:
         return value if math.isfinite(value) else None
-    if isinstance(value, bool):
-        return float(value)
     if isinstance(value, int):
-        return float(value)
+        return float(value) if abs(value) < 2**1023 else None
     if isinstance(value, str):
         try:
             result = float(value)

@@ -14,7 +14,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future
+from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 
 from ccmon.ingest.cumulative import CumulativeState
@@ -61,6 +61,17 @@ TABLES = (
 class _Pending:
     batch: IngestBatch
     future: Future[None] = field(default_factory=Future)
+
+
+def _settle(future: Future[None], failure: Exception | None) -> None:
+    """Resolve a request's future, unless its client gave up and cancelled it meanwhile."""
+    try:
+        if failure is None:
+            future.set_result(None)
+        else:
+            future.set_exception(failure)
+    except InvalidStateError:
+        pass
 
 
 class BatchWriter:
@@ -158,18 +169,28 @@ class BatchWriter:
 
     def _run(self) -> None:
         while (items := self._take()) is not None:
-            try:
-                self._commit(items)
-            except Exception as exc:
-                self.stats.commit_failures.inc()
-                log.exception("commit of %d requests failed", len(items))
-                failure = CommitFailed(f"the store could not commit the batch: {exc}")
+            self._commit_or_split(items)
+
+    def _commit_or_split(self, items: list[_Pending]) -> None:
+        """Commit a group; if the store refuses it, commit its requests one by one so only the bad one fails.
+
+        Rows of tables already committed are skipped on the second try (their keys are remembered), so splitting
+        never stores a row twice.
+        """
+        try:
+            self._commit(items)
+        except Exception as exc:
+            if len(items) > 1:
+                log.warning("commit of %d requests failed (%s); committing them one by one", len(items), exc)
                 for item in items:
-                    if not item.future.done():
-                        item.future.set_exception(failure)
-            else:
-                for item in items:
-                    item.future.set_result(None)
+                    self._commit_or_split([item])
+                return
+            self.stats.commit_failures.inc()
+            log.exception("commit failed")
+            _settle(items[0].future, CommitFailed(f"the store could not commit the batch: {exc}"))
+        else:
+            for item in items:
+                _settle(item.future, None)
 
     def _commit(self, items: list[_Pending]) -> None:
         started = time.perf_counter()

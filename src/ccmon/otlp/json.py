@@ -14,7 +14,7 @@ from typing import Any
 
 import orjson
 
-from ccmon.ingest.rows import RowBuilder
+from ccmon.ingest.rows import ResourceContext, RowBuilder
 from ccmon.otlp.errors import MalformedRequest
 from ccmon.otlp.protobuf import TEMPORALITIES
 
@@ -30,6 +30,18 @@ _STATUS_NAMES = {"STATUS_CODE_UNSET": 0, "STATUS_CODE_OK": 1, "STATUS_CODE_ERROR
 _INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
+_JSON_TYPES = {dict: "an object", list: "an array", str: "a string", int: "a number", float: "a number"}
+
+
+def _kind(raw: object) -> str:
+    """The JSON type of a parsed value, for error messages."""
+    if raw is None:
+        return "null"
+    if isinstance(raw, bool):
+        return "a boolean"
+    return _JSON_TYPES.get(type(raw), type(raw).__name__)
+
+
 def _int(raw: object, names: dict[str, int] | None = None) -> int:
     if raw is None:
         return 0
@@ -41,7 +53,7 @@ def _int(raw: object, names: dict[str, int] | None = None) -> int:
         return int(raw)
     if isinstance(raw, float) and raw.is_integer():
         return int(raw)
-    raise ValueError(f"expected an integer, got {raw!r}")
+    raise ValueError(f"expected an integer, got {str(raw)[:64]!r}")
 
 
 def _int64(raw: object) -> int:
@@ -57,7 +69,7 @@ def _str(raw: object, field: str) -> str:
     if raw is None:
         return ""
     if not isinstance(raw, str):
-        raise ValueError(f"{field} must be a string, got {type(raw).__name__}")
+        raise ValueError(f"{field} must be a string, got {_kind(raw)}")
     return raw
 
 
@@ -69,6 +81,32 @@ def _bool(raw: object, field: str) -> bool:
     return raw
 
 
+def _object(raw: object, field: str) -> dict[str, Any]:
+    """A JSON object field (absent or null: an empty one)."""
+    if raw is None:
+        return {}
+    if type(raw) is not dict:
+        raise ValueError(f"{field} must be an object, got {_kind(raw)}")
+    return raw
+
+
+def _array(raw: object, field: str) -> list[Any]:
+    """A JSON array field (absent or null: an empty one)."""
+    if raw is None:
+        return []
+    if type(raw) is not list:
+        raise ValueError(f"{field} must be an array, got {_kind(raw)}")
+    return raw
+
+
+def _objects(raw: object, field: str) -> Iterator[dict[str, Any]]:
+    """The items of an array of objects."""
+    for item in _array(raw, field):
+        if type(item) is not dict:
+            raise ValueError(f"{field} must hold objects, got {_kind(item)}")
+        yield item
+
+
 def _float(raw: object) -> float:
     if isinstance(raw, bool):
         raise ValueError(f"expected a number, got {raw!r}")
@@ -76,14 +114,14 @@ def _float(raw: object) -> float:
         return float(raw)
     if isinstance(raw, str):
         return float(raw)  # also "NaN", "Infinity", "-Infinity"
-    raise ValueError(f"expected a number, got {raw!r}")
+    raise ValueError(f"expected a number, got {_kind(raw)}")
 
 
 def _hex_id(raw: object) -> str:
     if not raw:
         return ""
     if not isinstance(raw, str):
-        raise ValueError(f"expected a hex id, got {raw!r}")
+        raise ValueError(f"trace and span ids must be hex strings, got {_kind(raw)}")
     try:
         return bytes.fromhex(raw).hex()
     except ValueError:
@@ -92,6 +130,10 @@ def _hex_id(raw: object) -> str:
 
 def value_of(any_value: Any) -> object:
     """An OTLP/JSON AnyValue object as a plain Python value (None when unset)."""
+    if any_value is None:
+        return None
+    if type(any_value) is not dict:
+        raise ValueError(f"values must be AnyValue objects, got {_kind(any_value)}")
     if not any_value:
         return None
     if "stringValue" in any_value:
@@ -103,9 +145,9 @@ def value_of(any_value: Any) -> object:
     if "boolValue" in any_value:
         return _bool(any_value["boolValue"], "boolValue")
     if "arrayValue" in any_value:
-        return [value_of(v) for v in any_value["arrayValue"].get("values") or ()]
+        return [value_of(v) for v in _array(_object(any_value["arrayValue"], "arrayValue").get("values"), "values")]
     if "kvlistValue" in any_value:
-        return {kv["key"]: value_of(kv.get("value")) for kv in any_value["kvlistValue"].get("values") or ()}
+        return dict(attributes(_object(any_value["kvlistValue"], "kvlistValue").get("values")))
     if "bytesValue" in any_value:
         try:
             return base64.b64decode(any_value["bytesValue"], validate=True)
@@ -115,10 +157,10 @@ def value_of(any_value: Any) -> object:
 
 
 def attributes(key_values: Any) -> Iterator[tuple[str, object]]:
-    for kv in key_values or ():
-        key = kv["key"]
+    for kv in _objects(key_values, "attributes"):
+        key = kv.get("key")
         if not isinstance(key, str):
-            raise ValueError(f"attribute keys must be strings, got {key!r}")
+            raise ValueError(f"attribute keys must be strings, got {_kind(key)}")
         yield key, value_of(kv.get("value"))
 
 
@@ -128,18 +170,24 @@ def _walk(data: bytes, what: str, walker: Callable[[Any, RowBuilder], None], bui
     except orjson.JSONDecodeError as exc:
         raise MalformedRequest(f"invalid JSON: {exc}") from None
     if not isinstance(document, dict):
-        raise MalformedRequest(f"an OTLP/JSON {what} request must be a JSON object")
+        raise MalformedRequest(f"an OTLP/JSON {what} request must be a JSON object, got {_kind(document)}")
     try:
         walker(document, builder)
-    except (TypeError, AttributeError, KeyError, ValueError, OverflowError, RecursionError) as exc:
+    except ValueError as exc:
+        raise MalformedRequest(f"malformed OTLP/JSON {what} request: {exc}") from None
+    except (TypeError, AttributeError, KeyError, OverflowError, RecursionError) as exc:
         raise MalformedRequest(f"malformed OTLP/JSON {what} request: {type(exc).__name__}: {exc}") from None
 
 
+def _resource(builder: RowBuilder, parent: dict[str, Any]) -> ResourceContext:
+    return builder.resource(attributes(_object(parent.get("resource"), "resource").get("attributes")))
+
+
 def _logs(document: Any, builder: RowBuilder) -> None:
-    for resource_logs in document.get("resourceLogs") or ():
-        ctx = builder.resource(attributes((resource_logs.get("resource") or {}).get("attributes")))
-        for scope_logs in resource_logs.get("scopeLogs") or ():
-            for record in scope_logs.get("logRecords") or ():
+    for resource_logs in _objects(document.get("resourceLogs"), "resourceLogs"):
+        ctx = _resource(builder, resource_logs)
+        for scope_logs in _objects(resource_logs.get("scopeLogs"), "scopeLogs"):
+            for record in _objects(scope_logs.get("logRecords"), "logRecords"):
                 builder.event(
                     ctx,
                     time_ns=_int(record.get("timeUnixNano")),
@@ -153,28 +201,28 @@ def _logs(document: Any, builder: RowBuilder) -> None:
 
 
 def _metrics(document: Any, builder: RowBuilder) -> None:
-    for resource_metrics in document.get("resourceMetrics") or ():
-        ctx = builder.resource(attributes((resource_metrics.get("resource") or {}).get("attributes")))
-        for scope_metrics in resource_metrics.get("scopeMetrics") or ():
-            scope = _str((scope_metrics.get("scope") or {}).get("name"), "scope name")
-            for metric in scope_metrics.get("metrics") or ():
+    for resource_metrics in _objects(document.get("resourceMetrics"), "resourceMetrics"):
+        ctx = _resource(builder, resource_metrics)
+        for scope_metrics in _objects(resource_metrics.get("scopeMetrics"), "scopeMetrics"):
+            scope = _str(_object(scope_metrics.get("scope"), "scope").get("name"), "scope name")
+            for metric in _objects(scope_metrics.get("metrics"), "metrics"):
                 name = _str(metric.get("name"), "metric name")
                 if "sum" in metric:
-                    data = metric["sum"]
+                    data = _object(metric["sum"], "sum")
                     temporality = _int(data.get("aggregationTemporality"), _TEMPORALITY_NAMES)
                     monotonic = _bool(data.get("isMonotonic"), "isMonotonic")
                 elif "gauge" in metric:
-                    data, temporality, monotonic = metric["gauge"], 0, False
+                    data, temporality, monotonic = _object(metric["gauge"], "gauge"), 0, False
                 else:
                     kind = next((k for k in ("histogram", "exponentialHistogram", "summary") if k in metric), None)
-                    count = len((metric.get(kind) or {}).get("dataPoints") or ()) if kind else 0
+                    count = len(_array(_object(metric.get(kind), kind).get("dataPoints"), "dataPoints")) if kind else 0
                     builder.batch.reject(count, f"metric {name!r}: {kind or 'empty'} metrics are not stored")
                     continue
+                points = _array(data.get("dataPoints"), "dataPoints")
                 if temporality not in TEMPORALITIES:
-                    count = len(data.get("dataPoints") or ())
-                    builder.batch.reject(count, f"metric {name!r}: unknown aggregation temporality {temporality}")
+                    builder.batch.reject(len(points), f"metric {name!r}: unknown aggregation temporality {temporality}")
                     continue
-                for point in data.get("dataPoints") or ():
+                for point in _objects(points, "dataPoints"):
                     value = _float(point["asDouble"]) if "asDouble" in point else float(_int64(point.get("asInt")))
                     builder.point(
                         ctx,
@@ -190,22 +238,22 @@ def _metrics(document: Any, builder: RowBuilder) -> None:
 
 
 def _traces(document: Any, builder: RowBuilder) -> None:
-    for resource_spans in document.get("resourceSpans") or ():
-        ctx = builder.resource(attributes((resource_spans.get("resource") or {}).get("attributes")))
-        for scope_spans in resource_spans.get("scopeSpans") or ():
-            for span in scope_spans.get("spans") or ():
-                status = span.get("status") or {}
+    for resource_spans in _objects(document.get("resourceSpans"), "resourceSpans"):
+        ctx = _resource(builder, resource_spans)
+        for scope_spans in _objects(resource_spans.get("scopeSpans"), "scopeSpans"):
+            for span in _objects(scope_spans.get("spans"), "spans"):
+                status = _object(span.get("status"), "status")
                 builder.span(
                     ctx,
                     trace_id=_hex_id(span.get("traceId")),
                     span_id=_hex_id(span.get("spanId")),
                     parent_span_id=_hex_id(span.get("parentSpanId")),
-                    name=span.get("name") or "",
+                    name=_str(span.get("name"), "span name"),
                     kind=_int(span.get("kind"), _SPAN_KIND_NAMES),
                     start_ns=_int(span.get("startTimeUnixNano")),
                     end_ns=_int(span.get("endTimeUnixNano")),
                     status_code=_int(status.get("code"), _STATUS_NAMES),
-                    status_message=status.get("message") or "",
+                    status_message=_str(status.get("message"), "status message"),
                     attrs=attributes(span.get("attributes")),
                 )
 

@@ -75,5 +75,7 @@ class Receiver:
             self.stats.truncated.inc(batch.truncated_values)
         if batch.repaired_times:
             self.stats.repaired_times.inc(batch.repaired_times)
-        await asyncio.wrap_future(self.writer.submit(batch))
+        # Shielded: once queued, the rows are committed whatever becomes of this request. Cancelling the await (a gRPC
+        # deadline, a client gone, shutdown) must not cancel the writer's future, or its set_result would raise.
+        await asyncio.shield(asyncio.wrap_future(self.writer.submit(batch)))
         return ExportOutcome(batch.rows, batch.rejected, "; ".join(batch.errors))
