@@ -63,8 +63,17 @@ def test_configuration_doc_is_generated_from_the_settings() -> None:
     )
 
 
-@pytest.mark.parametrize(("host", "loopback"), [("127.0.0.1", True), ("localhost", True), ("::1", True),
-                                                 ("0.0.0.0", False), ("192.0.2.1", False), ("example.com", False)])
+@pytest.mark.parametrize(
+    ("host", "loopback"),
+    [
+        ("127.0.0.1", True),
+        ("localhost", True),
+        ("::1", True),
+        ("0.0.0.0", False),
+        ("192.0.2.1", False),
+        ("example.com", False),
+    ],
+)
 def test_loopback_detection(host: str, loopback: bool) -> None:
     assert is_loopback(host) is loopback
 
@@ -78,7 +87,11 @@ def test_non_loopback_needs_tokens() -> None:
 def test_serve_refuses_to_start_exposed_without_tokens(tmp_path: Path) -> None:
     result = subprocess.run(
         [sys.executable, "-m", "ccmon", "serve", "--host", "0.0.0.0", "--data-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=60, env={"PATH": "/usr/bin:/bin"}, check=False,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"PATH": "/usr/bin:/bin"},
+        check=False,
     )
     assert result.returncode == 2
     assert "refusing to listen on 0.0.0.0" in result.stderr
@@ -89,9 +102,21 @@ def test_an_unreachable_clickhouse_server_is_a_clear_error(tmp_path: Path) -> No
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     result = subprocess.run(
-        [sys.executable, "-m", "ccmon", "serve", "--clickhouse-url", f"http://default:secret@127.0.0.1:{port}",
-         "--data-dir", str(tmp_path)],
-        capture_output=True, text=True, timeout=120, env={"PATH": "/usr/bin:/bin"}, check=False,
+        [
+            sys.executable,
+            "-m",
+            "ccmon",
+            "serve",
+            "--clickhouse-url",
+            f"http://default:secret@127.0.0.1:{port}",
+            "--data-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "/usr/bin:/bin"},
+        check=False,
     )
     assert result.returncode == 1
     assert "ccmon: cannot open the store" in result.stderr

@@ -34,8 +34,12 @@ def _metrics(points: list[tuple[str, float, int, dict[str, Any]]]) -> bytes:
                 "aggregationTemporality": 1,
                 "isMonotonic": True,
                 "dataPoints": [
-                    {"asDouble": value, "startTimeUnixNano": _ns(minute - 1), "timeUnixNano": _ns(minute),
-                     "attributes": _attrs(attrs)}
+                    {
+                        "asDouble": value,
+                        "startTimeUnixNano": _ns(minute - 1),
+                        "timeUnixNano": _ns(minute),
+                        "attributes": _attrs(attrs),
+                    }
                 ],
             },
         }
@@ -46,8 +50,11 @@ def _metrics(points: list[tuple[str, float, int, dict[str, Any]]]) -> bytes:
 
 def _events(events: list[tuple[str, int, dict[str, Any]]]) -> bytes:
     records = [
-        {"timeUnixNano": _ns(minute), "body": {"stringValue": f"claude_code.{name}"},
-         "attributes": _attrs({**attrs, "event.name": name, "event.sequence": i})}
+        {
+            "timeUnixNano": _ns(minute),
+            "body": {"stringValue": f"claude_code.{name}"},
+            "attributes": _attrs({**attrs, "event.name": name, "event.sequence": i}),
+        }
         for i, (name, minute, attrs) in enumerate(events)
     ]
     return orjson.dumps({"resourceLogs": [{"scopeLogs": [{"logRecords": records}]}]})
@@ -55,28 +62,37 @@ def _events(events: list[tuple[str, int, dict[str, Any]]]) -> bytes:
 
 @pytest.fixture
 def loaded(writer: BatchWriter) -> BatchWriter:
-    metrics = _metrics([
-        ("claude_code.cost.usage", 1.25, 1, ALICE),
-        ("claude_code.cost.usage", 0.50, 30, BOB),
-        ("claude_code.cost.usage", 2.00, 90, ALICE),  # outside the first hour
-        ("claude_code.token.usage", 1000, 1, {**ALICE, "type": "input"}),
-        ("claude_code.token.usage", 200, 1, {**ALICE, "type": "output"}),
-        ("claude_code.token.usage", 3000, 1, {**ALICE, "type": "cacheRead"}),
-        ("claude_code.token.usage", 40, 30, {**BOB, "type": "cacheCreation"}),
-        ("claude_code.lines_of_code.count", 12, 2, {**ALICE, "type": "added"}),
-        ("claude_code.lines_of_code.count", 3, 2, {**ALICE, "type": "removed"}),
-        ("claude_code.commit.count", 2, 5, BOB),
-        ("claude_code.pull_request.count", 1, 5, BOB),
-        ("claude_code.code_edit_tool.decision", 3, 2, {**ALICE, "decision": "accept", "tool_name": "Edit"}),
-        ("claude_code.code_edit_tool.decision", 1, 2, {**BOB, "decision": "reject", "tool_name": "Write"}),
-        ("claude_code.active_time.total", 30.5, 3, {**ALICE, "type": "user"}),
-        ("claude_code.active_time.total", 12.0, 3, {**ALICE, "type": "cli"}),
-    ])
-    events = _events([
-        ("api_request", 1, ALICE), ("api_request", 2, ALICE), ("api_request", 30, BOB), ("api_error", 31, BOB),
-        ("tool_decision", 2, {**ALICE, "decision": "accept"}), ("tool_decision", 3, {**BOB, "decision": "reject"}),
-        ("tool_result", 4, ALICE), ("api_request", 95, ALICE),
-    ])
+    metrics = _metrics(
+        [
+            ("claude_code.cost.usage", 1.25, 1, ALICE),
+            ("claude_code.cost.usage", 0.50, 30, BOB),
+            ("claude_code.cost.usage", 2.00, 90, ALICE),  # outside the first hour
+            ("claude_code.token.usage", 1000, 1, {**ALICE, "type": "input"}),
+            ("claude_code.token.usage", 200, 1, {**ALICE, "type": "output"}),
+            ("claude_code.token.usage", 3000, 1, {**ALICE, "type": "cacheRead"}),
+            ("claude_code.token.usage", 40, 30, {**BOB, "type": "cacheCreation"}),
+            ("claude_code.lines_of_code.count", 12, 2, {**ALICE, "type": "added"}),
+            ("claude_code.lines_of_code.count", 3, 2, {**ALICE, "type": "removed"}),
+            ("claude_code.commit.count", 2, 5, BOB),
+            ("claude_code.pull_request.count", 1, 5, BOB),
+            ("claude_code.code_edit_tool.decision", 3, 2, {**ALICE, "decision": "accept", "tool_name": "Edit"}),
+            ("claude_code.code_edit_tool.decision", 1, 2, {**BOB, "decision": "reject", "tool_name": "Write"}),
+            ("claude_code.active_time.total", 30.5, 3, {**ALICE, "type": "user"}),
+            ("claude_code.active_time.total", 12.0, 3, {**ALICE, "type": "cli"}),
+        ]
+    )
+    events = _events(
+        [
+            ("api_request", 1, ALICE),
+            ("api_request", 2, ALICE),
+            ("api_request", 30, BOB),
+            ("api_error", 31, BOB),
+            ("tool_decision", 2, {**ALICE, "decision": "accept"}),
+            ("tool_decision", 3, {**BOB, "decision": "reject"}),
+            ("tool_result", 4, ALICE),
+            ("api_request", 95, ALICE),
+        ]
+    )
     writer.submit(METRICS.decode(metrics, Encoding.JSON, 65536)).result(timeout=10)
     writer.submit(LOGS.decode(events, Encoding.JSON, 65536)).result(timeout=10)
     return writer
@@ -125,6 +141,7 @@ def test_scope_restricts_to_persons_and_teams(loaded: BatchWriter) -> None:
 
 
 def test_an_empty_range_is_all_zeros(loaded: BatchWriter) -> None:
-    empty = summary(loaded.store, TimeRange(datetime(2020, 1, 1, tzinfo=UTC), datetime(2020, 1, 2, tzinfo=UTC)),
-                    Scope.everyone())
+    empty = summary(
+        loaded.store, TimeRange(datetime(2020, 1, 1, tzinfo=UTC), datetime(2020, 1, 2, tzinfo=UTC)), Scope.everyone()
+    )
     assert empty.cost_usd == 0 and empty.sessions == 0 and empty.tokens.input == 0 and empty.active_time_s.user == 0

@@ -20,8 +20,20 @@ def test_health_readiness_and_metrics(server: RunningServer) -> None:
 def test_summary_keys_are_exactly_the_documented_ones(server: RunningServer) -> None:
     body = server.summary()
     assert list(body) == [
-        "cost_usd", "tokens", "sessions", "users", "api_requests", "api_errors", "lines_added", "lines_removed",
-        "commits", "pull_requests", "edit_decisions", "tool_decisions", "tool_calls", "active_time_s",
+        "cost_usd",
+        "tokens",
+        "sessions",
+        "users",
+        "api_requests",
+        "api_errors",
+        "lines_added",
+        "lines_removed",
+        "commits",
+        "pull_requests",
+        "edit_decisions",
+        "tool_decisions",
+        "tool_calls",
+        "active_time_s",
     ]
     assert list(body["tokens"]) == ["input", "output", "cache_read", "cache_creation"]
     assert list(body["active_time_s"]) == ["user", "cli"]
