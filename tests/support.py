@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -89,6 +89,8 @@ def make_config(data_dir: Path, **overrides: Any) -> Config:
 @dataclass
 class RunningServer:
     config: Config
+    http: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
+    """One connection pool per server: a new client per call costs 30-50 ms."""
 
     @property
     def api_url(self) -> str:
@@ -105,17 +107,14 @@ class RunningServer:
     def summary(self, **params: str) -> dict[str, Any]:
         params.setdefault("from", "2000-01-01T00:00:00Z")
         params.setdefault("to", "2100-01-01T00:00:00Z")
-        response = httpx.get(f"{self.api_url}/api/v1/summary", params=params, timeout=30)
+        response = self.http.get(f"{self.api_url}/api/v1/summary", params=params)
         response.raise_for_status()
         body: dict[str, Any] = response.json()
         return body
 
     def post(self, signal_name: str, body: bytes, content_type: str, **headers: str) -> httpx.Response:
-        return httpx.post(
-            f"{self.otlp_http_url}/v1/{signal_name}",
-            content=body,
-            headers={"content-type": content_type, **headers},
-            timeout=30,
+        return self.http.post(
+            f"{self.otlp_http_url}/v1/{signal_name}", content=body, headers={"content-type": content_type, **headers}
         )
 
 
@@ -159,6 +158,7 @@ def in_process_server(config: Config) -> Iterator[RunningServer]:
             time.sleep(0.02)
         yield running
     finally:
+        running.http.close()
         if not loop.is_closed():
             loop.call_soon_threadsafe(server.request_stop)
         thread.join(60)
@@ -200,6 +200,7 @@ def subprocess_server(
         wait_ready(running.api_url, process=process)
         yield running, process
     finally:
+        running.http.close()
         if process.poll() is None:
             process.send_signal(signal.SIGTERM)
             try:
