@@ -35,7 +35,14 @@ def create_app(
                 raise HTTPException(401, "missing or invalid bearer token", {"WWW-Authenticate": "Bearer"})
         return Scope.everyone()
 
-    app = FastAPI(title="ccmon", version=__version__, summary="A self-hosted monitor for Claude Code.")
+    # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, and ccmon must work offline.
+    app = FastAPI(
+        title="ccmon",
+        version=__version__,
+        summary="A self-hosted monitor for Claude Code.",
+        docs_url=None,
+        redoc_url=None,
+    )
 
     @app.exception_handler(InvalidRange)
     async def invalid_range(_: Request, exc: InvalidRange) -> JSONResponse:
