@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 from google.protobuf.message import DecodeError
@@ -40,9 +39,17 @@ def value_of(any_value: Any) -> object:
     return None
 
 
-def attributes(key_values: Any) -> Iterator[tuple[str, object]]:
+_SCALARS = frozenset({"string_value", "int_value", "double_value", "bool_value"})
+
+
+def attributes(key_values: Any) -> list[tuple[str, object]]:
+    """`(key, value)` pairs; scalar values (nearly all of Claude Code's) are read without a call to `value_of`."""
+    pairs: list[tuple[str, object]] = []
     for kv in key_values:
-        yield kv.key, value_of(kv.value)
+        value = kv.value
+        kind = value.WhichOneof("value")
+        pairs.append((kv.key, getattr(value, kind) if kind in _SCALARS else value_of(value)))
+    return pairs
 
 
 def _parse(message_type: Any, data: bytes) -> Any:
