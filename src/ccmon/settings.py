@@ -102,8 +102,13 @@ SETTINGS: tuple[Setting, ...] = (
         "counted in `ccmon_truncated_values_total`.",
         int,
     ),
-    Setting("batch_max_rows", 5000, "The writer commits a batch once it holds this many rows...", int),
-    Setting("batch_max_delay_ms", 200, "...or once its oldest row has waited this long.", int),
+    Setting("batch_max_rows", 10_000, "The writer commits a batch once it holds this many rows...", int),
+    Setting(
+        "batch_max_delay_ms",
+        200,
+        "...or once it has waited this long for more rows (an answer takes at most this plus one commit).",
+        int,
+    ),
     Setting(
         "queue_max_rows",
         200_000,

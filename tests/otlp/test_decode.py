@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 import pytest
 
 from ccmon.ingest.rows import IngestBatch, Row
@@ -462,3 +463,29 @@ def test_long_values_are_truncated_and_counted() -> None:
     assert extras(row, E)["note"] == "n" * 30
     assert extras(row, E)["short"] == "s" * 30
     assert batch.truncated_values == 3
+
+
+def test_hostile_names_and_keys_are_cut_like_values() -> None:
+    long = "k" * 100
+    document = {
+        "resourceLogs": [
+            {
+                "resource": {"attributes": [{"key": long, "value": {"stringValue": "r"}}]},
+                "scopeLogs": [
+                    {"logRecords": [{"eventName": long, "attributes": [{"key": long, "value": {"intValue": 1}}]}]}
+                ],
+            }
+        ]
+    }
+    batch = SIGNALS["logs"].decode(orjson.dumps(document), Encoding.JSON, 10)
+    row = batch.events[0]
+    assert row[EVENTS.index["event_name"]] == "k" * 10
+    assert row[EVENTS.index["attrs"]] == [("k" * 10, "1")]
+    assert row[EVENTS.index["resource"]] == [("k" * 10, "r")]
+    assert batch.truncated_values == 3
+    metrics = {
+        "resourceMetrics": [{"scopeMetrics": [{"metrics": [{"name": long, "histogram": {"dataPoints": [{}]}}]}]}]
+    }
+    rejected = SIGNALS["metrics"].decode(orjson.dumps(metrics), Encoding.JSON, 10)
+    assert rejected.rejected == 1
+    assert rejected.errors == [f"metric {long!r}: histogram metrics are not stored"]

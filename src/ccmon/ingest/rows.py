@@ -49,6 +49,7 @@ class IngestBatch:
 
     def reject(self, count: int, reason: str) -> None:
         self.rejected += count
+        reason = reason if len(reason) <= 500 else reason[:500] + "..."  # it may quote a hostile name
         if reason not in self.errors:
             self.errors.append(reason)
 
@@ -63,7 +64,7 @@ class ResourceContext:
         for key, value in attrs:
             text = builder.text(value)
             if text is not None:
-                pairs.append((key, text))
+                pairs.append((builder.key(key), text))
         self.pairs = pairs
         self.identity = "\x1e".join(f"{k}\x1f{v}" for k, v in sorted(pairs))
         self._defaults: dict[int, Row] = {}
@@ -112,6 +113,13 @@ class RowBuilder:
             return text[: self.max_value_length]
         return text
 
+    def key(self, key: str) -> str:
+        """An attribute key kept in a map, cut like values are (keys are names, but hostile input is not)."""
+        if len(key) > self.max_value_length:
+            self.batch.truncated_values += 1
+            return key[: self.max_value_length]
+        return key
+
     def _time(self, *candidates: int) -> int:
         latest = self.now_ns + _FUTURE_SLACK_NS
         for candidate in candidates:
@@ -139,7 +147,7 @@ class RowBuilder:
                     continue
             text = self.text(value)
             if text is not None:
-                extras.append((key, text))
+                extras.append((key if len(key) <= limit else self.key(key), text))
 
     def event(
         self,
@@ -163,7 +171,7 @@ class RowBuilder:
             if body_text.startswith(EVENT_PREFIX):
                 row[_E["event_name"]] = body_text[len(EVENT_PREFIX) :]
             else:
-                row[_E["event_name"]] = event_name
+                row[_E["event_name"]] = self.text(event_name) or ""
         ts = self._time(time_ns, observed_ns)
         if ts != time_ns and time_ns:
             extras.append((ORIGINAL_TIME_KEY, str(time_ns)))
@@ -206,7 +214,7 @@ class RowBuilder:
         series_id = _hash(f"{ctx.identity}\x1d{scope}\x1d{metric_name}\x1d{labels}")
         row[_M["ts"]] = self._time(time_ns)
         row[_M["start_ts"]] = self._time(start_ns, time_ns)
-        row[_M["metric_name"]] = metric_name
+        row[_M["metric_name"]] = self.text(metric_name) or ""
         row[_M["temporality"]] = temporality
         row[_M["monotonic"]] = monotonic
         row[_M["value"]] = value
