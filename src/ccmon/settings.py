@@ -131,6 +131,11 @@ SETTINGS: tuple[Setting, ...] = (
 _BY_NAME = {s.name: s for s in SETTINGS}
 
 
+def default(name: str) -> Any:
+    """A setting's default, for components built without a `Config` (tests, benchmarks)."""
+    return _BY_NAME[name].default
+
+
 @dataclass(frozen=True)
 class Config:
     """Resolved configuration; build it with `load_config` (the defaults live in `SETTINGS` only)."""

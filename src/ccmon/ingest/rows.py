@@ -16,6 +16,7 @@ import xxhash
 
 from ccmon.ingest.values import to_text
 from ccmon.ingest.vocabulary import EVENT_PREFIX, EVENTS, METRICS, SPANS, Layout
+from ccmon.settings import default
 
 Row = list[object]
 Attributes = Iterable[tuple[str, object]]
@@ -98,7 +99,7 @@ def _set_person(row: Row, index: dict[str, int]) -> None:
 class RowBuilder:
     """Builds the rows of one `IngestBatch`; the single place the Claude Code vocabulary is applied."""
 
-    def __init__(self, max_value_length: int = 65536, now_ns: int | None = None) -> None:
+    def __init__(self, max_value_length: int = default("max_attribute_length"), now_ns: int | None = None) -> None:
         self.batch = IngestBatch()
         self.max_value_length = max_value_length
         self.now_ns = time.time_ns() if now_ns is None else now_ns

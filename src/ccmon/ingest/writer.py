@@ -22,6 +22,7 @@ from ccmon.ingest.recent import RecentKeys
 from ccmon.ingest.rows import IngestBatch, Row
 from ccmon.ingest.stats import IngestStats
 from ccmon.ingest.vocabulary import EVENTS, METRICS, SPANS, Layout
+from ccmon.settings import default
 from ccmon.store.facade import Store
 
 log = logging.getLogger(__name__)
@@ -82,11 +83,11 @@ class BatchWriter:
         store: Store,
         stats: IngestStats,
         *,
-        max_rows: int = 5000,
-        max_delay_s: float = 0.2,
-        queue_max_rows: int = 200_000,
-        dedup_window_s: float = 900,
-        dedup_max_keys: int = 5_000_000,
+        max_rows: int = default("batch_max_rows"),
+        max_delay_s: float = default("batch_max_delay_ms") / 1000,
+        queue_max_rows: int = default("queue_max_rows"),
+        dedup_window_s: float = default("dedup_window_s"),
+        dedup_max_keys: int = default("dedup_max_keys"),
     ) -> None:
         self.store = store
         self.stats = stats

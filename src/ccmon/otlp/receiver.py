@@ -12,6 +12,7 @@ from typing import Protocol
 from ccmon.ingest.rows import IngestBatch
 from ccmon.ingest.stats import IngestStats
 from ccmon.otlp.signals import Encoding, Signal
+from ccmon.settings import default
 
 # Bodies above this size are decoded in a worker thread so one large export does not stall the event loop.
 _DECODE_INLINE_BYTES = 256 * 1024
@@ -40,8 +41,8 @@ class Receiver:
         stats: IngestStats,
         *,
         tokens: Sequence[str] = (),
-        max_request_bytes: int = 8 * 1024 * 1024,
-        max_value_length: int = 65536,
+        max_request_bytes: int = default("max_request_bytes"),
+        max_value_length: int = default("max_attribute_length"),
     ) -> None:
         self.writer = writer
         self.stats = stats
