@@ -15,7 +15,7 @@ import uvicorn
 from ccmon.analytics import Analytics
 from ccmon.ingest.stats import IngestStats
 from ccmon.ingest.writer import BatchWriter
-from ccmon.otlp.grpc import create_grpc_server
+from ccmon.otlp.grpc import GrpcReceiverThread
 from ccmon.otlp.http import OtlpHttpApp
 from ccmon.otlp.receiver import Receiver
 from ccmon.settings import Config, ConfigError
@@ -116,8 +116,8 @@ class Server:
                 max_request_bytes=config.max_request_bytes,
                 max_value_length=config.max_attribute_length,
             )
-            grpc_server = create_grpc_server(receiver, f"{config.host}:{config.otlp_grpc_port}")
-            await grpc_server.start()
+            grpc_server = GrpcReceiverThread(receiver, f"{config.host}:{config.otlp_grpc_port}")
+            await asyncio.to_thread(grpc_server.start)
             api = create_app(
                 Analytics(store), ready=lambda: self.ready, registry=self.stats.registry, api_tokens=config.api_tokens
             )
@@ -143,7 +143,7 @@ class Server:
             self.ready = False
             log.info("shutting down: stopping receivers, then committing the write queue")
             if grpc_server is not None:
-                await grpc_server.stop(grace=5)
+                await asyncio.to_thread(grpc_server.stop, 5)
             for listener in listeners:
                 listener.should_exit = True
             await asyncio.gather(*tasks, return_exceptions=True)

@@ -8,7 +8,9 @@ OTLP exporters honour by retrying; a store failure gets UNAVAILABLE.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 
 import grpc
 from google.protobuf.any_pb2 import Any as AnyProto
@@ -94,3 +96,37 @@ def create_grpc_server(receiver: Receiver, address: str) -> grpc.aio.Server:
     if server.add_insecure_port(address) == 0:
         raise OSError(f"cannot bind the OTLP/gRPC receiver to {address}")
     return server
+
+
+class GrpcReceiverThread:
+    """The OTLP/gRPC receiver on an event loop and thread of its own.
+
+    Sharing one event loop with OTLP/HTTP, grpc.aio (which hands every step of a call through the loop) got a quarter
+    of the throughput under overload and a p99 of seconds, past Claude Code's 2 s final flush. On its own loop it
+    competes with HTTP for the GIL, in time slices, rather than for turns of the loop.
+    """
+
+    def __init__(self, receiver: Receiver, address: str) -> None:
+        self.receiver = receiver
+        self.address = address
+        self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="ccmon-grpc", daemon=True)
+        self._server: grpc.aio.Server | None = None
+
+    def start(self) -> None:
+        """Bind and start serving; raises OSError if the address cannot be bound."""
+        self._thread.start()
+        asyncio.run_coroutine_threadsafe(self._start(), self._loop).result()
+
+    async def _start(self) -> None:
+        server = create_grpc_server(self.receiver, self.address)  # grpc.aio binds to the running loop
+        await server.start()
+        self._server = server
+
+    def stop(self, grace: float) -> None:
+        """Stop taking calls, let those in progress finish for up to `grace` seconds, and end the thread."""
+        if self._server is not None:
+            asyncio.run_coroutine_threadsafe(self._server.stop(grace), self._loop).result()
+        self._loop.call_soon_threadsafe(self._loop.stop)
+        self._thread.join()
+        self._loop.close()
