@@ -9,7 +9,7 @@ import pytest
 
 from ccmon.server import check_exposure, is_loopback
 from ccmon.settings import SETTINGS, ConfigError, load_config, settings_markdown
-from tests.support import REPO
+from tests.support import REPO, free_port
 
 
 def test_precedence_is_flag_then_env_then_file_then_default(tmp_path: Path) -> None:
@@ -122,3 +122,34 @@ def test_an_unreachable_clickhouse_server_is_a_clear_error(tmp_path: Path) -> No
     assert "ccmon: cannot open the store" in result.stderr
     assert "Traceback" not in result.stderr
     assert "secret" not in result.stderr
+
+
+@pytest.mark.parametrize("busy", ["--port", "--otlp-grpc-port", "--otlp-http-port"])
+def test_a_busy_port_is_a_clear_error(tmp_path: Path, busy: str) -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        sock.listen()
+        taken = sock.getsockname()[1]
+        ports = {flag: str(free_port()) for flag in ("--port", "--otlp-grpc-port", "--otlp-http-port")}
+        ports[busy] = str(taken)
+        result = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "ccmon",
+                "serve",
+                "--data-dir",
+                str(tmp_path),
+                "--log-format",
+                "text",
+                *(item for pair in ports.items() for item in pair),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env={"PATH": "/usr/bin:/bin"},
+            check=False,
+        )
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "in use" in result.stderr

@@ -93,8 +93,12 @@ def create_grpc_server(receiver: Receiver, address: str) -> grpc.aio.Server:
             for service, signal, response_type in _SERVICES
         ]
     )
-    if server.add_insecure_port(address) == 0:
-        raise OSError(f"cannot bind the OTLP/gRPC receiver to {address}")
+    try:
+        bound = server.add_insecure_port(address)
+    except RuntimeError:  # newer grpcio raises where older ones returned 0
+        bound = 0
+    if bound == 0:
+        raise OSError(f"cannot bind the OTLP/gRPC receiver to {address} (is the port already in use?)")
     return server
 
 
