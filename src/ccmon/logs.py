@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 
 import orjson
 
-_STANDARD = set(vars(logging.makeLogRecord({})))
+# Record attributes that are not context: the standard ones, and uvicorn's copy of the message with ANSI colours.
+_NOT_CONTEXT = {*vars(logging.makeLogRecord({})), "color_message"}
 
 
 class JsonFormatter(logging.Formatter):
@@ -19,7 +20,7 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "message": record.getMessage(),
         }
-        entry.update({k: v for k, v in vars(record).items() if k not in _STANDARD and k not in entry})
+        entry.update({k: v for k, v in vars(record).items() if k not in _NOT_CONTEXT and k not in entry})
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return orjson.dumps(entry, default=str).decode()
