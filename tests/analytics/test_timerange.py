@@ -4,7 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ccmon.analytics.timerange import InvalidRange, TimeRange
+from ccmon.analytics.timerange import InvalidQuery, TimeRange
 
 
 def test_defaults_to_the_last_24_hours() -> None:
@@ -29,5 +29,5 @@ def test_parses_rfc3339_in_utc() -> None:
     ],
 )
 def test_bad_ranges_say_what_is_wrong(start: str, end: str | None, message: str) -> None:
-    with pytest.raises(InvalidRange, match=message):
+    with pytest.raises(InvalidQuery, match=message):
         TimeRange.parse(start, end)

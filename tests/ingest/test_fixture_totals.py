@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ccmon.analytics import Scope, TimeRange
+from ccmon.analytics import Query, Scope, TimeRange
 from ccmon.analytics.summary import summary
 from ccmon.ingest.writer import BatchWriter
 from ccmon.otlp.signals import SIGNALS, Encoding
@@ -28,7 +28,7 @@ def test_stored_totals_equal_claude_result(writer: BatchWriter, run: str) -> Non
     _ingest(writer, run)
     result = claude_result(run)
     usage = result["usage"]
-    totals = summary(writer.store, ALL_TIME, Scope.everyone())
+    totals = summary(writer.store, Query(ALL_TIME, Scope.everyone()))
     assert totals.cost_usd == pytest.approx(result["total_cost_usd"], abs=1e-9)
     assert totals.tokens.model_dump() == {
         "input": usage["input_tokens"],
@@ -47,6 +47,6 @@ def test_stored_totals_equal_claude_result(writer: BatchWriter, run: str) -> Non
 
 def test_ingesting_a_run_twice_changes_nothing(writer: BatchWriter) -> None:
     _ingest(writer, "writefile-grpc")
-    once = summary(writer.store, ALL_TIME, Scope.everyone())
+    once = summary(writer.store, Query(ALL_TIME, Scope.everyone()))
     _ingest(writer, "writefile-grpc")
-    assert summary(writer.store, ALL_TIME, Scope.everyone()) == once
+    assert summary(writer.store, Query(ALL_TIME, Scope.everyone())) == once

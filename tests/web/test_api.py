@@ -5,6 +5,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ccmon.analytics import DIMENSIONS
 from tests.support import RunningServer, in_process_server, make_config
 
 
@@ -63,7 +64,7 @@ def test_openapi_documents_the_summary(server: RunningServer) -> None:
     spec = httpx.get(f"{server.api_url}/openapi.json").json()
     assert "/api/v1/summary" in spec["paths"]
     parameters = {p["name"] for p in spec["paths"]["/api/v1/summary"]["get"]["parameters"]}
-    assert parameters == {"from", "to"}
+    assert parameters == {"from", "to", "bucket", *DIMENSIONS}
 
 
 def test_api_tokens_guard_the_api_but_not_health(chdb_path: Path, database: str) -> None:

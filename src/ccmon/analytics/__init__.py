@@ -1,10 +1,16 @@
-"""The one analytics layer: typed queries over the store, each taking a time range and a scope."""
+"""The one analytics layer: typed queries over the store, each taking a `Query` (time range, scope, filters)."""
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from ccmon.analytics import cost
+from ccmon.analytics.overview import Overview, overview
+from ccmon.analytics.query import BUCKETS, DIMENSIONS, Filters, Query
+from ccmon.analytics.results import TimeSeries, to_csv
 from ccmon.analytics.scope import Scope
 from ccmon.analytics.summary import Summary, summary
-from ccmon.analytics.timerange import InvalidRange, TimeRange
+from ccmon.analytics.timerange import InvalidQuery, TimeRange
 from ccmon.store.facade import Store
 
 
@@ -14,8 +20,39 @@ class Analytics:
     def __init__(self, store: Store) -> None:
         self._store = store
 
-    def summary(self, time_range: TimeRange, scope: Scope) -> Summary:
-        return summary(self._store, time_range, scope)
+    def summary(self, query: Query) -> Summary:
+        return summary(self._store, query)
+
+    def overview(self, query: Query) -> Overview:
+        return overview(self._store, query)
+
+    def cost_over_time(self, query: Query, by: str = "model") -> TimeSeries:
+        return cost.cost_over_time(self._store, query, by)
+
+    def tokens_over_time(self, query: Query) -> TimeSeries:
+        return cost.tokens_over_time(self._store, query)
+
+    def cost_by(self, query: Query, dimension: str, top: int | None = 10) -> cost.Breakdown:
+        return cost.cost_by(self._store, query, dimension, top)
+
+    def efficiency(self, query: Query) -> cost.Efficiency:
+        return cost.efficiency(self._store, query)
+
+    def month_to_date(self, query: Query, now: datetime | None = None) -> cost.MonthToDate:
+        return cost.month_to_date(self._store, query, now)
 
 
-__all__ = ["Analytics", "InvalidRange", "Scope", "Summary", "TimeRange"]
+__all__ = [
+    "BUCKETS",
+    "DIMENSIONS",
+    "Analytics",
+    "Filters",
+    "InvalidQuery",
+    "Overview",
+    "Query",
+    "Scope",
+    "Summary",
+    "TimeRange",
+    "TimeSeries",
+    "to_csv",
+]

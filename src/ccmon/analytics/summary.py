@@ -10,12 +10,10 @@ Where each number comes from (Claude Code sends some facts twice, as a counter a
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 from pydantic import BaseModel
 
-from ccmon.analytics.scope import Scope
-from ccmon.analytics.timerange import TimeRange
+from ccmon.analytics.query import Query
+from ccmon.analytics.results import integer, number
 from ccmon.store.facade import Store
 
 
@@ -69,7 +67,7 @@ SELECT
     sumIf(value, metric_name = 'claude_code.active_time.total' AND type = 'user'),
     sumIf(value, metric_name = 'claude_code.active_time.total' AND type = 'cli')
 FROM metric_points
-WHERE {time} AND {scope}
+WHERE {where}
 """
 
 _EVENTS = """
@@ -80,52 +78,43 @@ SELECT
     countIf(event_name = 'tool_decision' AND decision = 'reject'),
     countIf(event_name = 'tool_result')
 FROM events
-WHERE {time} AND {scope}
+WHERE {where}
 """
 
 _DISTINCT = """
 SELECT uniqExactIf(session_id, session_id != ''), uniqExactIf(person, person != '')
 FROM (
-    SELECT session_id, person FROM events WHERE {time} AND {scope}
+    SELECT session_id, person FROM events WHERE {where}
     UNION ALL
-    SELECT session_id, person FROM metric_points WHERE {time} AND {scope}
+    SELECT session_id, person FROM metric_points WHERE {where}
 )
 """
 
 
-def summary(store: Store, time_range: TimeRange, scope: Scope) -> Summary:
-    time_sql, params = time_range.sql()
-    scope_sql, scope_params = scope.sql()
-    params |= scope_params
+def summary(store: Store, query: Query) -> Summary:
+    where, params = query.where()
 
     def run(template: str) -> tuple[object, ...]:
-        return store.query(template.format(time=time_sql, scope=scope_sql), params)[0]
+        return store.query(template.format(where=where), params)[0]
 
     cost, t_in, t_out, t_read, t_create, added, removed, commits, prs, e_acc, e_rej, a_user, a_cli = run(_COUNTERS)
     requests, errors, d_acc, d_rej, tool_calls = run(_EVENTS)
     sessions, users = run(_DISTINCT)
     return Summary(
-        cost_usd=round(_float(cost), 10),
-        tokens=Tokens(input=_int(t_in), output=_int(t_out), cache_read=_int(t_read), cache_creation=_int(t_create)),
-        sessions=_int(sessions),
-        users=_int(users),
-        api_requests=_int(requests),
-        api_errors=_int(errors),
-        lines_added=_int(added),
-        lines_removed=_int(removed),
-        commits=_int(commits),
-        pull_requests=_int(prs),
-        edit_decisions=Decisions(accept=_int(e_acc), reject=_int(e_rej)),
-        tool_decisions=Decisions(accept=_int(d_acc), reject=_int(d_rej)),
-        tool_calls=_int(tool_calls),
-        active_time_s=ActiveTime(user=_float(a_user), cli=_float(a_cli)),
+        cost_usd=round(number(cost), 10),
+        tokens=Tokens(
+            input=integer(t_in), output=integer(t_out), cache_read=integer(t_read), cache_creation=integer(t_create)
+        ),
+        sessions=integer(sessions),
+        users=integer(users),
+        api_requests=integer(requests),
+        api_errors=integer(errors),
+        lines_added=integer(added),
+        lines_removed=integer(removed),
+        commits=integer(commits),
+        pull_requests=integer(prs),
+        edit_decisions=Decisions(accept=integer(e_acc), reject=integer(e_rej)),
+        tool_decisions=Decisions(accept=integer(d_acc), reject=integer(d_rej)),
+        tool_calls=integer(tool_calls),
+        active_time_s=ActiveTime(user=number(a_user), cli=number(a_cli)),
     )
-
-
-def _float(value: object) -> float:
-    """A number ClickHouse returned (int, float or Decimal)."""
-    return float(value) if isinstance(value, int | float | Decimal) else 0.0
-
-
-def _int(value: object) -> int:
-    return round(_float(value))

@@ -9,8 +9,8 @@ from typing import Any
 DEFAULT_SPAN = timedelta(hours=24)
 
 
-class InvalidRange(ValueError):
-    """A time parameter cannot be used; the message says which and why (the API answers 422)."""
+class InvalidQuery(ValueError):
+    """A query parameter cannot be used; the message says which and why (the API answers 422)."""
 
 
 def parse_instant(raw: str, name: str) -> datetime:
@@ -19,11 +19,11 @@ def parse_instant(raw: str, name: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.replace("z", "Z"))
     except ValueError:
-        raise InvalidRange(f"{name}: {raw!r} is not an RFC 3339 timestamp (e.g. 2026-11-24T00:00:00Z)") from None
+        raise InvalidQuery(f"{name}: {raw!r} is not an RFC 3339 timestamp (e.g. 2026-11-24T00:00:00Z)") from None
     if value.tzinfo is None:
-        raise InvalidRange(f"{name}: {raw!r} has no UTC offset; end it with Z")
+        raise InvalidQuery(f"{name}: {raw!r} has no UTC offset; end it with Z")
     if value.utcoffset() != timedelta(0):
-        raise InvalidRange(f"{name}: {raw!r} is not in UTC; give times in UTC, ending with Z")
+        raise InvalidQuery(f"{name}: {raw!r} is not in UTC; give times in UTC, ending with Z")
     return value.astimezone(UTC)
 
 
@@ -38,7 +38,7 @@ class TimeRange:
         end_at = parse_instant(end, "to") if end else (now or datetime.now(UTC))
         start_at = parse_instant(start, "from") if start else end_at - DEFAULT_SPAN
         if start_at >= end_at:
-            raise InvalidRange(f"from ({start_at.isoformat()}) must be before to ({end_at.isoformat()})")
+            raise InvalidQuery(f"from ({start_at.isoformat()}) must be before to ({end_at.isoformat()})")
         return cls(start_at, end_at)
 
     def sql(self, column: str = "ts") -> tuple[str, dict[str, Any]]:

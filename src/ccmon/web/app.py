@@ -4,17 +4,20 @@ No `from __future__ import annotations` here: FastAPI evaluates the endpoint ann
 they name are closures of `create_app`.
 """
 
-import hmac
 from collections.abc import Callable, Sequence
-from typing import Annotated
+from datetime import datetime
+from typing import Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import Query as Param
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from ccmon import __version__
-from ccmon.analytics import Analytics, InvalidRange, Scope, Summary, TimeRange
+from ccmon.analytics import Analytics, InvalidQuery, Overview, Query, Summary, TimeSeries
+from ccmon.analytics.cost import Breakdown, Efficiency, MonthToDate
+from ccmon.web.params import Format, authorizer, query_dependency, tabular
 
 
 def create_app(
@@ -24,17 +27,6 @@ def create_app(
     registry: CollectorRegistry,
     api_tokens: Sequence[str] = (),
 ) -> FastAPI:
-    tokens = tuple(t.encode() for t in api_tokens)
-
-    def authorize(request: Request) -> Scope:
-        """The caller's scope; with API tokens configured, a valid bearer token is required."""
-        if tokens:
-            scheme, _, credential = (request.headers.get("authorization") or "").partition(" ")
-            presented = credential.strip().encode()
-            if scheme.lower() != "bearer" or not any([hmac.compare_digest(presented, t) for t in tokens]):
-                raise HTTPException(401, "missing or invalid bearer token", {"WWW-Authenticate": "Bearer"})
-        return Scope.everyone()
-
     # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, and ccmon must work offline.
     app = FastAPI(
         title="ccmon",
@@ -44,8 +36,8 @@ def create_app(
         redoc_url=None,
     )
 
-    @app.exception_handler(InvalidRange)
-    async def invalid_range(_: Request, exc: InvalidRange) -> JSONResponse:
+    @app.exception_handler(InvalidQuery)
+    async def invalid_query(_: Request, exc: InvalidQuery) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
 
     @app.get("/healthz", tags=["operations"])
@@ -65,15 +57,66 @@ def create_app(
         """ccmon's own metrics in Prometheus text format."""
         return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    @app.get("/api/v1/summary", tags=["analytics"])
-    def get_summary(
-        scope: Annotated[Scope, Depends(authorize)],
-        start: Annotated[
-            str | None, Query(alias="from", description="RFC 3339, UTC; default: 24 h before `to`")
-        ] = None,
-        end: Annotated[str | None, Query(alias="to", description="RFC 3339, UTC; default: now")] = None,
-    ) -> Summary:
-        """Cost, tokens, sessions, users, requests, output and decisions in [from, to)."""
-        return analytics.summary(TimeRange.parse(start, end), scope)
-
+    app.include_router(_analytics_routes(analytics, query_dependency(authorizer(api_tokens))), prefix="/api/v1")
     return app
+
+
+def _analytics_routes(analytics: Analytics, build_query: Callable[..., Query]) -> APIRouter:
+    router = APIRouter(tags=["analytics"])
+    QueryParams = Annotated[Query, Depends(build_query)]
+    FormatParam = Annotated[Format, Param(alias="format", description="json, or csv for the rows")]
+
+    @router.get("/summary")
+    def get_summary(query: QueryParams) -> Summary:
+        """Cost, tokens, sessions, users, requests, output and decisions in [from, to)."""
+        return analytics.summary(query)
+
+    @router.get("/overview")
+    def get_overview(query: QueryParams) -> Overview:
+        """The summary, its change against the period before, accept rate and cost per user, session, PR, commit."""
+        return analytics.overview(query)
+
+    @router.get("/cost/timeseries", response_model=TimeSeries)
+    def get_cost_timeseries(
+        query: QueryParams,
+        by: Annotated[str, Param(description="model, or family (haiku/sonnet/opus/other)")] = "model",
+        fmt: FormatParam = "json",
+    ) -> Any:
+        """Cost per time bucket, one series per model or model family."""
+        result = analytics.cost_over_time(query, by)
+        return tabular(result, result.rows, fmt)
+
+    @router.get("/cost/tokens", response_model=TimeSeries)
+    def get_token_timeseries(query: QueryParams, fmt: FormatParam = "json") -> Any:
+        """Tokens per time bucket, one series per type (input, output, cache_read, cache_creation)."""
+        result = analytics.tokens_over_time(query)
+        return tabular(result, result.rows, fmt)
+
+    @router.get("/cost/breakdown", response_model=Breakdown)
+    def get_cost_breakdown(
+        query: QueryParams,
+        by: Annotated[
+            str,
+            Param(description="person, team, department, cost_center, model, family, repository, terminal or version"),
+        ] = "team",
+        top: Annotated[int, Param(description="rows before the rest is summed as `(rest)`")] = 10,
+        fmt: FormatParam = "json",
+    ) -> Any:
+        """Cost per value of a dimension, largest first, with each one's share of the total."""
+        result = analytics.cost_by(query, by, top)
+        return tabular(result, result.rows, fmt)
+
+    @router.get("/cost/efficiency")
+    def get_efficiency(query: QueryParams) -> Efficiency:
+        """Token totals, cache efficiency (cache reads / prompt tokens), output / input, cost per million tokens."""
+        return analytics.efficiency(query)
+
+    @router.get("/cost/month-to-date")
+    def get_month_to_date(
+        query: QueryParams,
+        as_of: Annotated[datetime | None, Param(description="RFC 3339; default: now")] = None,
+    ) -> MonthToDate:
+        """Spend since the first of the month (UTC) and the projected month-end spend, with the method used."""
+        return analytics.month_to_date(query, as_of)
+
+    return router

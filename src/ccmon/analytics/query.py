@@ -1,0 +1,112 @@
+"""What every analytics query takes: a time range, the caller's scope, dimension filters and a time bucket.
+
+`Query.where()` renders all of it as one WHERE fragment with bound parameters, so no query can forget the scope or a
+filter, and no user input is ever pasted into SQL: filter values are bound, and column names come from `DIMENSIONS`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from ccmon.analytics.scope import Scope
+from ccmon.analytics.timerange import InvalidQuery, TimeRange
+
+# Filterable dimensions: API name -> column, present in `events`, `metric_points` and `spans` alike.
+DIMENSIONS: Mapping[str, str] = {
+    "person": "person",
+    "team": "team",
+    "department": "department",
+    "cost_center": "cost_center",
+    "model": "model",
+    "repository": "repository",
+    "terminal": "terminal_type",
+    "version": "version",
+}
+
+# Bucket sizes, smallest first. Weeks start on Monday; the others are aligned on the Unix epoch, i.e. UTC midnight.
+BUCKETS: Mapping[str, int] = {
+    "1m": 60,
+    "5m": 300,
+    "15m": 900,
+    "1h": 3600,
+    "6h": 21_600,
+    "1d": 86_400,
+    "1w": 604_800,
+}
+AUTO_BUCKET_TARGET = 240
+"""An automatic bucket is the smallest that gives at most this many points."""
+MAX_POINTS = 5000
+"""A requested bucket giving more points than this is refused (422)."""
+
+
+def choose_bucket(time_range: TimeRange, requested: str | None = None) -> str:
+    seconds = (time_range.end - time_range.start).total_seconds()
+    if requested is None:
+        return next((b for b, s in BUCKETS.items() if seconds / s <= AUTO_BUCKET_TARGET), "1w")
+    if requested not in BUCKETS:
+        raise InvalidQuery(f"bucket: {requested!r} is not one of {', '.join(BUCKETS)}")
+    points = seconds / BUCKETS[requested]
+    if points > MAX_POINTS:
+        raise InvalidQuery(
+            f"bucket: {requested} over this range gives {points:,.0f} points, more than {MAX_POINTS}; "
+            "use a larger bucket or a shorter range"
+        )
+    return requested
+
+
+def bucket_sql(bucket: str, column: str = "ts") -> str:
+    """The SQL expression of a row's bucket start (a DateTime in UTC)."""
+    if bucket == "1w":
+        return f"toDateTime(toMonday({column}, 'UTC'), 'UTC')"
+    return f"toStartOfInterval({column}, INTERVAL {BUCKETS[bucket]} SECOND, 'UTC')"
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Dimension filters: each named dimension must take one of the given values."""
+
+    values: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        unknown = sorted(set(self.values) - set(DIMENSIONS))
+        if unknown:
+            raise InvalidQuery(f"unknown filter {', '.join(unknown)}; filters are {', '.join(DIMENSIONS)}")
+
+    def sql(self) -> tuple[str, dict[str, Any]]:
+        clauses, params = ["1"], {}
+        for name, allowed in sorted(self.values.items()):
+            if allowed:
+                clauses.append(f"{DIMENSIONS[name]} IN {{filter_{name}:Array(String)}}")
+                params[f"filter_{name}"] = list(allowed)
+        return " AND ".join(clauses), params
+
+
+@dataclass(frozen=True)
+class Query:
+    """The parameters every analytics query shares."""
+
+    time_range: TimeRange
+    scope: Scope = field(default_factory=Scope.everyone)
+    filters: Filters = field(default_factory=Filters)
+    bucket: str | None = None
+
+    def where(self, time_column: str = "ts") -> tuple[str, dict[str, Any]]:
+        """Time range, scope and filters as one WHERE fragment, with its bound parameters."""
+        time_sql, params = self.time_range.sql(time_column)
+        scope_sql, scope_params = self.scope.sql()
+        filter_sql, filter_params = self.filters.sql()
+        return f"{time_sql} AND {scope_sql} AND {filter_sql}", params | scope_params | filter_params
+
+    def with_range(self, time_range: TimeRange) -> Query:
+        return Query(time_range, self.scope, self.filters, self.bucket)
+
+    @property
+    def chosen_bucket(self) -> str:
+        return choose_bucket(self.time_range, self.bucket)
+
+    def previous(self) -> Query:
+        """The same query over the period of equal length just before this one."""
+        span = self.time_range.end - self.time_range.start
+        return self.with_range(TimeRange(self.time_range.start - span, self.time_range.start))

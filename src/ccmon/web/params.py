@@ -1,0 +1,109 @@
+"""Request parameters shared by every analytics endpoint, turned into an analytics `Query`.
+
+No `from __future__ import annotations`: FastAPI reads these signatures at runtime.
+"""
+
+import hmac
+from collections.abc import Callable, Sequence
+from typing import Annotated, Any, Literal
+
+from fastapi import Depends, HTTPException, Request
+from fastapi import Query as Param
+from fastapi.dependencies.models import Dependant
+from fastapi.responses import Response
+from fastapi.routing import APIRoute
+from pydantic import BaseModel
+
+from ccmon.analytics import BUCKETS, DIMENSIONS, Filters, InvalidQuery, Query, Scope, TimeRange, to_csv
+
+Format = Literal["json", "csv"]
+
+
+def authorizer(api_tokens: Sequence[str]) -> Callable[[Request], Scope]:
+    """The dependency giving the caller's scope; with API tokens configured, a valid bearer token is required."""
+    tokens = tuple(t.encode() for t in api_tokens)
+
+    def authorize(request: Request) -> Scope:
+        if tokens:
+            scheme, _, credential = (request.headers.get("authorization") or "").partition(" ")
+            presented = credential.strip().encode()
+            # Compare with every token, without stopping at a match, so timing tells nothing.
+            if scheme.lower() != "bearer" or not any([hmac.compare_digest(presented, t) for t in tokens]):
+                raise HTTPException(401, "missing or invalid bearer token", {"WWW-Authenticate": "Bearer"})
+        return Scope.everyone()
+
+    return authorize
+
+
+def _query_names(dependant: Dependant) -> set[str]:
+    names = {p.alias for p in dependant.query_params}
+    for sub_dependant in dependant.dependencies:
+        names |= _query_names(sub_dependant)
+    return names
+
+
+def _declared(route: APIRoute) -> frozenset[str]:
+    """The query parameters a route and its dependencies declare (a walk of a few objects: not worth caching)."""
+    return frozenset(_query_names(route.dependant))
+
+
+def reject_unknown_parameters(request: Request) -> None:
+    """A misspelt filter must not silently widen the answer: unknown query parameters are a 422."""
+    route = request.scope.get("route")
+    if not isinstance(route, APIRoute):
+        return
+    unknown = sorted(set(request.query_params) - _declared(route))
+    if unknown:
+        raise InvalidQuery(
+            f"unknown parameter {', '.join(unknown)}; this endpoint takes {', '.join(sorted(_declared(route)))}"
+        )
+
+
+def query_dependency(authorize: Callable[[Request], Scope]) -> Callable[..., Query]:
+    """The dependency building the `Query` of a request: time range, bucket, filters and the caller's scope."""
+
+    def build(  # noqa: PLR0917 - FastAPI passes every parameter by name
+        scope: Annotated[Scope, Depends(authorize)],
+        _: Annotated[None, Depends(reject_unknown_parameters)],
+        start: Annotated[
+            str | None, Param(alias="from", description="RFC 3339 in UTC; default: 24 h before `to`")
+        ] = None,
+        end: Annotated[str | None, Param(alias="to", description="RFC 3339 in UTC; default: now")] = None,
+        bucket: Annotated[
+            str | None, Param(description=f"time bucket, one of {', '.join(BUCKETS)}; default: chosen from the range")
+        ] = None,
+        person: Annotated[
+            list[str] | None, Param(description="person key (email, else account uuid, else user id)")
+        ] = None,
+        team: Annotated[list[str] | None, Param()] = None,
+        department: Annotated[list[str] | None, Param()] = None,
+        cost_center: Annotated[list[str] | None, Param()] = None,
+        model: Annotated[list[str] | None, Param()] = None,
+        repository: Annotated[list[str] | None, Param()] = None,
+        terminal: Annotated[list[str] | None, Param()] = None,
+        version: Annotated[list[str] | None, Param()] = None,
+    ) -> Query:
+        given = {
+            "person": person,
+            "team": team,
+            "department": department,
+            "cost_center": cost_center,
+            "model": model,
+            "repository": repository,
+            "terminal": terminal,
+            "version": version,
+        }
+        assert set(given) == set(DIMENSIONS)
+        filters = Filters({name: tuple(values) for name, values in given.items() if values})
+        query = Query(TimeRange.parse(start, end), scope, filters, bucket)
+        query.chosen_bucket  # noqa: B018 - validates the bucket against the range now, as a 422
+        return query
+
+    return build
+
+
+def tabular(result: BaseModel, rows: Sequence[BaseModel], fmt: Format) -> Any:
+    """The result as JSON, or its rows as CSV."""
+    if fmt == "csv":
+        return Response(to_csv(rows), media_type="text/csv; charset=utf-8")
+    return result

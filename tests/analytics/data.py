@@ -1,0 +1,107 @@
+"""A small hand-computed dataset: two people in two teams, counters and events over two hours of one day."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from ccmon.analytics import TimeRange
+from ccmon.ingest.writer import BatchWriter
+from ccmon.otlp.signals import LOGS, METRICS, Encoding
+
+T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
+ALICE = {"user.email": "alice@example.com", "user.id": "a1", "session.id": "s-a", "team": "platform"}
+SONNET, OPUS, HAIKU = "claude-sonnet-4-5", "claude-opus-4-1[1m]", "claude-haiku-4-5"
+BOB = {"user.account_uuid": "bob-uuid", "user.id": "b1", "session.id": "s-b", "team": "data"}
+
+
+def _ns(minutes: int) -> str:
+    return str(int(T0.timestamp() + minutes * 60) * 10**9)
+
+
+def _attrs(values: dict[str, Any]) -> list[dict[str, Any]]:
+    return [{"key": k, "value": {"stringValue": str(v)}} for k, v in values.items()]
+
+
+def _metrics(points: list[tuple[str, float, int, dict[str, Any]]]) -> bytes:
+    metrics = [
+        {
+            "name": name,
+            "sum": {
+                "aggregationTemporality": 1,
+                "isMonotonic": True,
+                "dataPoints": [
+                    {
+                        "asDouble": value,
+                        "startTimeUnixNano": _ns(minute - 1),
+                        "timeUnixNano": _ns(minute),
+                        "attributes": _attrs(attrs),
+                    }
+                ],
+            },
+        }
+        for name, value, minute, attrs in points
+    ]
+    return orjson.dumps({"resourceMetrics": [{"scopeMetrics": [{"metrics": metrics}]}]})
+
+
+def _events(events: list[tuple[str, int, dict[str, Any]]]) -> bytes:
+    records = [
+        {
+            "timeUnixNano": _ns(minute),
+            "body": {"stringValue": f"claude_code.{name}"},
+            "attributes": _attrs({**attrs, "event.name": name, "event.sequence": i}),
+        }
+        for i, (name, minute, attrs) in enumerate(events)
+    ]
+    return orjson.dumps({"resourceLogs": [{"scopeLogs": [{"logRecords": records}]}]})
+
+
+def metrics_body() -> bytes:
+    """The counters, as an OTLP/JSON metrics request."""
+    return _metrics(
+        [
+            ("claude_code.cost.usage", 1.25, 1, {**ALICE, "model": SONNET}),
+            ("claude_code.cost.usage", 0.50, 30, {**BOB, "model": OPUS}),
+            ("claude_code.cost.usage", 2.00, 90, {**ALICE, "model": HAIKU}),  # outside the first hour
+            ("claude_code.token.usage", 1000, 1, {**ALICE, "type": "input", "model": SONNET}),
+            ("claude_code.token.usage", 200, 1, {**ALICE, "type": "output", "model": SONNET}),
+            ("claude_code.token.usage", 3000, 1, {**ALICE, "type": "cacheRead", "model": SONNET}),
+            ("claude_code.token.usage", 40, 30, {**BOB, "type": "cacheCreation", "model": OPUS}),
+            ("claude_code.lines_of_code.count", 12, 2, {**ALICE, "type": "added"}),
+            ("claude_code.lines_of_code.count", 3, 2, {**ALICE, "type": "removed"}),
+            ("claude_code.commit.count", 2, 5, BOB),
+            ("claude_code.pull_request.count", 1, 5, BOB),
+            ("claude_code.code_edit_tool.decision", 3, 2, {**ALICE, "decision": "accept", "tool_name": "Edit"}),
+            ("claude_code.code_edit_tool.decision", 1, 2, {**BOB, "decision": "reject", "tool_name": "Write"}),
+            ("claude_code.active_time.total", 30.5, 3, {**ALICE, "type": "user"}),
+            ("claude_code.active_time.total", 12.0, 3, {**ALICE, "type": "cli"}),
+        ]
+    )
+
+
+def events_body() -> bytes:
+    """The events, as an OTLP/JSON logs request."""
+    return _events(
+        [
+            ("api_request", 1, ALICE),
+            ("api_request", 2, ALICE),
+            ("api_request", 30, BOB),
+            ("api_error", 31, BOB),
+            ("tool_decision", 2, {**ALICE, "decision": "accept"}),
+            ("tool_decision", 3, {**BOB, "decision": "reject"}),
+            ("tool_result", 4, ALICE),
+            ("api_request", 95, ALICE),
+        ]
+    )
+
+
+def load(writer: BatchWriter) -> BatchWriter:
+    writer.submit(METRICS.decode(metrics_body(), Encoding.JSON, 65536)).result(timeout=10)
+    writer.submit(LOGS.decode(events_body(), Encoding.JSON, 65536)).result(timeout=10)
+    return writer
+
+
+FIRST_HOUR = TimeRange(T0, datetime(2026, 11, 20, 11, 0, tzinfo=UTC))

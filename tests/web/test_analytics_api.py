@@ -1,0 +1,99 @@
+"""The analytics endpoints over HTTP: parameters, filters, 422s, and CSV equal to the JSON rows."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import httpx
+import pytest
+
+from ccmon.analytics.cost import REST
+from tests.analytics import data
+from tests.support import RunningServer
+
+RANGE = {"from": "2026-11-20T10:00:00Z", "to": "2026-11-20T12:00:00Z"}
+
+
+@pytest.fixture
+def loaded_server(server: RunningServer) -> RunningServer:
+    # The hand-computed dataset, sent over OTLP/HTTP as JSON.
+    for signal, body in (("metrics", data.metrics_body()), ("logs", data.events_body())):
+        assert server.post(signal, body, "application/json").status_code == 200
+    return server
+
+
+def _get(server: RunningServer, path: str, **params: str | list[str]) -> httpx.Response:
+    return server.http.get(f"{server.api_url}/api/v1/{path}", params={**RANGE, **params})
+
+
+def test_every_endpoint_answers(loaded_server: RunningServer) -> None:
+    for path in (
+        "summary",
+        "overview",
+        "cost/timeseries",
+        "cost/tokens",
+        "cost/breakdown",
+        "cost/efficiency",
+        "cost/month-to-date",
+    ):
+        response = _get(loaded_server, path)
+        assert response.status_code == 200, (path, response.text)
+
+
+def test_filters_from_the_query_string(loaded_server: RunningServer) -> None:
+    everyone = _get(loaded_server, "summary").json()
+    platform = _get(loaded_server, "summary", team="platform").json()
+    both = _get(loaded_server, "summary", team=["platform", "data"]).json()
+    assert (everyone["cost_usd"], platform["cost_usd"], both["cost_usd"]) == (3.75, 3.25, 3.75)
+    assert _get(loaded_server, "summary", model=data.OPUS).json()["cost_usd"] == 0.5
+
+
+def test_breakdown_json_and_csv_agree(loaded_server: RunningServer) -> None:
+    as_json = _get(loaded_server, "cost/breakdown", by="model", top="2").json()
+    assert [r["key"] for r in as_json["rows"]] == [data.HAIKU, data.SONNET, REST]
+    response = _get(loaded_server, "cost/breakdown", by="model", top="2", format="csv")
+    assert response.headers["content-type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert rows == [{k: str(v) for k, v in r.items()} for r in as_json["rows"]]
+
+
+def test_timeseries_csv_has_one_line_per_point(loaded_server: RunningServer) -> None:
+    as_json = _get(loaded_server, "cost/timeseries", by="family", bucket="1h").json()
+    assert as_json["bucket"] == "1h"
+    lines = _get(loaded_server, "cost/timeseries", by="family", bucket="1h", format="csv").text.splitlines()
+    assert lines[0] == "t,series,value"
+    assert len(lines) == 1 + len(as_json["rows"]) == 4
+    assert lines[1] == "2026-11-20T10:00:00Z,opus,0.5"
+
+
+@pytest.mark.parametrize(
+    ("path", "params", "message"),
+    [
+        ("summary", {"teem": "platform"}, "unknown parameter teem"),
+        (
+            "cost/timeseries",
+            {"bucket": "1m", "from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z"},
+            "more than 5000",
+        ),
+        ("cost/timeseries", {"bucket": "fortnight"}, "not one of"),
+        ("cost/timeseries", {"by": "vendor"}, "by: 'vendor'"),
+        ("cost/breakdown", {"by": "colour"}, "by: 'colour'"),
+        ("cost/breakdown", {"top": "0"}, "top: must be between"),
+        ("overview", {"from": "2026-11-21T00:00:00Z", "to": "2026-11-20T00:00:00Z"}, "must be before"),
+        ("overview", {"to": "2026-11-21T00:00:00-05:00"}, "not in UTC"),
+    ],
+)
+def test_bad_parameters_get_422_saying_what_is_wrong(
+    loaded_server: RunningServer, path: str, params: dict[str, str], message: str
+) -> None:
+    response = loaded_server.http.get(f"{loaded_server.api_url}/api/v1/{path}", params={**RANGE, **params})
+    assert response.status_code == 422, response.text
+    assert message in str(response.json()["detail"])
+
+
+def test_empty_range_answers_zeros_not_errors(loaded_server: RunningServer) -> None:
+    empty = {"from": "2020-01-01T00:00:00Z", "to": "2020-01-02T00:00:00Z"}
+    assert _get(loaded_server, "cost/timeseries", **empty).json()["rows"] == []
+    assert _get(loaded_server, "cost/breakdown", **empty).json()["rows"] == []
+    assert _get(loaded_server, "overview", **empty).json()["cost_per_user"] is None
