@@ -86,14 +86,15 @@ def events_body() -> bytes:
     """The events, as an OTLP/JSON logs request."""
     return _events(
         [
-            ("api_request", 1, ALICE),
-            ("api_request", 2, ALICE),
-            ("api_request", 30, BOB),
-            ("api_error", 31, BOB),
-            ("tool_decision", 2, {**ALICE, "decision": "accept"}),
-            ("tool_decision", 3, {**BOB, "decision": "reject"}),
-            ("tool_result", 4, ALICE),
-            ("api_request", 95, ALICE),
+            ("api_request", 1, {**ALICE, "model": SONNET, "duration_ms": 1000, "ttft_ms": 100}),
+            ("api_request", 2, {**ALICE, "model": SONNET, "duration_ms": 2000, "ttft_ms": 300}),
+            ("api_request", 30, {**BOB, "model": OPUS, "duration_ms": 4000, "ttft_ms": 500}),
+            ("api_error", 31, {**BOB, "model": OPUS, "status_code": 529, "attempt": 11}),
+            ("api_retries_exhausted", 31, {**BOB, "model": OPUS, "status_code": 529, "total_attempts": 11}),
+            ("tool_decision", 2, {**ALICE, "decision": "accept", "tool_name": "Edit"}),
+            ("tool_decision", 3, {**BOB, "decision": "reject", "tool_name": "Bash"}),
+            ("tool_result", 4, {**ALICE, "tool_name": "Edit", "success": "true", "duration_ms": "20"}),
+            ("api_request", 95, {**ALICE, "model": HAIKU, "duration_ms": 500, "ttft_ms": 50}),
         ]
     )
 

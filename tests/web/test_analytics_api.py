@@ -36,6 +36,11 @@ def test_every_endpoint_answers(loaded_server: RunningServer) -> None:
         "cost/breakdown",
         "cost/efficiency",
         "cost/month-to-date",
+        "engineering/tools",
+        "engineering/tool-heatmap",
+        "engineering/latency",
+        "engineering/latency-by-model",
+        "engineering/errors",
     ):
         response = _get(loaded_server, path)
         assert response.status_code == 200, (path, response.text)
@@ -90,6 +95,13 @@ def test_bad_parameters_get_422_saying_what_is_wrong(
     response = loaded_server.http.get(f"{loaded_server.api_url}/api/v1/{path}", params={**RANGE, **params})
     assert response.status_code == 422, response.text
     assert message in str(response.json()["detail"])
+
+
+def test_tool_csv_matches_json(loaded_server: RunningServer) -> None:
+    as_json = _get(loaded_server, "engineering/tools").json()["rows"]
+    rows = list(csv.DictReader(io.StringIO(_get(loaded_server, "engineering/tools", format="csv").text)))
+    assert [r["tool"] for r in rows] == [r["tool"] for r in as_json] == ["Edit", "Bash"]
+    assert rows[0]["duration_p50_ms"] == "20.0" and rows[1]["duration_p50_ms"] == ""
 
 
 def test_empty_range_answers_zeros_not_errors(loaded_server: RunningServer) -> None:

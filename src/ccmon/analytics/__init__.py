@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ccmon.analytics import cost
+from ccmon.analytics import cost, engineering
 from ccmon.analytics.overview import Overview, overview
 from ccmon.analytics.query import BUCKETS, DIMENSIONS, Filters, Query
 from ccmon.analytics.results import TimeSeries, to_csv
@@ -40,6 +40,21 @@ class Analytics:
 
     def month_to_date(self, query: Query, now: datetime | None = None) -> cost.MonthToDate:
         return cost.month_to_date(self._store, query, now)
+
+    def tools(self, query: Query) -> engineering.Tools:
+        return engineering.tools(self._store, query)
+
+    def tool_heatmap(self, query: Query) -> engineering.Heatmap:
+        return engineering.tool_heatmap(self._store, query)
+
+    def api_latency(self, query: Query, measure: str = "duration") -> TimeSeries:
+        return engineering.api_latency(self._store, query, measure)
+
+    def latency_by_model(self, query: Query) -> engineering.LatencyByModel:
+        return engineering.latency_by_model(self._store, query)
+
+    def errors(self, query: Query) -> engineering.Errors:
+        return engineering.errors(self._store, query)
 
 
 __all__ = [

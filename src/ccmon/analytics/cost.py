@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pydantic import BaseModel
 
 from ccmon.analytics.query import DIMENSIONS, Query, bucket_sql
-from ccmon.analytics.results import Point, TimeSeries, integer, number, ratio
+from ccmon.analytics.results import Point, TimeSeries, integer, number, ratio, utc
 from ccmon.analytics.timerange import InvalidQuery, TimeRange
 from ccmon.store.facade import Store
 
@@ -54,7 +54,7 @@ def _series(store: Store, query: Query, series_sql: str, value_sql: str, metric:
     )
     return TimeSeries(
         bucket=bucket,
-        rows=[Point(t=t.replace(tzinfo=UTC) if t.tzinfo is None else t, series=s, value=number(v)) for t, s, v in rows],
+        rows=[Point(t=utc(t), series=s, value=number(v)) for t, s, v in rows],
     )
 
 

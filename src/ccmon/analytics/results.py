@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from decimal import Decimal
 
 from pydantic import BaseModel
@@ -23,6 +23,11 @@ def integer(value: object) -> int:
 def ratio(numerator: float, denominator: float) -> float | None:
     """numerator / denominator, or None when there is nothing to divide by (never a division error)."""
     return numerator / denominator if denominator else None
+
+
+def utc(instant: datetime) -> datetime:
+    """ClickHouse returns naive datetimes for UTC columns: make them aware."""
+    return instant.replace(tzinfo=UTC) if instant.tzinfo is None else instant
 
 
 class Point(BaseModel):

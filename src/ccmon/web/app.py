@@ -17,6 +17,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from ccmon import __version__
 from ccmon.analytics import Analytics, InvalidQuery, Overview, Query, Summary, TimeSeries
 from ccmon.analytics.cost import Breakdown, Efficiency, MonthToDate
+from ccmon.analytics.engineering import Errors, Heatmap, LatencyByModel, Tools
 from ccmon.web.params import Format, authorizer, query_dependency, tabular
 
 
@@ -118,5 +119,40 @@ def _analytics_routes(analytics: Analytics, build_query: Callable[..., Query]) -
     ) -> MonthToDate:
         """Spend since the first of the month (UTC) and the projected month-end spend, with the method used."""
         return analytics.month_to_date(query, as_of)
+
+    @router.get("/engineering/tools", response_model=Tools)
+    def get_tools(query: QueryParams, fmt: FormatParam = "json") -> Any:
+        """Per tool: calls, success rate, rejections, duration p50/p95/p99."""
+        result = analytics.tools(query)
+        return tabular(result, result.rows, fmt)
+
+    @router.get("/engineering/tool-heatmap", response_model=Heatmap)
+    def get_tool_heatmap(query: QueryParams, fmt: FormatParam = "json") -> Any:
+        """Tool calls by tool and hour of day (UTC)."""
+        result = analytics.tool_heatmap(query)
+        return tabular(result, result.rows, fmt)
+
+    @router.get("/engineering/latency", response_model=TimeSeries)
+    def get_latency(
+        query: QueryParams,
+        measure: Annotated[str, Param(description="duration (whole request) or ttft (time to first token)")] = (
+            "duration"
+        ),
+        fmt: FormatParam = "json",
+    ) -> Any:
+        """API latency p50/p95/p99 per time bucket."""
+        result = analytics.api_latency(query, measure)
+        return tabular(result, result.rows, fmt)
+
+    @router.get("/engineering/latency-by-model", response_model=LatencyByModel)
+    def get_latency_by_model(query: QueryParams, fmt: FormatParam = "json") -> Any:
+        """API requests and latency percentiles per model."""
+        result = analytics.latency_by_model(query)
+        return tabular(result, result.rows, fmt)
+
+    @router.get("/engineering/errors")
+    def get_errors(query: QueryParams) -> Errors:
+        """API error rate (overall and per bucket), errors by status code, exhausted retries."""
+        return analytics.errors(query)
 
     return router
