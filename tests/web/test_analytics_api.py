@@ -36,6 +36,8 @@ def test_every_endpoint_answers(loaded_server: RunningServer) -> None:
         "cost/breakdown",
         "cost/efficiency",
         "cost/month-to-date",
+        "adoption/activity",
+        "adoption/shares",
         "engineering/tools",
         "engineering/tool-heatmap",
         "engineering/latency",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ccmon.analytics import cost, engineering
+from ccmon.analytics import adoption, cost, engineering
 from ccmon.analytics.overview import Overview, overview
 from ccmon.analytics.query import BUCKETS, DIMENSIONS, Filters, Query
 from ccmon.analytics.results import TimeSeries, to_csv
@@ -40,6 +40,12 @@ class Analytics:
 
     def month_to_date(self, query: Query, now: datetime | None = None) -> cost.MonthToDate:
         return cost.month_to_date(self._store, query, now)
+
+    def activity(self, query: Query) -> adoption.Activity:
+        return adoption.activity(self._store, query)
+
+    def adoption_shares(self, query: Query, dimension: str) -> adoption.Shares:
+        return adoption.shares(self._store, query, dimension)
 
     def tools(self, query: Query) -> engineering.Tools:
         return engineering.tools(self._store, query)

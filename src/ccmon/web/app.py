@@ -16,6 +16,7 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from ccmon import __version__
 from ccmon.analytics import Analytics, InvalidQuery, Overview, Query, Summary, TimeSeries
+from ccmon.analytics.adoption import Activity, Shares
 from ccmon.analytics.cost import Breakdown, Efficiency, MonthToDate
 from ccmon.analytics.engineering import Errors, Heatmap, LatencyByModel, Tools
 from ccmon.web.params import Format, authorizer, query_dependency, tabular
@@ -119,6 +120,22 @@ def _analytics_routes(analytics: Analytics, build_query: Callable[..., Query]) -
     ) -> MonthToDate:
         """Spend since the first of the month (UTC) and the projected month-end spend, with the method used."""
         return analytics.month_to_date(query, as_of)
+
+    @router.get("/adoption/activity", response_model=Activity)
+    def get_activity(query: QueryParams, fmt: FormatParam = "json") -> Any:
+        """Per day: DAU, WAU, MAU, new and returning people, sessions, sessions per person."""
+        result = analytics.activity(query)
+        return tabular(result, result.rows, fmt)
+
+    @router.get("/adoption/shares", response_model=Shares)
+    def get_adoption_shares(
+        query: QueryParams,
+        by: Annotated[str, Param(description="version, terminal or os")] = "version",
+        fmt: FormatParam = "json",
+    ) -> Any:
+        """People and sessions per Claude Code version, terminal or operating system."""
+        result = analytics.adoption_shares(query, by)
+        return tabular(result, result.rows, fmt)
 
     @router.get("/engineering/tools", response_model=Tools)
     def get_tools(query: QueryParams, fmt: FormatParam = "json") -> Any:

@@ -1,0 +1,129 @@
+"""Adoption: who is active when, how often, on which versions, terminals and operating systems.
+
+A person is active on a day (UTC) when any of their events or data points falls on it. WAU and MAU on a day count
+people active in the 7 or 30 days ending that day; a person is new on the first day they are ever seen (within the
+caller's scope and filters), returning on later days.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import UTC, date, datetime, timedelta
+
+from pydantic import BaseModel
+
+from ccmon.analytics.query import Query
+from ccmon.analytics.results import integer, ratio
+from ccmon.analytics.timerange import InvalidQuery, TimeRange
+from ccmon.store.facade import Store
+
+_DAY = timedelta(days=1)
+
+
+class DayActivity(BaseModel):
+    day: date
+    dau: int
+    wau: int
+    mau: int
+    new_users: int
+    returning_users: int
+    sessions: int
+    sessions_per_user: float | None
+    """Sessions that day / people active that day."""
+
+
+class Activity(BaseModel):
+    rows: list[DayActivity]
+
+
+def _union(columns: str, where: str) -> str:
+    return (
+        f"SELECT {columns} FROM events WHERE {where} AND person != '' "
+        f"UNION ALL SELECT {columns} FROM metric_points WHERE {where} AND person != ''"
+    )
+
+
+def activity(store: Store, query: Query) -> Activity:
+    """One row per day of the range (days with nobody active included, as zeros)."""
+    first_day = query.time_range.start.date()
+    last_day = (query.time_range.end - timedelta(microseconds=1)).date()
+    window = query.with_range(
+        TimeRange(datetime.combine(first_day - 29 * _DAY, datetime.min.time(), UTC), query.time_range.end)
+    )
+    where, params = window.where()
+    active: dict[date, set[str]] = defaultdict(set)
+    for day, person in store.query(
+        f"SELECT DISTINCT toDate(ts, 'UTC') AS day, person FROM ({_union('ts, person', where)})", params
+    ):
+        active[day].add(person)
+    sessions = dict(
+        store.query(
+            f"SELECT toDate(ts, 'UTC') AS day, uniqExact(session_id) FROM "
+            f"({_union('ts, session_id', where)}) WHERE session_id != '' GROUP BY day",
+            params,
+        )
+    )
+    all_time, all_params = query.with_range(TimeRange(datetime(2000, 1, 1, tzinfo=UTC), query.time_range.end)).where()
+    first_seen = dict(
+        store.query(
+            f"SELECT person, toDate(min(ts), 'UTC') FROM ({_union('ts, person', all_time)}) GROUP BY person",
+            all_params,
+        )
+    )
+    new_by_day: dict[date, int] = defaultdict(int)
+    for day in first_seen.values():
+        new_by_day[day] += 1
+    rows = []
+    day = first_day
+    while day <= last_day:
+        dau = len(active[day])
+        week = set().union(*(active[day - i * _DAY] for i in range(7)))
+        month = set().union(*(active[day - i * _DAY] for i in range(30)))
+        count = integer(sessions.get(day, 0))
+        rows.append(
+            DayActivity(
+                day=day,
+                dau=dau,
+                wau=len(week),
+                mau=len(month),
+                new_users=new_by_day[day],
+                returning_users=dau - new_by_day[day],
+                sessions=count,
+                sessions_per_user=ratio(count, dau),
+            )
+        )
+        day += _DAY
+    return Activity(rows=rows)
+
+
+class Share(BaseModel):
+    key: str
+    users: int
+    sessions: int
+
+
+class Shares(BaseModel):
+    dimension: str
+    rows: list[Share]
+
+
+_SHARE_COLUMNS = {
+    "version": "version",
+    "terminal": "terminal_type",
+    "os": "resource['os.type']",
+}
+
+
+def shares(store: Store, query: Query, dimension: str) -> Shares:
+    """People and sessions per Claude Code version, terminal or operating system, most people first."""
+    if dimension not in _SHARE_COLUMNS:
+        raise InvalidQuery(f"by: {dimension!r} is not one of {', '.join(_SHARE_COLUMNS)}")
+    column = _SHARE_COLUMNS[dimension]
+    where, params = query.where()
+    rows = store.query(
+        f"SELECT if({column} = '', '(unknown)', {column}) AS key, uniqExactIf(person, person != '') AS users, "
+        f"uniqExactIf(session_id, session_id != '') AS sessions FROM events WHERE {where} "
+        "GROUP BY key ORDER BY users DESC, sessions DESC, key",
+        params,
+    )
+    return Shares(dimension=dimension, rows=[Share(key=k, users=integer(u), sessions=integer(s)) for k, u, s in rows])
