@@ -36,6 +36,8 @@ def test_every_endpoint_answers(loaded_server: RunningServer) -> None:
         "cost/breakdown",
         "cost/efficiency",
         "cost/month-to-date",
+        "people/leaderboard",
+        "people/acceptance",
         "adoption/activity",
         "adoption/shares",
         "engineering/tools",
@@ -104,6 +106,17 @@ def test_tool_csv_matches_json(loaded_server: RunningServer) -> None:
     rows = list(csv.DictReader(io.StringIO(_get(loaded_server, "engineering/tools", format="csv").text)))
     assert [r["tool"] for r in rows] == [r["tool"] for r in as_json] == ["Edit", "Bash"]
     assert rows[0]["duration_p50_ms"] == "20.0" and rows[1]["duration_p50_ms"] == ""
+
+
+def test_leaderboard_paging_and_profile(loaded_server: RunningServer) -> None:
+    page = _get(loaded_server, "people/leaderboard", sort="commits", limit="1").json()
+    assert page["total"] == 2 and [r["key"] for r in page["rows"]] == ["bob-uuid"]
+    assert _get(loaded_server, "people/leaderboard", limit="0").status_code == 422
+    teams = _get(loaded_server, "people/leaderboard", group="team", format="csv").text.splitlines()
+    assert teams[0].startswith("key,team,pull_requests") and len(teams) == 3
+    profile = _get(loaded_server, "people/profile", key="alice@example.com").json()
+    assert profile["overview"]["current"]["cost_usd"] == 3.25
+    assert [r["key"] for r in profile["cost_by_model"]["rows"]] == [data.HAIKU, data.SONNET]
 
 
 def test_empty_range_answers_zeros_not_errors(loaded_server: RunningServer) -> None:

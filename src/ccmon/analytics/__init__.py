@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ccmon.analytics import adoption, cost, engineering
+from ccmon.analytics import adoption, cost, engineering, people
 from ccmon.analytics.overview import Overview, overview
 from ccmon.analytics.query import BUCKETS, DIMENSIONS, Filters, Query
 from ccmon.analytics.results import TimeSeries, to_csv
@@ -46,6 +46,19 @@ class Analytics:
 
     def adoption_shares(self, query: Query, dimension: str) -> adoption.Shares:
         return adoption.shares(self._store, query, dimension)
+
+    def leaderboard(
+        self, query: Query, *, group: str, sort: str, descending: bool, limit: int, offset: int
+    ) -> people.Leaderboard:
+        return people.leaderboard(
+            self._store, query, group=group, sort=sort, descending=descending, limit=limit, offset=offset
+        )
+
+    def acceptance(self, query: Query, by: str) -> people.AcceptanceBreakdown:
+        return people.acceptance(self._store, query, by)
+
+    def profile(self, query: Query, person: str) -> people.Profile:
+        return people.profile(self._store, query, person)
 
     def tools(self, query: Query) -> engineering.Tools:
         return engineering.tools(self._store, query)

@@ -6,7 +6,7 @@ they name are closures of `create_app`.
 
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi import Query as Param
@@ -19,6 +19,7 @@ from ccmon.analytics import Analytics, InvalidQuery, Overview, Query, Summary, T
 from ccmon.analytics.adoption import Activity, Shares
 from ccmon.analytics.cost import Breakdown, Efficiency, MonthToDate
 from ccmon.analytics.engineering import Errors, Heatmap, LatencyByModel, Tools
+from ccmon.analytics.people import SORTABLE, AcceptanceBreakdown, Leaderboard, Profile
 from ccmon.web.params import Format, authorizer, query_dependency, tabular
 
 
@@ -136,6 +137,39 @@ def _analytics_routes(analytics: Analytics, build_query: Callable[..., Query]) -
         """People and sessions per Claude Code version, terminal or operating system."""
         result = analytics.adoption_shares(query, by)
         return tabular(result, result.rows, fmt)
+
+    @router.get("/people/leaderboard", response_model=Leaderboard)
+    def get_leaderboard(
+        query: QueryParams,
+        group: Annotated[str, Param(description="person, or team for the team comparison")] = "person",
+        sort: Annotated[str, Param(description=f"one of {', '.join(SORTABLE)}")] = "cost_usd",
+        order: Annotated[Literal["asc", "desc"], Param()] = "desc",
+        limit: Annotated[int, Param(ge=1, le=1000)] = 50,
+        offset: Annotated[int, Param(ge=0)] = 0,
+        fmt: FormatParam = "json",
+    ) -> Any:
+        """PRs, commits, lines, cost, cost per PR, accept rate, sessions and active time per person (or team)."""
+        result = analytics.leaderboard(
+            query, group=group, sort=sort, descending=order == "desc", limit=limit, offset=offset
+        )
+        return tabular(result, result.rows, fmt)
+
+    @router.get("/people/acceptance", response_model=AcceptanceBreakdown)
+    def get_acceptance(
+        query: QueryParams,
+        by: Annotated[str, Param(description="tool, source, language or person")] = "tool",
+        fmt: FormatParam = "json",
+    ) -> Any:
+        """Code-edit decisions accepted and rejected, and the accept rate."""
+        result = analytics.acceptance(query, by)
+        return tabular(result, result.rows, fmt)
+
+    @router.get("/people/profile")
+    def get_profile(
+        query: QueryParams, key: Annotated[str, Param(description="the person key, as in the leaderboard")]
+    ) -> Profile:
+        """One person: overview, cost by model, tools and acceptance."""
+        return analytics.profile(query, key)
 
     @router.get("/engineering/tools", response_model=Tools)
     def get_tools(query: QueryParams, fmt: FormatParam = "json") -> Any:

@@ -62,7 +62,7 @@ def reject_unknown_parameters(request: Request) -> None:
 def query_dependency(authorize: Callable[[Request], Scope]) -> Callable[..., Query]:
     """The dependency building the `Query` of a request: time range, bucket, filters and the caller's scope."""
 
-    def build(  # noqa: PLR0917 - FastAPI passes every parameter by name
+    def build(
         scope: Annotated[Scope, Depends(authorize)],
         _: Annotated[None, Depends(reject_unknown_parameters)],
         start: Annotated[

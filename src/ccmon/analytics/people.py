@@ -1,0 +1,197 @@
+"""People and teams: the leaderboard, team comparison, and code-edit acceptance by tool, source and language."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from ccmon.analytics.cost import Breakdown, cost_by
+from ccmon.analytics.engineering import Tools, tools
+from ccmon.analytics.overview import Overview, overview
+from ccmon.analytics.query import Filters, Query
+from ccmon.analytics.results import integer, number, ratio
+from ccmon.analytics.timerange import InvalidQuery
+from ccmon.store.facade import Store
+
+_EDIT = "claude_code.code_edit_tool.decision"
+
+# One row per person (or team) from the counters, and sessions from counters and events alike.
+_LEADERBOARD = """
+SELECT
+    key,
+    anyLast(team_of) AS team,
+    sumIf(value, metric_name = 'claude_code.pull_request.count') AS pull_requests,
+    sumIf(value, metric_name = 'claude_code.commit.count') AS commits,
+    sumIf(value, metric_name = 'claude_code.lines_of_code.count' AND type = 'added') AS lines_added,
+    sumIf(value, metric_name = 'claude_code.lines_of_code.count' AND type = 'removed') AS lines_removed,
+    sumIf(value, metric_name = 'claude_code.cost.usage') AS cost_usd,
+    if(pull_requests > 0, cost_usd / pull_requests, NULL) AS cost_per_pull_request,
+    sumIf(value, metric_name = '{edit}' AND decision = 'accept') AS accepted,
+    sumIf(value, metric_name = '{edit}' AND decision = 'reject') AS rejected,
+    if(accepted + rejected > 0, accepted / (accepted + rejected), NULL) AS accept_rate,
+    uniqExactIf(session_id, session_id != '') AS sessions,
+    sumIf(value, metric_name = 'claude_code.active_time.total') AS active_time_s,
+    count() OVER () AS total_rows
+FROM (
+    SELECT {key} AS key, team AS team_of, metric_name, type, decision, value, session_id
+    FROM metric_points WHERE {where}
+    UNION ALL
+    SELECT {key} AS key, team AS team_of, '' AS metric_name, '' AS type, '' AS decision, 0 AS value, session_id
+    FROM events WHERE {where}
+)
+WHERE key != ''
+GROUP BY key
+ORDER BY {sort} {order} NULLS LAST, key
+LIMIT {{limit:UInt32}} OFFSET {{offset:UInt32}}
+"""
+
+SORTABLE = (
+    "key",
+    "team",
+    "pull_requests",
+    "commits",
+    "lines_added",
+    "lines_removed",
+    "cost_usd",
+    "cost_per_pull_request",
+    "accept_rate",
+    "sessions",
+    "active_time_s",
+)
+
+
+class Standing(BaseModel):
+    key: str
+    """The person key (email, else account uuid, else user id), or the team."""
+    team: str
+    pull_requests: int
+    commits: int
+    lines_added: int
+    lines_removed: int
+    cost_usd: float
+    cost_per_pull_request: float | None
+    accept_rate: float | None
+    """Accepted / all code-edit decisions."""
+    sessions: int
+    active_time_s: float
+
+
+class Leaderboard(BaseModel):
+    group: str
+    total: int
+    """Rows across all pages."""
+    rows: list[Standing]
+
+
+def leaderboard(
+    store: Store,
+    query: Query,
+    *,
+    group: str = "person",
+    sort: str = "cost_usd",
+    descending: bool = True,
+    limit: int = 50,
+    offset: int = 0,
+) -> Leaderboard:
+    """People (or teams) with their output, cost and acceptance; sortable by any column, paged."""
+    if group not in {"person", "team"}:
+        raise InvalidQuery(f"group: {group!r} is not person or team")
+    if sort not in SORTABLE:
+        raise InvalidQuery(f"sort: {sort!r} is not one of {', '.join(SORTABLE)}")
+    if not 1 <= limit <= 1000 or offset < 0:
+        raise InvalidQuery("limit must be 1..1000 and offset >= 0")
+    where, params = query.where()
+    rows = store.query(
+        _LEADERBOARD.format(edit=_EDIT, key=group, where=where, sort=sort, order="DESC" if descending else "ASC"),
+        params | {"limit": limit, "offset": offset},
+    )
+    standings = [
+        Standing(
+            key=key,
+            team=team,
+            pull_requests=integer(prs),
+            commits=integer(commits),
+            lines_added=integer(added),
+            lines_removed=integer(removed),
+            cost_usd=number(cost),
+            cost_per_pull_request=None if per_pr is None else number(per_pr),
+            accept_rate=None if rate is None else number(rate),
+            sessions=integer(sessions),
+            active_time_s=number(active),
+        )
+        for key, team, prs, commits, added, removed, cost, per_pr, _, _, rate, sessions, active, _ in rows
+    ]
+    total = integer(rows[0][-1]) if rows else _count(store, query, group)
+    return Leaderboard(group=group, total=total, rows=standings)
+
+
+def _count(store: Store, query: Query, group: str) -> int:
+    """Rows across pages when the asked page is empty (past the end)."""
+    where, params = query.where()
+    rows = store.query(
+        f"SELECT uniqExact(k) FROM (SELECT {group} AS k FROM metric_points WHERE {where} "
+        f"UNION ALL SELECT {group} AS k FROM events WHERE {where}) WHERE k != ''",
+        params,
+    )
+    return integer(rows[0][0])
+
+
+class Acceptance(BaseModel):
+    key: str
+    accepted: int
+    rejected: int
+    accept_rate: float | None
+
+
+class AcceptanceBreakdown(BaseModel):
+    by: str
+    rows: list[Acceptance]
+
+
+_ACCEPTANCE_COLUMNS = {"tool": "tool_name", "source": "decision_source", "language": "language", "person": "person"}
+
+
+def acceptance(store: Store, query: Query, by: str) -> AcceptanceBreakdown:
+    """Code-edit decisions (Edit, Write, NotebookEdit) accepted and rejected, by tool, source, language or person."""
+    if by not in _ACCEPTANCE_COLUMNS:
+        raise InvalidQuery(f"by: {by!r} is not one of {', '.join(_ACCEPTANCE_COLUMNS)}")
+    column = _ACCEPTANCE_COLUMNS[by]
+    where, params = query.where()
+    rows = store.query(
+        f"SELECT if({column} = '', '(unknown)', {column}) AS key, sumIf(value, decision = 'accept') AS accepted, "
+        f"sumIf(value, decision = 'reject') AS rejected FROM metric_points "
+        f"WHERE metric_name = {{metric:String}} AND {where} GROUP BY key ORDER BY accepted + rejected DESC, key",
+        params | {"metric": _EDIT},
+    )
+    return AcceptanceBreakdown(
+        by=by,
+        rows=[
+            Acceptance(
+                key=key,
+                accepted=integer(a),
+                rejected=integer(r),
+                accept_rate=ratio(number(a), number(a) + number(r)),
+            )
+            for key, a, r in rows
+        ],
+    )
+
+
+class Profile(BaseModel):
+    """Everything about one person in the range."""
+
+    person: str
+    overview: Overview
+    cost_by_model: Breakdown
+    tools: Tools
+    acceptance_by_tool: AcceptanceBreakdown
+
+
+def profile(store: Store, query: Query, person: str) -> Profile:
+    mine = Query(query.time_range, query.scope, Filters({**query.filters.values, "person": (person,)}), query.bucket)
+    return Profile(
+        person=person,
+        overview=overview(store, mine),
+        cost_by_model=cost_by(store, mine, "model", top=None),
+        tools=tools(store, mine),
+        acceptance_by_tool=acceptance(store, mine, "tool"),
+    )
