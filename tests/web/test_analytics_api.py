@@ -36,6 +36,9 @@ def test_every_endpoint_answers(loaded_server: RunningServer) -> None:
         "cost/breakdown",
         "cost/efficiency",
         "cost/month-to-date",
+        "sessions",
+        "sessions/s-a",
+        "events",
         "people/leaderboard",
         "people/acceptance",
         "adoption/activity",
@@ -117,6 +120,25 @@ def test_leaderboard_paging_and_profile(loaded_server: RunningServer) -> None:
     profile = _get(loaded_server, "people/profile", key="alice@example.com").json()
     assert profile["overview"]["current"]["cost_usd"] == 3.25
     assert [r["key"] for r in profile["cost_by_model"]["rows"]] == [data.HAIKU, data.SONNET]
+
+
+def test_events_and_sessions(loaded_server: RunningServer) -> None:
+    errors = _get(loaded_server, "events", name="api_error").json()["rows"]
+    assert [(e["name"], e["status_code"]) for e in errors] == [("api_error", 529)]
+    bash = _get(loaded_server, "events", attr="tool_name=Bash").json()["rows"]
+    assert [e["decision"] for e in bash] == ["reject"]
+    assert _get(loaded_server, "events", attr="no-equals-sign").status_code == 422
+    page = _get(loaded_server, "events", limit="3").json()
+    assert len(page["rows"]) == 3 and page["next_cursor"]
+    listed = _get(loaded_server, "sessions", sort="cost_usd").json()
+    assert [s["session_id"] for s in listed["rows"]] == ["s-a", "s-b"]
+    detail = _get(loaded_server, "sessions/s-b").json()
+    assert [e["name"] for p in detail["prompts"] for e in p["events"]] == [  # in time order: minutes 3, 30, 31, 31
+        "tool_decision",
+        "api_request",
+        "api_error",
+        "api_retries_exhausted",
+    ]
 
 
 def test_empty_range_answers_zeros_not_errors(loaded_server: RunningServer) -> None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ccmon.analytics import adoption, cost, engineering, people
+from ccmon.analytics import adoption, cost, engineering, explorer, people
+from ccmon.analytics import sessions as session_queries
 from ccmon.analytics.overview import Overview, overview
 from ccmon.analytics.query import BUCKETS, DIMENSIONS, Filters, Query
 from ccmon.analytics.results import TimeSeries, to_csv
@@ -59,6 +60,30 @@ class Analytics:
 
     def profile(self, query: Query, person: str) -> people.Profile:
         return people.profile(self._store, query, person)
+
+    def sessions(
+        self, query: Query, *, sort: str, descending: bool, limit: int, offset: int
+    ) -> session_queries.Sessions:
+        return session_queries.sessions(
+            self._store, query, sort=sort, descending=descending, limit=limit, offset=offset
+        )
+
+    def session(self, query: Query, session_id: str) -> session_queries.SessionDetail:
+        return session_queries.session_detail(self._store, query, session_id)
+
+    def events(
+        self,
+        query: Query,
+        *,
+        names: tuple[str, ...],
+        attributes: dict[str, str],
+        text: str | None,
+        cursor: str | None,
+        limit: int,
+    ) -> explorer.EventPage:
+        return explorer.explore(
+            self._store, query, names=names, attributes=attributes, text=text, cursor=cursor, limit=limit
+        )
 
     def tools(self, query: Query) -> engineering.Tools:
         return engineering.tools(self._store, query)

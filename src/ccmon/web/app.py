@@ -16,10 +16,13 @@ from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 from ccmon import __version__
 from ccmon.analytics import Analytics, InvalidQuery, Overview, Query, Summary, TimeSeries
+from ccmon.analytics import sessions as session_queries
 from ccmon.analytics.adoption import Activity, Shares
 from ccmon.analytics.cost import Breakdown, Efficiency, MonthToDate
 from ccmon.analytics.engineering import Errors, Heatmap, LatencyByModel, Tools
+from ccmon.analytics.explorer import EventPage
 from ccmon.analytics.people import SORTABLE, AcceptanceBreakdown, Leaderboard, Profile
+from ccmon.analytics.sessions import SessionDetail, Sessions
 from ccmon.web.params import Format, authorizer, query_dependency, tabular
 
 
@@ -170,6 +173,48 @@ def _analytics_routes(analytics: Analytics, build_query: Callable[..., Query]) -
     ) -> Profile:
         """One person: overview, cost by model, tools and acceptance."""
         return analytics.profile(query, key)
+
+    @router.get("/sessions", response_model=Sessions)
+    def get_sessions(
+        query: QueryParams,
+        sort: Annotated[str, Param(description=f"one of {', '.join(session_queries.SORTABLE)}")] = "started",
+        order: Annotated[Literal["asc", "desc"], Param()] = "desc",
+        limit: Annotated[int, Param(ge=1, le=1000)] = 50,
+        offset: Annotated[int, Param(ge=0)] = 0,
+        fmt: FormatParam = "json",
+    ) -> Any:
+        """Sessions active in the range, with their prompts, requests, errors, tool calls, cost and tokens."""
+        result = analytics.sessions(query, sort=sort, descending=order == "desc", limit=limit, offset=offset)
+        return tabular(result, result.rows, fmt)
+
+    @router.get("/sessions/{session_id}")
+    def get_session(query: QueryParams, session_id: str) -> SessionDetail:
+        """One session's events in order, grouped by prompt with per-prompt cost, tokens and tool calls; its spans."""
+        return analytics.session(query, session_id)
+
+    @router.get("/events", response_model=EventPage)
+    def get_events(
+        query: QueryParams,
+        name: Annotated[list[str] | None, Param(description="event names, e.g. api_error")] = None,
+        attr: Annotated[
+            list[str] | None, Param(description="`key=value`: an attribute (or column) equal to a value")
+        ] = None,
+        text: Annotated[str | None, Param(description="text in the error message, any case")] = None,
+        cursor: Annotated[str | None, Param(description="`next_cursor` of the previous page")] = None,
+        limit: Annotated[int, Param(ge=1, le=1000)] = 100,
+        fmt: FormatParam = "json",
+    ) -> Any:
+        """Events newest first, filtered by name, attributes and error text; paged by cursor."""
+        attributes = {}
+        for item in attr or []:
+            key, sep, value = item.partition("=")
+            if not sep or not key:
+                raise InvalidQuery(f"attr: {item[:64]!r} is not key=value")
+            attributes[key] = value
+        result = analytics.events(
+            query, names=tuple(name or ()), attributes=attributes, text=text, cursor=cursor, limit=limit
+        )
+        return tabular(result, result.rows, fmt)
 
     @router.get("/engineering/tools", response_model=Tools)
     def get_tools(query: QueryParams, fmt: FormatParam = "json") -> Any:

@@ -1,0 +1,220 @@
+"""Sessions: the list (paged, sortable) and one session's timeline, grouped by prompt, with its spans."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+
+from ccmon.analytics.query import Query
+from ccmon.analytics.results import integer, number, utc
+from ccmon.analytics.timerange import InvalidQuery
+from ccmon.store.facade import Store
+
+_LIST = """
+SELECT
+    session_id,
+    anyLast(person_of) AS person,
+    anyLast(team_of) AS team,
+    min(ts) AS started,
+    max(ts) AS ended,
+    dateDiff('millisecond', started, ended) / 1000 AS duration_s,
+    countIf(event_name = 'user_prompt') AS prompts,
+    countIf(event_name = 'api_request') AS api_requests,
+    countIf(event_name = 'api_error') AS errors,
+    countIf(event_name = 'tool_result') AS tool_calls,
+    sumIf(value, metric_name = 'claude_code.cost.usage') AS cost_usd,
+    sumIf(value, metric_name = 'claude_code.token.usage') AS tokens,
+    count() OVER () AS total_rows
+FROM (
+    SELECT session_id, person AS person_of, team AS team_of, ts, event_name, '' AS metric_name, 0 AS value
+    FROM events WHERE {where}
+    UNION ALL
+    SELECT session_id, person AS person_of, team AS team_of, ts, '' AS event_name, metric_name, value
+    FROM metric_points WHERE {where}
+)
+WHERE session_id != ''
+GROUP BY session_id
+ORDER BY {sort} {order}, session_id
+LIMIT {{limit:UInt32}} OFFSET {{offset:UInt32}}
+"""
+
+SORTABLE = ("started", "duration_s", "prompts", "api_requests", "errors", "tool_calls", "cost_usd", "tokens")
+
+
+class SessionRow(BaseModel):
+    session_id: str
+    person: str
+    team: str
+    started: datetime
+    ended: datetime
+    duration_s: float
+    prompts: int
+    api_requests: int
+    errors: int
+    tool_calls: int
+    cost_usd: float
+    tokens: int
+
+
+class Sessions(BaseModel):
+    total: int
+    rows: list[SessionRow]
+
+
+def sessions(
+    store: Store, query: Query, *, sort: str = "started", descending: bool = True, limit: int = 50, offset: int = 0
+) -> Sessions:
+    """Sessions active in the range (by their events and data points in it), with their totals in the range."""
+    if sort not in SORTABLE:
+        raise InvalidQuery(f"sort: {sort!r} is not one of {', '.join(SORTABLE)}")
+    if not 1 <= limit <= 1000 or offset < 0:
+        raise InvalidQuery("limit must be 1..1000 and offset >= 0")
+    where, params = query.where()
+    rows = store.query(
+        _LIST.format(where=where, sort=sort, order="DESC" if descending else "ASC"),
+        params | {"limit": limit, "offset": offset},
+    )
+    return Sessions(
+        total=integer(rows[0][-1]) if rows else 0,
+        rows=[
+            SessionRow(
+                session_id=sid,
+                person=person,
+                team=team,
+                started=utc(started),
+                ended=utc(ended),
+                duration_s=number(duration),
+                prompts=integer(prompts),
+                api_requests=integer(requests),
+                errors=integer(errors),
+                tool_calls=integer(calls),
+                cost_usd=number(cost),
+                tokens=integer(tokens),
+            )
+            for sid, person, team, started, ended, duration, prompts, requests, errors, calls, cost, tokens, _ in rows
+        ],
+    )
+
+
+class TimelineEvent(BaseModel):
+    ts: datetime
+    sequence: int
+    name: str
+    model: str
+    tool_name: str
+    decision: str
+    success: bool | None
+    duration_ms: float | None
+    cost_usd: float
+    tokens: int
+    status_code: int | None
+    error: str
+    attributes: dict[str, str]
+    """Every attribute no column holds (prompt text, tool input, ...): telemetry text, to be shown escaped."""
+
+
+class Prompt(BaseModel):
+    prompt_id: str
+    """Empty for events outside any prompt (start-up events)."""
+    started: datetime
+    cost_usd: float
+    tokens: int
+    api_requests: int
+    tool_calls: int
+    events: list[TimelineEvent]
+
+
+class Span(BaseModel):
+    trace_id: str
+    span_id: str
+    parent_span_id: str
+    name: str
+    start: datetime
+    end: datetime
+    duration_ms: float
+    status_code: int
+    attributes: dict[str, str]
+
+
+class SessionDetail(BaseModel):
+    session_id: str
+    person: str
+    prompts: list[Prompt]
+    spans: list[Span]
+
+
+_EVENT_COLUMNS = (
+    "ts, event_sequence, event_name, model, tool_name, decision, success, duration_ms, cost_usd, "
+    "input_tokens + output_tokens + cache_read_tokens + cache_creation_tokens, status_code, error, attrs, prompt_id, "
+    "person"
+)
+
+
+def session_detail(store: Store, query: Query, session_id: str) -> SessionDetail:
+    """One session's events in order (event time, then sequence), grouped by prompt; its spans when traced.
+
+    The caller's scope and filters apply; the time range does not (a session is shown whole).
+    """
+    scope_sql, scope_params = query.scope.sql()
+    filter_sql, filter_params = query.filters.sql()
+    rows = store.query(
+        f"SELECT {_EVENT_COLUMNS} FROM events WHERE session_id = {{session:String}} AND {scope_sql} AND {filter_sql} "
+        "ORDER BY ts, event_sequence",
+        scope_params | filter_params | {"session": session_id},
+    )
+    prompts: dict[str, Prompt] = {}
+    person = ""
+    for ts, seq, name, model, tool, decision, success, duration, cost, tokens, status, error, attrs, pid, who in rows:
+        person = person or who
+        prompt = prompts.get(pid)
+        if prompt is None:
+            prompt = prompts[pid] = Prompt(
+                prompt_id=pid, started=utc(ts), cost_usd=0, tokens=0, api_requests=0, tool_calls=0, events=[]
+            )
+        prompt.events.append(
+            TimelineEvent(
+                ts=utc(ts),
+                sequence=integer(seq),
+                name=name,
+                model=model,
+                tool_name=tool,
+                decision=decision,
+                success=success,
+                duration_ms=duration,
+                cost_usd=number(cost),
+                tokens=integer(tokens),
+                status_code=status,
+                error=error,
+                attributes=dict(attrs),
+            )
+        )
+        prompt.cost_usd += number(cost)
+        prompt.tokens += integer(tokens)
+        prompt.api_requests += name == "api_request"
+        prompt.tool_calls += name == "tool_result"
+    spans = store.query(
+        "SELECT trace_id, span_id, parent_span_id, name, start_ts, end_ts, "
+        "dateDiff('microsecond', start_ts, end_ts) / 1000, status_code, attrs FROM spans "
+        f"WHERE session_id = {{session:String}} AND {scope_sql} AND {filter_sql} ORDER BY start_ts, span_id",
+        scope_params | filter_params | {"session": session_id},
+    )
+    return SessionDetail(
+        session_id=session_id,
+        person=person,
+        prompts=sorted(prompts.values(), key=lambda p: p.started),
+        spans=[
+            Span(
+                trace_id=trace,
+                span_id=span,
+                parent_span_id=parent,
+                name=name,
+                start=utc(start),
+                end=utc(end),
+                duration_ms=number(duration),
+                status_code=integer(status),
+                attributes=dict(attrs),
+            )
+            for trace, span, parent, name, start, end, duration, status, attrs in spans
+        ],
+    )
