@@ -7,6 +7,7 @@ import io
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from decimal import Decimal
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -46,7 +47,7 @@ class TimeSeries(BaseModel):
 
 def to_csv(rows: Sequence[BaseModel]) -> str:
     """Rows as CSV with a header; nested values are flattened as `field.subfield`."""
-    flat = [_flatten(row.model_dump(mode="json")) for row in rows]
+    flat = [flatten(row.model_dump(mode="json")) for row in rows]
     columns: list[str] = []
     for row in flat:
         columns.extend(k for k in row if k not in columns)
@@ -57,11 +58,12 @@ def to_csv(rows: Sequence[BaseModel]) -> str:
     return out.getvalue()
 
 
-def _flatten(value: dict[str, object], prefix: str = "") -> dict[str, object]:
+def flatten(value: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested objects as `field.subfield` keys."""
     flat: dict[str, object] = {}
     for key, item in value.items():
         if isinstance(item, dict):
-            flat.update(_flatten(item, f"{prefix}{key}."))
+            flat.update(flatten(item, f"{prefix}{key}."))
         else:
             flat[f"{prefix}{key}"] = item
     return flat
