@@ -14,7 +14,7 @@ from ccmon.reports_cli import REPORTS, ReportArgs, run
 from tests.analytics import data
 from tests.support import RunningServer
 
-RANGE = {"start": "2026-11-20T10:00:00Z", "end": "2026-11-20T12:00:00Z"}
+START, END = "2026-11-20T10:00:00Z", "2026-11-20T12:00:00Z"
 
 
 @pytest.fixture
@@ -32,31 +32,33 @@ def _run(args: ReportArgs) -> str:
 
 @pytest.mark.parametrize("kind", sorted(REPORTS))
 def test_every_report_prints_a_table(loaded_server: RunningServer, kind: str) -> None:
-    text = _run(ReportArgs(kind, url=loaded_server.api_url, **RANGE))
+    text = _run(ReportArgs(kind, url=loaded_server.api_url, start=START, end=END))
     assert REPORTS[kind].title in text
 
 
 def test_json_is_the_api_answer(loaded_server: RunningServer) -> None:
-    printed = orjson.loads(_run(ReportArgs("people", url=loaded_server.api_url, output="json", **RANGE)))
+    printed = orjson.loads(_run(ReportArgs("people", url=loaded_server.api_url, output="json", start=START, end=END)))
     api = loaded_server.http.get(
         f"{loaded_server.api_url}/api/v1/people/leaderboard",
-        params={"from": RANGE["start"], "to": RANGE["end"], "limit": "50"},
+        params={"from": START, "to": END, "limit": "50"},
     ).json()
     assert printed == api
 
 
 def test_csv_and_filters(loaded_server: RunningServer) -> None:
-    text = _run(ReportArgs("cost", url=loaded_server.api_url, output="csv", teams=("platform",), **RANGE))
+    text = _run(ReportArgs("cost", url=loaded_server.api_url, output="csv", teams=("platform",), start=START, end=END))
     rows = list(csv.DictReader(io.StringIO(text)))
     assert [(r["key"], r["cost_usd"]) for r in rows] == [("platform", "3.25")]
-    summary = _run(ReportArgs("summary", url=loaded_server.api_url, output="csv", persons=("bob-uuid",), **RANGE))
+    summary = _run(
+        ReportArgs("summary", url=loaded_server.api_url, output="csv", persons=("bob-uuid",), start=START, end=END)
+    )
     assert "cost_usd,0.5" in summary.splitlines()
     assert "tokens.cache_creation,40" in summary.splitlines()
 
 
 def test_straight_from_the_data_folder(writer: BatchWriter, chdb_path: Path, database: str) -> None:
     data.load(writer)
-    text = _run(ReportArgs("tools", output="csv", data_dir=str(chdb_path), database=database, **RANGE))
+    text = _run(ReportArgs("tools", output="csv", data_dir=str(chdb_path), database=database, start=START, end=END))
     assert text.splitlines()[1].startswith("Edit,1,1,1.0,0,20.0")
 
 
