@@ -1,4 +1,4 @@
-"""Layers import downward only: web/cli -> analytics -> store; otlp -> ingest -> store."""
+"""Layers import downward only: web/cli -> analytics -> store; otlp -> ingest -> store; demo only speaks OTLP."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ FORBIDDEN = {
     "store": {"otlp", "ingest", "analytics", "web"},
     "analytics": {"otlp", "ingest", "web"},
     "web": {"otlp", "ingest", "store"},
+    "demo": {"store", "ingest", "analytics", "web", "otlp"},
 }
 
 

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 from ccmon import __version__
 from ccmon.logs import configure_logging
+from ccmon.reports_cli import REPORTS as REPORT_KINDS
 from ccmon.settings import SETTINGS, ConfigError, load_config
 
 
@@ -23,6 +24,11 @@ def _parser() -> argparse.ArgumentParser:
         "(embedded by default) and serve the API. Every flag can also be set as CCMON_<NAME> or in the TOML file.",
     )
     serve.add_argument("--config", help="TOML file with settings (also CCMON_CONFIG)")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        help="when the store is empty, fill it with a demo organisation's last 30 days (see `ccmon demo`)",
+    )
     for setting in SETTINGS:
         serve.add_argument(
             setting.flag,
@@ -31,6 +37,39 @@ def _parser() -> argparse.ArgumentParser:
             metavar=setting.name.upper(),
             help=f"{setting.help} [env {setting.env}]",
         )
+    demo = commands.add_parser(
+        "demo",
+        help="send a synthetic organisation's Claude Code telemetry to a running ccmon",
+        description="Generate a made-up organisation's Claude Code usage (developers in teams, working hours, models, "
+        "tools, rejections, API errors, commits and pull requests, delta and cumulative exporters) and send it as OTLP "
+        "through the OpenTelemetry SDK exporters, like real data. The same seed gives the same data.",
+    )
+    demo.add_argument(
+        "--endpoint", help="OTLP endpoint URL (default http://127.0.0.1:4317 for grpc, http://127.0.0.1:4318 for http)"
+    )
+    demo.add_argument("--protocol", choices=("grpc", "http/protobuf"), default="grpc", help="OTLP protocol (grpc)")
+    demo.add_argument("--seed", type=int, default=1, help="random seed (1)")
+    demo.add_argument("--developers", type=int, default=40, help="number of developers (40)")
+    demo.add_argument("--teams", type=int, default=6, help="number of teams, at most 10 (6)")
+    demo.add_argument("--days", type=int, default=30, help="days of history up to now (30)")
+    demo.add_argument("--token", help="ingest token, sent as `Authorization: Bearer TOKEN`")
+    demo.add_argument("--processes", type=int, help="worker processes (default: up to 4, one per CPU)")
+    report = commands.add_parser(
+        "report",
+        help="print analytics as a table, JSON or CSV",
+        description="Ask a running ccmon (or open a data folder) for a report and print it.",
+    )
+    report.add_argument("kind", choices=sorted(REPORT_KINDS), help="which report")
+    report.add_argument("--from", dest="start", help="RFC 3339 in UTC (default: 24 h before --to)")
+    report.add_argument("--to", dest="end", help="RFC 3339 in UTC (default: now)")
+    report.add_argument("--team", action="append", default=[], help="only this team (repeatable)")
+    report.add_argument("--person", action="append", default=[], help="only this person (repeatable)")
+    output = report.add_mutually_exclusive_group()
+    output.add_argument("--json", dest="output", action="store_const", const="json", help="print JSON")
+    output.add_argument("--csv", dest="output", action="store_const", const="csv", help="print CSV")
+    report.add_argument("--url", default="http://127.0.0.1:3000", help="the ccmon API (http://127.0.0.1:3000)")
+    report.add_argument("--token", help="API token, if the server asks for one")
+    report.add_argument("--data-dir", help="open this data folder instead of asking a server")
     return parser
 
 
@@ -38,6 +77,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "serve":
         return _serve(vars(args))
+    if args.command == "demo":
+        return _demo(args)
+    if args.command == "report":
+        return _report(args)
     return 2
 
 
@@ -52,7 +95,7 @@ def _serve(args: dict[str, object]) -> int:
             config_file=config_file if isinstance(config_file, str) else None,
         )
         configure_logging(config.log_level, config.log_format)
-        server = Server(config)
+        server = Server(config, demo=bool(args.get("demo")))
     except ConfigError as exc:
         print(f"ccmon: {exc}", file=sys.stderr)
         return 2
@@ -62,6 +105,54 @@ def _serve(args: dict[str, object]) -> int:
         print(f"ccmon: {exc}", file=sys.stderr)
         return 1
     return 0
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from ccmon import demo  # imported here so `ccmon --help` stays fast
+
+    endpoint = args.endpoint or demo.DEFAULT_ENDPOINTS[args.protocol]
+    print(
+        f"ccmon demo: {args.developers} developers in {args.teams} teams, {args.days} days, seed {args.seed}: "
+        f"sending to {endpoint} ({args.protocol})...",
+        flush=True,
+    )
+    try:
+        totals = demo.run(
+            endpoint,
+            args.protocol,
+            seed=args.seed,
+            developers=args.developers,
+            teams=args.teams,
+            days=args.days,
+            token=args.token,
+            processes=args.processes,
+        )
+    except ValueError as exc:
+        print(f"ccmon: {exc}", file=sys.stderr)
+        return 2
+    except demo.DemoError as exc:
+        print(f"ccmon: {exc}", file=sys.stderr)
+        return 1
+    print(totals.describe())
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from ccmon.reports_cli import ReportArgs, run
+
+    return run(
+        ReportArgs(
+            args.kind,
+            start=args.start,
+            end=args.end,
+            teams=tuple(args.team),
+            persons=tuple(args.person),
+            output=args.output or "table",
+            url=args.url,
+            token=args.token,
+            data_dir=args.data_dir,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -18,9 +18,9 @@ from pydantic import BaseModel
 from rich.console import Console
 from rich.table import Table
 
-from ccmon.analytics import Analytics, Filters, InvalidQuery, Query, TimeRange
 from ccmon.analytics.results import flatten
-from ccmon.store.facade import Store, StoreError
+from ccmon.analytics.timerange import InvalidQuery
+from ccmon.store.facade import StoreError
 
 
 @dataclass(frozen=True)
@@ -77,6 +77,9 @@ class ReportError(RuntimeError):
 
 
 def _in_process(report: Report, args: ReportArgs) -> dict[str, Any]:
+    from ccmon.analytics import Analytics, Filters, Query, TimeRange  # the engine loads only when used
+    from ccmon.store.facade import Store
+
     values = {"team": args.teams, "person": args.persons}
     query = Query(TimeRange.parse(args.start, args.end), filters=Filters({k: v for k, v in values.items() if v}))
     store = Store.open(data_dir=args.data_dir, database=args.database)

@@ -8,6 +8,7 @@ import ipaddress
 import logging
 import signal
 import sys
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -58,9 +59,10 @@ class _Listener(uvicorn.Server):
 
 
 class Server:
-    def __init__(self, config: Config) -> None:
+    def __init__(self, config: Config, *, demo: bool = False) -> None:
         check_exposure(config)
         self.config = config
+        self.demo = demo
         self.stats = IngestStats()
         self.ready = False
         self._stop = asyncio.Event()
@@ -80,6 +82,32 @@ class Server:
                 timeout_graceful_shutdown=5,
             )
         )
+
+    def _start_demo(self, store: Store) -> None:
+        """Send the demo organisation to our own OTLP/gRPC port, in the background, if the store has no events.
+
+        Only into an empty store: the demo is deterministic, and re-sent after the dedup window it would count twice.
+        """
+        if store.has_events():
+            log.info("demo data not loaded: the store already holds events")
+            return
+        from ccmon import demo  # the OpenTelemetry SDK loads only when asked for
+
+        wildcard = self.config.host in {"0.0.0.0", "::", "localhost"} or ":" in self.config.host
+        host = "127.0.0.1" if wildcard else self.config.host
+        endpoint = f"http://{host}:{self.config.otlp_grpc_port}"
+        token = self.config.ingest_tokens[0] if self.config.ingest_tokens else None
+
+        def send() -> None:
+            try:
+                totals = demo.run(endpoint, "grpc", token=token)
+            except Exception:
+                log.exception("demo data could not be loaded")
+            else:
+                log.info("demo data loaded: %s", totals.describe())
+
+        log.info("loading demo data in the background (about a minute)")
+        threading.Thread(target=send, name="ccmon-demo", daemon=True).start()
 
     async def run(self) -> None:
         # Two receiver loops and the writer take turns holding the GIL; at the default 5 ms a decode is cut into
@@ -142,6 +170,8 @@ class Server:
                     "otlp_http": f"http://{config.host}:{config.otlp_http_port}",
                 },
             )
+            if self.demo:
+                await asyncio.to_thread(self._start_demo, store)
             stop = asyncio.create_task(self._stop.wait())
             await asyncio.wait([stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
             stop.cancel()

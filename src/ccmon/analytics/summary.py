@@ -116,5 +116,6 @@ def summary(store: Store, query: Query) -> Summary:
         edit_decisions=Decisions(accept=integer(e_acc), reject=integer(e_rej)),
         tool_decisions=Decisions(accept=integer(d_acc), reject=integer(d_rej)),
         tool_calls=integer(tool_calls),
-        active_time_s=ActiveTime(user=number(a_user), cli=number(a_cli)),
+        # Rounded like the cost: float sums in a different order must not change the answer.
+        active_time_s=ActiveTime(user=round(number(a_user), 6), cli=round(number(a_cli), 6)),
     )

@@ -113,6 +113,9 @@ class Store:
             # time (about a third of the insert's CPU, measured in docs/performance.md).
             self.client().insert_arrow(table, data, settings={"optimize_on_insert": 0})
 
+    def has_events(self) -> bool:
+        return bool(self.query("SELECT 1 FROM events LIMIT 1"))
+
     def recent_dedup_keys(self, table: str, window_s: float, limit: int) -> list[int]:
         """Keys of the rows `table` received in the last `window_s` seconds (to recognise exporter retries)."""
         if table not in {"events", "metric_points", "spans"}:
