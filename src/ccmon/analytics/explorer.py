@@ -6,19 +6,18 @@ Paging is by cursor (the last row's time and key), so new events arriving betwee
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from datetime import datetime
-from typing import Any
+from collections.abc import Mapping
 
 from pydantic import BaseModel
 
+from ccmon.analytics.event_rows import COLUMNS as EVENT_COLUMNS
+from ccmon.analytics.event_rows import EventView, event_view
 from ccmon.analytics.query import Query
-from ccmon.analytics.results import integer, number, utc
 from ccmon.analytics.timerange import InvalidQuery
 from ccmon.store.facade import Store
 
 # Event columns the explorer filters on by their attribute names; any other name is looked up in `attrs`.
-COLUMNS: Mapping[str, str] = {
+FILTER_COLUMNS: Mapping[str, str] = {
     "session.id": "session_id",
     "prompt.id": "prompt_id",
     "tool_name": "tool_name",
@@ -33,27 +32,8 @@ COLUMNS: Mapping[str, str] = {
 _CURSOR = re.compile(r"^(\d{1,20})\.(\d{1,20})$")
 
 
-class ExploredEvent(BaseModel):
-    ts: datetime
-    name: str
-    session_id: str
-    prompt_id: str
-    sequence: int
-    person: str
-    model: str
-    tool_name: str
-    decision: str
-    success: bool | None
-    duration_ms: float | None
-    cost_usd: float
-    status_code: int | None
-    error: str
-    attributes: dict[str, str]
-    """Attributes no column holds; telemetry text, to be shown escaped."""
-
-
 class EventPage(BaseModel):
-    rows: list[ExploredEvent]
+    rows: list[EventView]
     next_cursor: str | None
     """Pass as `cursor` for the next (older) page; null on the last page."""
 
@@ -76,7 +56,7 @@ def explore(
         clauses.append("event_name IN {names:Array(String)}")
         params["names"] = list(names)
     for i, (key, value) in enumerate(sorted((attributes or {}).items())):
-        column = COLUMNS.get(key, f"attrs[{{attr_key_{i}:String}}]")
+        column = FILTER_COLUMNS.get(key, f"attrs[{{attr_key_{i}:String}}]")
         clauses.append(f"{column} = {{attr_value_{i}:String}}")
         params |= {f"attr_key_{i}": key, f"attr_value_{i}": value}
     if text:
@@ -89,33 +69,11 @@ def explore(
         clauses.append("(toUnixTimestamp64Nano(ts), dedup_key) < ({cursor_ts:Int64}, {cursor_key:UInt64})")
         params |= {"cursor_ts": int(match[1]), "cursor_key": int(match[2])}
     rows = store.query(
-        "SELECT ts, event_name, session_id, prompt_id, event_sequence, person, model, tool_name, decision, success, "
-        "duration_ms, cost_usd, status_code, error, attrs, toUnixTimestamp64Nano(ts), dedup_key FROM events "
+        f"SELECT {EVENT_COLUMNS}, toUnixTimestamp64Nano(ts), dedup_key FROM events "
         f"WHERE {' AND '.join(clauses)} ORDER BY ts DESC, dedup_key DESC LIMIT {{limit:UInt32}}",
         params | {"limit": limit + 1},
     )
     page = rows[:limit]
-    events = [_event(row[:-2]) for row in page]
+    events = [event_view(row[:-2]) for row in page]
     next_cursor = f"{page[-1][-2]}.{page[-1][-1]}" if len(rows) > limit else None
     return EventPage(rows=events, next_cursor=next_cursor)
-
-
-def _event(row: Sequence[Any]) -> ExploredEvent:
-    ts, name, session, prompt, seq, person, model, tool, decision, success, duration, cost, status, error, attrs = row
-    return ExploredEvent(
-        ts=utc(ts),
-        name=name,
-        session_id=session,
-        prompt_id=prompt,
-        sequence=integer(seq),
-        person=person,
-        model=model,
-        tool_name=tool,
-        decision=decision,
-        success=success,
-        duration_ms=duration,
-        cost_usd=number(cost),
-        status_code=status,
-        error=error,
-        attributes=dict(attrs),
-    )

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from pydantic import BaseModel
 
+from ccmon.analytics.event_rows import COLUMNS, EventView, event_view
 from ccmon.analytics.query import Query
 from ccmon.analytics.results import integer, number, utc
 from ccmon.analytics.timerange import InvalidQuery
@@ -97,23 +98,6 @@ def sessions(
     )
 
 
-class TimelineEvent(BaseModel):
-    ts: datetime
-    sequence: int
-    name: str
-    model: str
-    tool_name: str
-    decision: str
-    success: bool | None
-    duration_ms: float | None
-    cost_usd: float
-    tokens: int
-    status_code: int | None
-    error: str
-    attributes: dict[str, str]
-    """Every attribute no column holds (prompt text, tool input, ...): telemetry text, to be shown escaped."""
-
-
 class Prompt(BaseModel):
     prompt_id: str
     """Empty for events outside any prompt (start-up events)."""
@@ -122,7 +106,7 @@ class Prompt(BaseModel):
     tokens: int
     api_requests: int
     tool_calls: int
-    events: list[TimelineEvent]
+    events: list[EventView]
 
 
 class Span(BaseModel):
@@ -144,13 +128,6 @@ class SessionDetail(BaseModel):
     spans: list[Span]
 
 
-_EVENT_COLUMNS = (
-    "ts, event_sequence, event_name, model, tool_name, decision, success, duration_ms, cost_usd, "
-    "input_tokens + output_tokens + cache_read_tokens + cache_creation_tokens, status_code, error, attrs, prompt_id, "
-    "person"
-)
-
-
 def session_detail(store: Store, query: Query, session_id: str) -> SessionDetail:
     """One session's events in order (event time, then sequence), grouped by prompt; its spans when traced.
 
@@ -159,40 +136,28 @@ def session_detail(store: Store, query: Query, session_id: str) -> SessionDetail
     scope_sql, scope_params = query.scope.sql()
     filter_sql, filter_params = query.filters.sql()
     rows = store.query(
-        f"SELECT {_EVENT_COLUMNS} FROM events WHERE session_id = {{session:String}} AND {scope_sql} AND {filter_sql} "
+        f"SELECT {COLUMNS} FROM events WHERE session_id = {{session:String}} AND {scope_sql} AND {filter_sql} "
         "ORDER BY ts, event_sequence",
         scope_params | filter_params | {"session": session_id},
     )
     prompts: dict[str, Prompt] = {}
-    person = ""
-    for ts, seq, name, model, tool, decision, success, duration, cost, tokens, status, error, attrs, pid, who in rows:
-        person = person or who
-        prompt = prompts.get(pid)
+    for event in map(event_view, rows):
+        prompt = prompts.get(event.prompt_id)
         if prompt is None:
-            prompt = prompts[pid] = Prompt(
-                prompt_id=pid, started=utc(ts), cost_usd=0, tokens=0, api_requests=0, tool_calls=0, events=[]
+            prompt = prompts[event.prompt_id] = Prompt(
+                prompt_id=event.prompt_id,
+                started=event.ts,
+                cost_usd=0,
+                tokens=0,
+                api_requests=0,
+                tool_calls=0,
+                events=[],
             )
-        prompt.events.append(
-            TimelineEvent(
-                ts=utc(ts),
-                sequence=integer(seq),
-                name=name,
-                model=model,
-                tool_name=tool,
-                decision=decision,
-                success=success,
-                duration_ms=duration,
-                cost_usd=number(cost),
-                tokens=integer(tokens),
-                status_code=status,
-                error=error,
-                attributes=dict(attrs),
-            )
-        )
-        prompt.cost_usd += number(cost)
-        prompt.tokens += integer(tokens)
-        prompt.api_requests += name == "api_request"
-        prompt.tool_calls += name == "tool_result"
+        prompt.events.append(event)
+        prompt.cost_usd += event.cost_usd
+        prompt.tokens += event.tokens
+        prompt.api_requests += event.name == "api_request"
+        prompt.tool_calls += event.name == "tool_result"
     spans = store.query(
         "SELECT trace_id, span_id, parent_span_id, name, start_ts, end_ts, "
         "dateDiff('microsecond', start_ts, end_ts) / 1000, status_code, attrs FROM spans "
@@ -201,7 +166,7 @@ def session_detail(store: Store, query: Query, session_id: str) -> SessionDetail
     )
     return SessionDetail(
         session_id=session_id,
-        person=person,
+        person=next((e.person for p in prompts.values() for e in p.events if e.person), ""),
         prompts=sorted(prompts.values(), key=lambda p: p.started),
         spans=[
             Span(
