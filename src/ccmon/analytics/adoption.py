@@ -12,7 +12,7 @@ from datetime import UTC, date, datetime, timedelta
 
 from pydantic import BaseModel
 
-from ccmon.analytics.query import Query
+from ccmon.analytics.query import Query, label_sql
 from ccmon.analytics.results import integer, ratio
 from ccmon.analytics.timerange import InvalidQuery, TimeRange
 from ccmon.store.facade import Store
@@ -121,7 +121,7 @@ def shares(store: Store, query: Query, dimension: str) -> Shares:
     column = _SHARE_COLUMNS[dimension]
     where, params = query.where()
     rows = store.query(
-        f"SELECT if({column} = '', '(unknown)', {column}) AS key, uniqExactIf(person, person != '') AS users, "
+        f"SELECT {label_sql(column)} AS key, uniqExactIf(person, person != '') AS users, "
         f"uniqExactIf(session_id, session_id != '') AS sessions FROM events WHERE {where} "
         "GROUP BY key ORDER BY users DESC, sessions DESC, key",
         params,

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from pydantic import BaseModel
 
-from ccmon.analytics.query import DIMENSIONS, Query, bucket_sql
+from ccmon.analytics.query import DIMENSIONS, Query, bucket_sql, label_sql
 from ccmon.analytics.results import Point, TimeSeries, integer, number, ratio, utc
 from ccmon.analytics.timerange import InvalidQuery, TimeRange
 from ccmon.store.facade import Store
@@ -18,7 +18,6 @@ from ccmon.store.facade import Store
 COST = "claude_code.cost.usage"
 TOKENS = "claude_code.token.usage"
 REST = "(rest)"
-UNKNOWN = "(unknown)"
 
 # Model family from the model name: Claude Code sends names like `claude-sonnet-4-5` or `claude-opus-5-5[1m]`.
 FAMILY_SQL = (
@@ -36,7 +35,7 @@ def cost_over_time(store: Store, query: Query, by: str = "model") -> TimeSeries:
     if by not in {"model", "family"}:
         raise InvalidQuery(f"by: {by!r} is not model or family")
     series = "model" if by == "model" else FAMILY_SQL
-    return _series(store, query, f"if({series} = '', '{UNKNOWN}', {series})", "sum(value)", COST)
+    return _series(store, query, label_sql(series), "sum(value)", COST)
 
 
 def tokens_over_time(store: Store, query: Query) -> TimeSeries:
@@ -83,7 +82,7 @@ def cost_by(store: Store, query: Query, dimension: str, top: int | None = 10) ->
         raise InvalidQuery("top: must be between 1 and 1000")
     where, params = query.where()
     rows = store.query(
-        f"SELECT if({column} = '', '{UNKNOWN}', {column}) AS key, sum(value) AS cost FROM metric_points "
+        f"SELECT {label_sql(column)} AS key, sum(value) AS cost FROM metric_points "
         f"WHERE metric_name = {{metric:String}} AND {where} GROUP BY key HAVING cost != 0 ORDER BY cost DESC, key",
         params | {"metric": COST},
     )

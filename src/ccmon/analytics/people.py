@@ -7,7 +7,7 @@ from pydantic import BaseModel
 from ccmon.analytics.cost import Breakdown, cost_by
 from ccmon.analytics.engineering import Tools, tools
 from ccmon.analytics.overview import Overview, overview
-from ccmon.analytics.query import Filters, Query
+from ccmon.analytics.query import Filters, Query, label_sql
 from ccmon.analytics.results import integer, number, ratio
 from ccmon.analytics.timerange import InvalidQuery
 from ccmon.store.facade import Store
@@ -157,7 +157,7 @@ def acceptance(store: Store, query: Query, by: str) -> AcceptanceBreakdown:
     column = _ACCEPTANCE_COLUMNS[by]
     where, params = query.where()
     rows = store.query(
-        f"SELECT if({column} = '', '(unknown)', {column}) AS key, sumIf(value, decision = 'accept') AS accepted, "
+        f"SELECT {label_sql(column)} AS key, sumIf(value, decision = 'accept') AS accepted, "
         f"sumIf(value, decision = 'reject') AS rejected FROM metric_points "
         f"WHERE metric_name = {{metric:String}} AND {where} GROUP BY key ORDER BY accepted + rejected DESC, key",
         params | {"metric": _EDIT},

@@ -56,6 +56,15 @@ def choose_bucket(time_range: TimeRange, requested: str | None = None) -> str:
     return requested
 
 
+UNKNOWN = "(unknown)"
+"""How a group whose dimension is empty (the attribute was not sent) is labelled."""
+
+
+def label_sql(column: str) -> str:
+    """A dimension as a group label: its value, or `(unknown)` when empty."""
+    return f"if({column} = '', '{UNKNOWN}', {column})"
+
+
 def bucket_sql(bucket: str, column: str = "ts") -> str:
     """The SQL expression of a row's bucket start (a DateTime in UTC)."""
     if bucket == "1w":
