@@ -142,9 +142,6 @@ class Store:
         result = self.client().query(sql, parameters=dict(parameters or {}))
         return [tuple(row) for row in result.result_rows]
 
-    def query_column_names(self, sql: str, parameters: Mapping[str, Any] | None = None) -> list[str]:
-        return list(self.client().query(sql, parameters=dict(parameters or {})).column_names)
-
     def command(self, sql: str) -> None:
         self.client().command(sql)
 
