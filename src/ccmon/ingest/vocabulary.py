@@ -183,6 +183,3 @@ SPANS = Layout(
         *_tail_columns(),
     ]
 )
-
-# Token counter `type` values, exactly as Claude Code sends them (camelCase), mapped to the API's names.
-TOKEN_TYPES = {"input": "input", "output": "output", "cacheRead": "cache_read", "cacheCreation": "cache_creation"}
