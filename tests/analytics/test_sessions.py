@@ -14,6 +14,7 @@ from tests.analytics.data import FIRST_HOUR
 from tests.support import claude_result, payloads
 
 ALL_TIME = Query(TimeRange(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)))
+EMPTY = Query(TimeRange(datetime(2020, 1, 1, tzinfo=UTC), datetime(2020, 1, 2, tzinfo=UTC)))
 
 
 def test_session_list(loaded: BatchWriter) -> None:
@@ -30,6 +31,24 @@ def test_session_list(loaded: BatchWriter) -> None:
     assert [r.session_id for r in by_errors.rows] == ["s-b", "s-a"]
     with pytest.raises(InvalidQuery, match="sort"):
         sessions(loaded.store, Query(FIRST_HOUR), sort="mood")
+
+
+def test_session_pages_report_the_total_whatever_the_page(loaded: BatchWriter) -> None:
+    second = sessions(loaded.store, Query(FIRST_HOUR), sort="cost_usd", limit=1, offset=1)
+    assert (second.total, [r.session_id for r in second.rows]) == (2, ["s-b"])
+    beyond = sessions(loaded.store, Query(FIRST_HOUR), limit=1, offset=5)
+    assert (beyond.total, beyond.rows) == (2, [])
+    assert sessions(loaded.store, EMPTY).total == 0
+    assert sessions(loaded.store, EMPTY, offset=5).total == 0
+
+
+@pytest.mark.parametrize(
+    ("limit", "offset", "message"),
+    [(0, 0, "limit must be 1..1000"), (1001, 0, "limit"), (1, -1, "offset must be >= 0")],
+)
+def test_bad_session_pages(loaded: BatchWriter, limit: int, offset: int, message: str) -> None:
+    with pytest.raises(InvalidQuery, match=message):
+        sessions(loaded.store, Query(FIRST_HOUR), limit=limit, offset=offset)
 
 
 @pytest.fixture

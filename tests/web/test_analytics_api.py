@@ -114,6 +114,8 @@ def test_tool_csv_matches_json(loaded_server: RunningServer) -> None:
 def test_leaderboard_paging_and_profile(loaded_server: RunningServer) -> None:
     page = _get(loaded_server, "people/leaderboard", sort="commits", limit="1").json()
     assert page["total"] == 2 and [r["key"] for r in page["rows"]] == ["bob-uuid"]
+    beyond = _get(loaded_server, "people/leaderboard", offset="10").json()
+    assert (beyond["total"], beyond["rows"]) == (2, [])
     assert _get(loaded_server, "people/leaderboard", limit="0").status_code == 422
     teams = _get(loaded_server, "people/leaderboard", group="team", format="csv").text.splitlines()
     assert teams[0].startswith("key,team,pull_requests") and len(teams) == 3
@@ -132,6 +134,8 @@ def test_events_and_sessions(loaded_server: RunningServer) -> None:
     assert len(page["rows"]) == 3 and page["next_cursor"]
     listed = _get(loaded_server, "sessions", sort="cost_usd").json()
     assert [s["session_id"] for s in listed["rows"]] == ["s-a", "s-b"]
+    beyond = _get(loaded_server, "sessions", offset="10").json()
+    assert (beyond["total"], beyond["rows"]) == (2, [])
     detail = _get(loaded_server, "sessions/s-b").json()
     assert [e["name"] for p in detail["prompts"] for e in p["events"]] == [  # in time order: minutes 3, 30, 31, 31
         "tool_decision",

@@ -12,6 +12,7 @@ from pydantic import BaseModel
 
 from ccmon.analytics.event_rows import COLUMNS as EVENT_COLUMNS
 from ccmon.analytics.event_rows import EventView, event_view
+from ccmon.analytics.paging import check_limit
 from ccmon.analytics.query import Query
 from ccmon.analytics.timerange import InvalidQuery
 from ccmon.store.facade import Store
@@ -48,8 +49,7 @@ def explore(
     cursor: str | None = None,
     limit: int = 100,
 ) -> EventPage:
-    if not 1 <= limit <= 1000:
-        raise InvalidQuery("limit must be 1..1000")
+    check_limit(limit)
     where, params = query.where()
     clauses = [where]
     if names:

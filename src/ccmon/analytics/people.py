@@ -7,6 +7,7 @@ from pydantic import BaseModel
 from ccmon.analytics.cost import Breakdown, cost_by
 from ccmon.analytics.engineering import Tools, tools
 from ccmon.analytics.overview import Overview, overview
+from ccmon.analytics.paging import Page, fetch_page
 from ccmon.analytics.query import Filters, Query, label_sql
 from ccmon.analytics.results import integer, number, ratio
 from ccmon.analytics.timerange import InvalidQuery
@@ -29,8 +30,7 @@ SELECT
     sumIf(value, metric_name = '{edit}' AND decision = 'reject') AS rejected,
     if(accepted + rejected > 0, accepted / (accepted + rejected), NULL) AS accept_rate,
     uniqExactIf(session_id, session_id != '') AS sessions,
-    sumIf(value, metric_name = 'claude_code.active_time.total') AS active_time_s,
-    count() OVER () AS total_rows
+    sumIf(value, metric_name = 'claude_code.active_time.total') AS active_time_s
 FROM (
     SELECT {key} AS key, team AS team_of, metric_name, type, decision, value, session_id
     FROM metric_points WHERE {where}
@@ -40,8 +40,6 @@ FROM (
 )
 WHERE key != ''
 GROUP BY key
-ORDER BY {sort} {order} NULLS LAST, key
-LIMIT {{limit:UInt32}} OFFSET {{offset:UInt32}}
 """
 
 SORTABLE = (
@@ -97,12 +95,14 @@ def leaderboard(
         raise InvalidQuery(f"group: {group!r} is not person or team")
     if sort not in SORTABLE:
         raise InvalidQuery(f"sort: {sort!r} is not one of {', '.join(SORTABLE)}")
-    if not 1 <= limit <= 1000 or offset < 0:
-        raise InvalidQuery("limit must be 1..1000 and offset >= 0")
+    page = Page(limit, offset)
     where, params = query.where()
-    rows = store.query(
-        _LEADERBOARD.format(edit=_EDIT, key=group, where=where, sort=sort, order="DESC" if descending else "ASC"),
-        params | {"limit": limit, "offset": offset},
+    rows, total = fetch_page(
+        store,
+        _LEADERBOARD.format(edit=_EDIT, key=group, where=where),
+        params,
+        order_by=f"{sort} {'DESC' if descending else 'ASC'} NULLS LAST, key",
+        page=page,
     )
     standings = [
         Standing(
@@ -118,21 +118,9 @@ def leaderboard(
             sessions=integer(sessions),
             active_time_s=number(active),
         )
-        for key, team, prs, commits, added, removed, cost, per_pr, _, _, rate, sessions, active, _ in rows
+        for key, team, prs, commits, added, removed, cost, per_pr, _, _, rate, sessions, active in rows
     ]
-    total = integer(rows[0][-1]) if rows else _count(store, query, group)
     return Leaderboard(group=group, total=total, rows=standings)
-
-
-def _count(store: Store, query: Query, group: str) -> int:
-    """Rows across pages when the asked page is empty (past the end)."""
-    where, params = query.where()
-    rows = store.query(
-        f"SELECT uniqExact(k) FROM (SELECT {group} AS k FROM metric_points WHERE {where} "
-        f"UNION ALL SELECT {group} AS k FROM events WHERE {where}) WHERE k != ''",
-        params,
-    )
-    return integer(rows[0][0])
 
 
 class Acceptance(BaseModel):

@@ -7,6 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel
 
 from ccmon.analytics.event_rows import COLUMNS, EventView, event_view
+from ccmon.analytics.paging import Page, fetch_page
 from ccmon.analytics.query import Query
 from ccmon.analytics.results import integer, number, utc
 from ccmon.analytics.timerange import InvalidQuery
@@ -25,8 +26,7 @@ SELECT
     countIf(event_name = 'api_error') AS errors,
     countIf(event_name = 'tool_result') AS tool_calls,
     sumIf(value, metric_name = 'claude_code.cost.usage') AS cost_usd,
-    sumIf(value, metric_name = 'claude_code.token.usage') AS tokens,
-    count() OVER () AS total_rows
+    sumIf(value, metric_name = 'claude_code.token.usage') AS tokens
 FROM (
     SELECT session_id, person AS person_of, team AS team_of, ts, event_name, '' AS metric_name, 0 AS value
     FROM events WHERE {where}
@@ -36,8 +36,6 @@ FROM (
 )
 WHERE session_id != ''
 GROUP BY session_id
-ORDER BY {sort} {order}, session_id
-LIMIT {{limit:UInt32}} OFFSET {{offset:UInt32}}
 """
 
 SORTABLE = ("started", "duration_s", "prompts", "api_requests", "errors", "tool_calls", "cost_usd", "tokens")
@@ -60,6 +58,7 @@ class SessionRow(BaseModel):
 
 class Sessions(BaseModel):
     total: int
+    """Sessions across all pages."""
     rows: list[SessionRow]
 
 
@@ -69,15 +68,17 @@ def sessions(
     """Sessions active in the range (by their events and data points in it), with their totals in the range."""
     if sort not in SORTABLE:
         raise InvalidQuery(f"sort: {sort!r} is not one of {', '.join(SORTABLE)}")
-    if not 1 <= limit <= 1000 or offset < 0:
-        raise InvalidQuery("limit must be 1..1000 and offset >= 0")
+    page = Page(limit, offset)
     where, params = query.where()
-    rows = store.query(
-        _LIST.format(where=where, sort=sort, order="DESC" if descending else "ASC"),
-        params | {"limit": limit, "offset": offset},
+    rows, total = fetch_page(
+        store,
+        _LIST.format(where=where),
+        params,
+        order_by=f"{sort} {'DESC' if descending else 'ASC'}, session_id",
+        page=page,
     )
     return Sessions(
-        total=integer(rows[0][-1]) if rows else 0,
+        total=total,
         rows=[
             SessionRow(
                 session_id=sid,
@@ -93,7 +94,7 @@ def sessions(
                 cost_usd=number(cost),
                 tokens=integer(tokens),
             )
-            for sid, person, team, started, ended, duration, prompts, requests, errors, calls, cost, tokens, _ in rows
+            for sid, person, team, started, ended, duration, prompts, requests, errors, calls, cost, tokens in rows
         ],
     )
 

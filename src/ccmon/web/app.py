@@ -21,6 +21,7 @@ from ccmon.analytics.adoption import Activity, Shares
 from ccmon.analytics.cost import Breakdown, Efficiency, MonthToDate
 from ccmon.analytics.engineering import Errors, Heatmap, LatencyByModel, Tools
 from ccmon.analytics.explorer import EventPage
+from ccmon.analytics.paging import MAX_LIMIT
 from ccmon.analytics.people import SORTABLE, AcceptanceBreakdown, Leaderboard, Profile
 from ccmon.analytics.sessions import SessionDetail, Sessions
 from ccmon.web.params import Format, authorizer, query_dependency, tabular
@@ -147,7 +148,7 @@ def _analytics_routes(analytics: Analytics, build_query: Callable[..., Query]) -
         group: Annotated[str, Param(description="person, or team for the team comparison")] = "person",
         sort: Annotated[str, Param(description=f"one of {', '.join(SORTABLE)}")] = "cost_usd",
         order: Annotated[Literal["asc", "desc"], Param()] = "desc",
-        limit: Annotated[int, Param(ge=1, le=1000)] = 50,
+        limit: Annotated[int, Param(ge=1, le=MAX_LIMIT)] = 50,
         offset: Annotated[int, Param(ge=0)] = 0,
         fmt: FormatParam = "json",
     ) -> Any:
@@ -179,7 +180,7 @@ def _analytics_routes(analytics: Analytics, build_query: Callable[..., Query]) -
         query: QueryParams,
         sort: Annotated[str, Param(description=f"one of {', '.join(session_queries.SORTABLE)}")] = "started",
         order: Annotated[Literal["asc", "desc"], Param()] = "desc",
-        limit: Annotated[int, Param(ge=1, le=1000)] = 50,
+        limit: Annotated[int, Param(ge=1, le=MAX_LIMIT)] = 50,
         offset: Annotated[int, Param(ge=0)] = 0,
         fmt: FormatParam = "json",
     ) -> Any:
@@ -201,7 +202,7 @@ def _analytics_routes(analytics: Analytics, build_query: Callable[..., Query]) -
         ] = None,
         text: Annotated[str | None, Param(description="text in the error message, any case")] = None,
         cursor: Annotated[str | None, Param(description="`next_cursor` of the previous page")] = None,
-        limit: Annotated[int, Param(ge=1, le=1000)] = 100,
+        limit: Annotated[int, Param(ge=1, le=MAX_LIMIT)] = 100,
         fmt: FormatParam = "json",
     ) -> Any:
         """Events newest first, filtered by name, attributes and error text; paged by cursor."""
