@@ -106,3 +106,57 @@ def load(writer: BatchWriter) -> BatchWriter:
 
 
 FIRST_HOUR = TimeRange(T0, datetime(2026, 11, 20, 11, 0, tzinfo=UTC))
+
+# The next day: four sessions in two repositories and one without, for the session analytics and lines by language.
+DAY = 24 * 60
+SECOND_DAY = TimeRange(datetime(2026, 11, 21, 10, 0, tzinfo=UTC), datetime(2026, 11, 21, 12, 0, tzinfo=UTC))
+S1 = {**ALICE, "session.id": "s1", "vcs.repository.name": "ccmon"}
+S2 = {**ALICE, "session.id": "s2", "vcs.repository.name": "ccmon"}
+S3 = {**BOB, "session.id": "s3", "vcs.repository.name": "web"}
+S4 = {**BOB, "session.id": "s4"}
+
+
+def second_day_metrics_body() -> bytes:
+    """Cost and tokens of the sessions (s1's without a repository: its events and lines name it), and lines with
+    and without a language."""
+    s1 = {k: v for k, v in S1.items() if k != "vcs.repository.name"}
+    return _metrics(
+        [
+            ("claude_code.token.usage", 1000, DAY + 1, {**s1, "type": "input"}),
+            ("claude_code.cost.usage", 0.25, DAY + 1, s1),
+            ("claude_code.token.usage", 100, DAY + 21, {**S2, "type": "input"}),
+            ("claude_code.cost.usage", 0.5, DAY + 21, S2),
+            ("claude_code.token.usage", 10000, DAY + 32, {**S3, "type": "cacheRead"}),
+            ("claude_code.cost.usage", 1.0, DAY + 32, S3),
+            ("claude_code.lines_of_code.count", 10, DAY + 6, {**S1, "type": "added", "language": "Python"}),
+            ("claude_code.lines_of_code.count", 2, DAY + 6, {**S1, "type": "removed", "language": "Python"}),
+            ("claude_code.lines_of_code.count", 5, DAY + 32, {**S3, "type": "added", "language": "TypeScript"}),
+            ("claude_code.lines_of_code.count", 7, DAY + 32, {**S3, "type": "removed", "language": "TypeScript"}),
+            ("claude_code.lines_of_code.count", 1, DAY + 40, {**S4, "type": "added"}),
+        ]
+    )
+
+
+def second_day_events_body() -> bytes:
+    """s1: 3 prompts over 10 min; s2: 1 prompt, 1 min; s3: 2 prompts, 2 min; s4: 1 prompt and nothing else."""
+    return _events(
+        [
+            ("user_prompt", DAY + 0, S1),
+            ("api_request", DAY + 1, S1),
+            ("user_prompt", DAY + 5, S1),
+            ("tool_result", DAY + 6, {**S1, "tool_name": "Edit", "success": "true"}),
+            ("user_prompt", DAY + 10, S1),
+            ("user_prompt", DAY + 20, S2),
+            ("api_request", DAY + 21, S2),
+            ("user_prompt", DAY + 30, S3),
+            ("user_prompt", DAY + 31, S3),
+            ("api_request", DAY + 32, S3),
+            ("user_prompt", DAY + 40, S4),
+        ]
+    )
+
+
+def load_second_day(writer: BatchWriter) -> BatchWriter:
+    writer.submit(METRICS.decode(second_day_metrics_body(), Encoding.JSON, 65536)).result(timeout=10)
+    writer.submit(LOGS.decode(second_day_events_body(), Encoding.JSON, 65536)).result(timeout=10)
+    return writer

@@ -10,7 +10,7 @@ from ccmon.analytics import InvalidQuery, Query, Scope, TimeRange
 from ccmon.analytics.sessions import session_detail, sessions
 from ccmon.ingest.writer import BatchWriter
 from ccmon.otlp.signals import SIGNALS, Encoding
-from tests.analytics.data import FIRST_HOUR
+from tests.analytics.data import FIRST_HOUR, SECOND_DAY
 from tests.support import claude_result, payloads
 
 ALL_TIME = Query(TimeRange(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)))
@@ -49,6 +49,16 @@ def test_session_pages_report_the_total_whatever_the_page(loaded: BatchWriter) -
 def test_bad_session_pages(loaded: BatchWriter, limit: int, offset: int, message: str) -> None:
     with pytest.raises(InvalidQuery, match=message):
         sessions(loaded.store, Query(FIRST_HOUR), limit=limit, offset=offset)
+
+
+def test_session_rows_name_their_repository(second_day: BatchWriter) -> None:
+    listed = sessions(second_day.store, Query(SECOND_DAY), sort="tokens")
+    assert [(r.session_id, r.repository, r.tokens, r.prompts, r.duration_s) for r in listed.rows] == [
+        ("s3", "web", 10000, 2, 120.0),
+        ("s1", "ccmon", 1000, 3, 600.0),  # its cost and token points sent no repository, the rest did
+        ("s2", "ccmon", 100, 1, 60.0),
+        ("s4", "", 0, 1, 0.0),
+    ]
 
 
 @pytest.fixture

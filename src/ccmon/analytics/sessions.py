@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -10,33 +11,10 @@ from ccmon.analytics.event_rows import COLUMNS, EventView, event_view
 from ccmon.analytics.paging import Page, fetch_page
 from ccmon.analytics.query import Query
 from ccmon.analytics.results import integer, number, utc
+from ccmon.analytics.session_totals import COLUMNS as TOTALS
+from ccmon.analytics.session_totals import session_totals_sql
 from ccmon.analytics.timerange import InvalidQuery
 from ccmon.store.facade import Store
-
-_LIST = """
-SELECT
-    session_id,
-    anyLast(person_of) AS person,
-    anyLast(team_of) AS team,
-    min(ts) AS started,
-    max(ts) AS ended,
-    dateDiff('millisecond', started, ended) / 1000 AS duration_s,
-    countIf(event_name = 'user_prompt') AS prompts,
-    countIf(event_name = 'api_request') AS api_requests,
-    countIf(event_name = 'api_error') AS errors,
-    countIf(event_name = 'tool_result') AS tool_calls,
-    sumIf(value, metric_name = 'claude_code.cost.usage') AS cost_usd,
-    sumIf(value, metric_name = 'claude_code.token.usage') AS tokens
-FROM (
-    SELECT session_id, person AS person_of, team AS team_of, ts, event_name, '' AS metric_name, 0 AS value
-    FROM events WHERE {where}
-    UNION ALL
-    SELECT session_id, person AS person_of, team AS team_of, ts, '' AS event_name, metric_name, value
-    FROM metric_points WHERE {where}
-)
-WHERE session_id != ''
-GROUP BY session_id
-"""
 
 SORTABLE = ("started", "duration_s", "prompts", "api_requests", "errors", "tool_calls", "cost_usd", "tokens")
 
@@ -45,6 +23,8 @@ class SessionRow(BaseModel):
     session_id: str
     person: str
     team: str
+    repository: str
+    """The project: the `vcs.repository.name` Claude Code sends when asked to; empty when not sent."""
     started: datetime
     ended: datetime
     duration_s: float
@@ -72,30 +52,30 @@ def sessions(
     where, params = query.where()
     rows, total = fetch_page(
         store,
-        _LIST.format(where=where),
+        session_totals_sql(where),
         params,
         order_by=f"{sort} {'DESC' if descending else 'ASC'}, session_id",
         page=page,
     )
-    return Sessions(
-        total=total,
-        rows=[
-            SessionRow(
-                session_id=sid,
-                person=person,
-                team=team,
-                started=utc(started),
-                ended=utc(ended),
-                duration_s=number(duration),
-                prompts=integer(prompts),
-                api_requests=integer(requests),
-                errors=integer(errors),
-                tool_calls=integer(calls),
-                cost_usd=number(cost),
-                tokens=integer(tokens),
-            )
-            for sid, person, team, started, ended, duration, prompts, requests, errors, calls, cost, tokens in rows
-        ],
+    return Sessions(total=total, rows=[_session_row(row) for row in rows])
+
+
+def _session_row(row: tuple[Any, ...]) -> SessionRow:
+    totals = dict(zip(TOTALS, row, strict=True))
+    return SessionRow(
+        session_id=totals["session_id"],
+        person=totals["person"],
+        team=totals["team"],
+        repository=totals["repository"],
+        started=utc(totals["started"]),
+        ended=utc(totals["ended"]),
+        duration_s=number(totals["duration_s"]),
+        prompts=integer(totals["prompts"]),
+        api_requests=integer(totals["api_requests"]),
+        errors=integer(totals["errors"]),
+        tool_calls=integer(totals["tool_calls"]),
+        cost_usd=number(totals["cost_usd"]),
+        tokens=integer(totals["tokens"]),
     )
 
 
