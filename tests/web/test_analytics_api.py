@@ -13,12 +13,18 @@ from tests.analytics import data
 from tests.support import RunningServer
 
 RANGE = {"from": "2026-11-20T10:00:00Z", "to": "2026-11-20T12:00:00Z"}
+SECOND_DAY = {"from": "2026-11-21T10:00:00Z", "to": "2026-11-21T12:00:00Z"}
 
 
 @pytest.fixture
 def loaded_server(server: RunningServer) -> RunningServer:
     # The hand-computed dataset, sent over OTLP/HTTP as JSON.
-    for signal, body in (("metrics", data.metrics_body()), ("logs", data.events_body())):
+    for signal, body in (
+        ("metrics", data.metrics_body()),
+        ("logs", data.events_body()),
+        ("metrics", data.second_day_metrics_body()),
+        ("logs", data.second_day_events_body()),
+    ):
         assert server.post(signal, body, "application/json").status_code == 200
     return server
 
@@ -48,6 +54,8 @@ def test_every_endpoint_answers(loaded_server: RunningServer) -> None:
         "engineering/latency",
         "engineering/latency-by-model",
         "engineering/errors",
+        "engineering/sessions-by-project",
+        "engineering/session-distribution",
     ):
         response = _get(loaded_server, path)
         assert response.status_code == 200, (path, response.text)
@@ -94,6 +102,10 @@ def test_timeseries_csv_has_one_line_per_point(loaded_server: RunningServer) -> 
         ("cost/breakdown", {"top": "0"}, "top: must be between"),
         ("overview", {"from": "2026-11-21T00:00:00Z", "to": "2026-11-20T00:00:00Z"}, "must be before"),
         ("overview", {"to": "2026-11-21T00:00:00-05:00"}, "not in UTC"),
+        ("engineering/session-distribution", {"measure": "mood"}, "measure: 'mood' is not one of duration_s"),
+        ("engineering/session-distribution", {"bins": "0"}, "bins: must be between 1 and 100"),
+        ("engineering/session-distribution", {"scale": "sqrt"}, "scale: 'sqrt'"),
+        ("engineering/session-distribution", {"measures": "tokens"}, "unknown parameter measures"),
     ],
 )
 def test_bad_parameters_get_422_saying_what_is_wrong(
@@ -150,3 +162,36 @@ def test_empty_range_answers_zeros_not_errors(loaded_server: RunningServer) -> N
     assert _get(loaded_server, "cost/timeseries", **empty).json()["rows"] == []
     assert _get(loaded_server, "cost/breakdown", **empty).json()["rows"] == []
     assert _get(loaded_server, "overview", **empty).json()["cost_per_user"] is None
+
+
+def _csv_rows(server: RunningServer, path: str, **params: str) -> list[dict[str, str]]:
+    response = _get(server, path, format="csv", **params)
+    assert response.headers["content-type"].startswith("text/csv")
+    return list(csv.DictReader(io.StringIO(response.text)))
+
+
+def test_session_analytics_csv_equals_json(loaded_server: RunningServer) -> None:
+    for path, params in (
+        ("engineering/sessions-by-project", {}),
+        ("engineering/session-distribution", {"measure": "duration_s", "bins": "4"}),
+        ("engineering/session-distribution", {"measure": "tokens", "scale": "log"}),
+    ):
+        as_json = _get(loaded_server, path, **SECOND_DAY, **params).json()["rows"]
+        assert as_json, path
+        assert _csv_rows(loaded_server, path, **SECOND_DAY, **params) == [
+            {k: str(v) for k, v in r.items()} for r in as_json
+        ]
+
+
+def test_session_analytics_over_http(loaded_server: RunningServer) -> None:
+    projects = _get(loaded_server, "engineering/sessions-by-project", **SECOND_DAY).json()["rows"]
+    assert [(r["repository"], r["sessions"]) for r in projects] == [("ccmon", 2), ("(unknown)", 1), ("web", 1)]
+    prompts = _get(loaded_server, "engineering/session-distribution", **SECOND_DAY, measure="prompts").json()
+    assert (prompts["sessions"], prompts["mean"], prompts["p50"]) == (4, 1.75, 1.5)
+    assert [b["sessions"] for b in prompts["rows"]] == [2, 1, 1]
+    highest = _get(loaded_server, "sessions", **SECOND_DAY, sort="tokens", limit="1").json()
+    assert (highest["total"], [(r["session_id"], r["repository"]) for r in highest["rows"]]) == (4, [("s3", "web")])
+    empty = {"from": "2020-01-01T00:00:00Z", "to": "2020-01-02T00:00:00Z"}
+    nothing = _get(loaded_server, "engineering/session-distribution", **empty).json()
+    assert (nothing["sessions"], nothing["p50"], nothing["rows"]) == (0, None, [])
+    assert _get(loaded_server, "engineering/sessions-by-project", **empty).json()["rows"] == []

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ccmon.analytics import adoption, cost, engineering, explorer, people
+from ccmon.analytics import adoption, cost, engineering, explorer, people, session_stats
 from ccmon.analytics import sessions as session_queries
 from ccmon.analytics.overview import Overview, overview
 from ccmon.analytics.query import BUCKETS, DIMENSIONS, Filters, Query
@@ -99,6 +99,14 @@ class Analytics:
 
     def errors(self, query: Query) -> engineering.Errors:
         return engineering.errors(self._store, query)
+
+    def sessions_by_project(self, query: Query) -> session_stats.SessionsByProject:
+        return session_stats.sessions_by_project(self._store, query)
+
+    def session_distribution(
+        self, query: Query, measure: str, *, bins: int = 20, scale: str = "linear"
+    ) -> session_stats.Distribution:
+        return session_stats.session_distribution(self._store, query, measure, bins=bins, scale=scale)
 
 
 __all__ = [

@@ -23,6 +23,7 @@ from ccmon.analytics.engineering import Errors, Heatmap, LatencyByModel, Tools
 from ccmon.analytics.explorer import EventPage
 from ccmon.analytics.paging import MAX_LIMIT
 from ccmon.analytics.people import SORTABLE, AcceptanceBreakdown, Leaderboard, Profile
+from ccmon.analytics.session_stats import MAX_BINS, MEASURES, SCALES, Distribution, SessionsByProject
 from ccmon.analytics.sessions import SessionDetail, Sessions
 from ccmon.web.params import Format, authorizer, query_dependency, tabular
 
@@ -251,5 +252,23 @@ def _analytics_routes(analytics: Analytics, build_query: Callable[..., Query]) -
     def get_errors(query: QueryParams) -> Errors:
         """API error rate (overall and per bucket), errors by status code, exhausted retries."""
         return analytics.errors(query)
+
+    @router.get("/engineering/sessions-by-project", response_model=SessionsByProject)
+    def get_sessions_by_project(query: QueryParams, fmt: FormatParam = "json") -> Any:
+        """Sessions, people, prompts, cost and tokens per repository, most sessions first."""
+        result = analytics.sessions_by_project(query)
+        return tabular(result, result.rows, fmt)
+
+    @router.get("/engineering/session-distribution", response_model=Distribution)
+    def get_session_distribution(
+        query: QueryParams,
+        measure: Annotated[str, Param(description=f"one of {', '.join(MEASURES)}")] = "tokens",
+        bins: Annotated[int, Param(description=f"at most this many histogram bins, 1..{MAX_BINS}")] = 20,
+        scale: Annotated[str, Param(description=f"{' or '.join(SCALES)} bin edges")] = "linear",
+        fmt: FormatParam = "json",
+    ) -> Any:
+        """A per-session measure over the sessions in the range: count, mean, min, max, p50/p90/p99, histogram."""
+        result = analytics.session_distribution(query, measure, bins=bins, scale=scale)
+        return tabular(result, result.rows, fmt)
 
     return router
