@@ -56,6 +56,7 @@ def test_every_endpoint_answers(loaded_server: RunningServer) -> None:
         "engineering/errors",
         "engineering/sessions-by-project",
         "engineering/session-distribution",
+        "productivity/lines",
     ):
         response = _get(loaded_server, path)
         assert response.status_code == 200, (path, response.text)
@@ -106,6 +107,7 @@ def test_timeseries_csv_has_one_line_per_point(loaded_server: RunningServer) -> 
         ("engineering/session-distribution", {"bins": "0"}, "bins: must be between 1 and 100"),
         ("engineering/session-distribution", {"scale": "sqrt"}, "scale: 'sqrt'"),
         ("engineering/session-distribution", {"measures": "tokens"}, "unknown parameter measures"),
+        ("productivity/lines", {"by": "team"}, "by: 'team'"),
     ],
 )
 def test_bad_parameters_get_422_saying_what_is_wrong(
@@ -175,6 +177,7 @@ def test_session_analytics_csv_equals_json(loaded_server: RunningServer) -> None
         ("engineering/sessions-by-project", {}),
         ("engineering/session-distribution", {"measure": "duration_s", "bins": "4"}),
         ("engineering/session-distribution", {"measure": "tokens", "scale": "log"}),
+        ("productivity/lines", {"by": "language"}),
     ):
         as_json = _get(loaded_server, path, **SECOND_DAY, **params).json()["rows"]
         assert as_json, path
@@ -191,6 +194,8 @@ def test_session_analytics_over_http(loaded_server: RunningServer) -> None:
     assert [b["sessions"] for b in prompts["rows"]] == [2, 1, 1]
     highest = _get(loaded_server, "sessions", **SECOND_DAY, sort="tokens", limit="1").json()
     assert (highest["total"], [(r["session_id"], r["repository"]) for r in highest["rows"]]) == (4, [("s3", "web")])
+    lines = _get(loaded_server, "productivity/lines").json()["rows"]
+    assert lines == [{"key": "(unknown)", "lines_added": 12, "lines_removed": 3}]
     empty = {"from": "2020-01-01T00:00:00Z", "to": "2020-01-02T00:00:00Z"}
     nothing = _get(loaded_server, "engineering/session-distribution", **empty).json()
     assert (nothing["sessions"], nothing["p50"], nothing["rows"]) == (0, None, [])

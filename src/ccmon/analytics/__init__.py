@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ccmon.analytics import adoption, cost, engineering, explorer, people, session_stats
+from ccmon.analytics import adoption, cost, engineering, explorer, people, productivity, session_stats
 from ccmon.analytics import sessions as session_queries
 from ccmon.analytics.overview import Overview, overview
 from ccmon.analytics.query import BUCKETS, DIMENSIONS, Filters, Query
@@ -107,6 +107,9 @@ class Analytics:
         self, query: Query, measure: str, *, bins: int = 20, scale: str = "linear"
     ) -> session_stats.Distribution:
         return session_stats.session_distribution(self._store, query, measure, bins=bins, scale=scale)
+
+    def lines_by(self, query: Query, by: str = "language") -> productivity.LinesBreakdown:
+        return productivity.lines_by(self._store, query, by)
 
 
 __all__ = [

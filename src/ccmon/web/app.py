@@ -23,6 +23,7 @@ from ccmon.analytics.engineering import Errors, Heatmap, LatencyByModel, Tools
 from ccmon.analytics.explorer import EventPage
 from ccmon.analytics.paging import MAX_LIMIT
 from ccmon.analytics.people import SORTABLE, AcceptanceBreakdown, Leaderboard, Profile
+from ccmon.analytics.productivity import LINE_DIMENSIONS, LinesBreakdown
 from ccmon.analytics.session_stats import MAX_BINS, MEASURES, SCALES, Distribution, SessionsByProject
 from ccmon.analytics.sessions import SessionDetail, Sessions
 from ccmon.web.params import Format, authorizer, query_dependency, tabular
@@ -269,6 +270,16 @@ def _analytics_routes(analytics: Analytics, build_query: Callable[..., Query]) -
     ) -> Any:
         """A per-session measure over the sessions in the range: count, mean, min, max, p50/p90/p99, histogram."""
         result = analytics.session_distribution(query, measure, bins=bins, scale=scale)
+        return tabular(result, result.rows, fmt)
+
+    @router.get("/productivity/lines", response_model=LinesBreakdown)
+    def get_lines(
+        query: QueryParams,
+        by: Annotated[str, Param(description=f"one of {', '.join(LINE_DIMENSIONS)}")] = "language",
+        fmt: FormatParam = "json",
+    ) -> Any:
+        """Lines added and removed per language, model or repository (`(unknown)` where the data points carry none)."""
+        result = analytics.lines_by(query, by)
         return tabular(result, result.rows, fmt)
 
     return router
