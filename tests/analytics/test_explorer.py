@@ -8,9 +8,11 @@ import pytest
 
 from ccmon.analytics import InvalidQuery, Query, TimeRange
 from ccmon.analytics.explorer import explore
+from ccmon.analytics.results import utc
 from ccmon.ingest.rows import IngestBatch
 from ccmon.ingest.writer import BatchWriter
 from ccmon.otlp.signals import SIGNALS, Encoding
+from tests.analytics.data import SECOND_DAY, load, load_second_day
 from tests.support import payloads
 
 ALL_TIME = Query(TimeRange(datetime(2000, 1, 1, tzinfo=UTC), datetime(2100, 1, 1, tzinfo=UTC)))
@@ -66,3 +68,29 @@ def test_bad_cursor_and_limit(runs: BatchWriter) -> None:
         explore(runs.store, ALL_TIME, cursor="1; DROP TABLE events")
     with pytest.raises(InvalidQuery, match="limit"):
         explore(runs.store, ALL_TIME, limit=0)
+
+
+def test_paging_walks_back_across_days_to_the_range_start(writer: BatchWriter) -> None:
+    # Two days of events: the explorer reads windows back from the range's end (1 h, 8 h, 64 h...), so pages must
+    # continue across the empty night and stop at the range's start.
+    load_second_day(load(writer))
+    expected = [
+        (utc(ts), name)
+        for ts, name in writer.store.query("SELECT ts, event_name FROM events ORDER BY ts DESC, dedup_key DESC")
+    ]
+    assert len({ts.date() for ts, _ in expected}) == 2
+    seen, cursor = [], None
+    while True:
+        page = explore(writer.store, ALL_TIME, limit=3, cursor=cursor)
+        seen += [(e.ts, e.name) for e in page.rows]
+        if (cursor := page.next_cursor) is None:
+            break
+    assert seen == expected
+    second_day_only = explore(writer.store, Query(SECOND_DAY), limit=1000).rows
+    assert [(e.ts, e.name) for e in second_day_only] == [row for row in expected if row[0] >= SECOND_DAY.start]
+
+
+def test_cursor_beyond_any_instant_is_refused(runs: BatchWriter) -> None:
+    with pytest.raises(InvalidQuery, match="cursor"):
+        explore(runs.store, ALL_TIME, cursor="99999999999999999999.1")
+    assert explore(runs.store, ALL_TIME, cursor="1.1").rows == []  # older than everything: an empty last page

@@ -3,11 +3,9 @@ from __future__ import annotations
 import pytest
 
 from ccmon.ingest.vocabulary import EVENTS, METRICS, SPANS, Layout
-from ccmon.ingest.writer import TABLES, BatchWriter
-from ccmon.otlp.signals import SIGNALS, Encoding
+from ccmon.ingest.writer import TABLES
 from ccmon.store.facade import Store, StoreError
 from ccmon.store.migrations import MIGRATIONS
-from tests.support import payloads
 
 # How Arrow types must land in ClickHouse (LowCardinality and codecs are storage choices, not types).
 _CLICKHOUSE_TYPE = {
@@ -48,32 +46,6 @@ def test_migrations_are_applied_once(store: Store) -> None:
     assert store.migrate() == []
     assert store.schema_version() == max(m.version for m in MIGRATIONS)
     assert store.query("SELECT count() FROM schema_migrations")[0][0] == len(MIGRATIONS)
-
-
-def test_rollups_equal_raw_rows(writer: BatchWriter) -> None:
-    for run in ("writefile-http-json", "cumulative-http-json", "api-error-500"):
-        for payload in payloads(run):
-            encoding = Encoding.JSON if payload.is_json else Encoding.PROTOBUF
-            writer.submit(SIGNALS[payload.signal].decode(payload.read(), encoding, 65536)).result(timeout=30)
-    store = writer.store
-    raw = store.query(
-        "SELECT toStartOfHour(ts) AS hour, metric_name, type, team, person, model, round(sum(value), 9), count() "
-        "FROM metric_points GROUP BY ALL ORDER BY ALL"
-    )
-    rolled = store.query(
-        "SELECT hour, metric_name, type, team, person, model, round(sum(value), 9), sum(points) "
-        "FROM metrics_hourly GROUP BY ALL ORDER BY ALL"
-    )
-    assert raw and raw == rolled
-    raw_events = store.query(
-        "SELECT toStartOfHour(ts) AS hour, event_name, team, person, model, count(), round(sum(cost_usd), 9), "
-        "sum(input_tokens), sum(cache_read_tokens) FROM events GROUP BY ALL ORDER BY ALL"
-    )
-    rolled_events = store.query(
-        "SELECT hour, event_name, team, person, model, sum(events), round(sum(cost_usd), 9), sum(input_tokens), "
-        "sum(cache_read_tokens) FROM events_hourly GROUP BY ALL ORDER BY ALL"
-    )
-    assert raw_events and raw_events == rolled_events
 
 
 def test_invalid_database_names_are_refused() -> None:

@@ -14,8 +14,10 @@ from pydantic import BaseModel
 
 from ccmon.analytics.query import Query, label_sql
 from ccmon.analytics.results import integer, ratio
+from ccmon.analytics.rollup import rollup_rows
 from ccmon.analytics.timerange import InvalidQuery, TimeRange
 from ccmon.store.facade import Store
+from ccmon.store.rollups import SESSIONS_BY_HOUR
 
 _DAY = timedelta(days=1)
 
@@ -36,13 +38,6 @@ class Activity(BaseModel):
     rows: list[DayActivity]
 
 
-def _union(columns: str, where: str) -> str:
-    return (
-        f"SELECT {columns} FROM events WHERE {where} AND person != '' "
-        f"UNION ALL SELECT {columns} FROM metric_points WHERE {where} AND person != ''"
-    )
-
-
 def activity(store: Store, query: Query) -> Activity:
     """One row per day of the range (days with nobody active included, as zeros)."""
     first_day = query.time_range.start.date()
@@ -50,24 +45,25 @@ def activity(store: Store, query: Query) -> Activity:
     window = query.with_range(
         TimeRange(datetime.combine(first_day - 29 * _DAY, datetime.min.time(), UTC), query.time_range.end)
     )
-    where, params = window.where()
+    source, params = rollup_rows(SESSIONS_BY_HOUR, window)
     active: dict[date, set[str]] = defaultdict(set)
     for day, person in store.query(
-        f"SELECT DISTINCT toDate(ts, 'UTC') AS day, person FROM ({_union('ts, person', where)})", params
+        f"SELECT DISTINCT toDate(hour, 'UTC') AS day, person FROM ({source}) WHERE person != ''", params
     ):
         active[day].add(person)
     sessions = dict(
         store.query(
-            f"SELECT toDate(ts, 'UTC') AS day, uniqExact(session_id) FROM "
-            f"({_union('ts, session_id', where)}) WHERE session_id != '' GROUP BY day",
+            f"SELECT toDate(hour, 'UTC') AS day, uniqExact(session_id) FROM ({source}) "
+            "WHERE session_id != '' GROUP BY day",
             params,
         )
     )
-    all_time, all_params = query.with_range(TimeRange(datetime(2000, 1, 1, tzinfo=UTC), query.time_range.end)).where()
+    ever, ever_params = rollup_rows(
+        SESSIONS_BY_HOUR, query.with_range(TimeRange(datetime(2000, 1, 1, tzinfo=UTC), query.time_range.end))
+    )
     first_seen = dict(
         store.query(
-            f"SELECT person, toDate(min(ts), 'UTC') FROM ({_union('ts, person', all_time)}) GROUP BY person",
-            all_params,
+            f"SELECT person, toDate(min(hour), 'UTC') FROM ({ever}) WHERE person != '' GROUP BY person", ever_params
         )
     )
     new_by_day: dict[date, int] = defaultdict(int)
@@ -110,7 +106,7 @@ class Shares(BaseModel):
 _SHARE_COLUMNS = {
     "version": "version",
     "terminal": "terminal_type",
-    "os": "resource['os.type']",
+    "os": "os_type",
 }
 
 
@@ -119,10 +115,10 @@ def shares(store: Store, query: Query, dimension: str) -> Shares:
     if dimension not in _SHARE_COLUMNS:
         raise InvalidQuery(f"by: {dimension!r} is not one of {', '.join(_SHARE_COLUMNS)}")
     column = _SHARE_COLUMNS[dimension]
-    where, params = query.where()
+    source, params = rollup_rows(SESSIONS_BY_HOUR, query)
     rows = store.query(
         f"SELECT {label_sql(column)} AS key, uniqExactIf(person, person != '') AS users, "
-        f"uniqExactIf(session_id, session_id != '') AS sessions FROM events WHERE {where} "
+        f"uniqExactIf(session_id, session_id != '') AS sessions FROM ({source}) "
         "GROUP BY key ORDER BY users DESC, sessions DESC, key",
         params,
     )

@@ -1,6 +1,7 @@
 """Cost and tokens: over time by model or model family, broken down by any dimension, efficiency, and month-end.
 
-All from the `claude_code.cost.usage` and `claude_code.token.usage` counters (stored as increments).
+All from the `claude_code.cost.usage` and `claude_code.token.usage` counters (stored as increments), read through the
+`metrics_by_hour` rollup.
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from pydantic import BaseModel
 
 from ccmon.analytics.query import DIMENSIONS, Query, bucket_sql, label_sql
 from ccmon.analytics.results import Point, TimeSeries, integer, number, ratio, utc
+from ccmon.analytics.rollup import rollup_rows
 from ccmon.analytics.timerange import InvalidQuery, TimeRange
 from ccmon.store.facade import Store
+from ccmon.store.rollups import METRICS_BY_HOUR
 
 COST = "claude_code.cost.usage"
 TOKENS = "claude_code.token.usage"
@@ -45,10 +48,10 @@ def tokens_over_time(store: Store, query: Query) -> TimeSeries:
 
 def _series(store: Store, query: Query, series_sql: str, value_sql: str, metric: str) -> TimeSeries:
     bucket = query.chosen_bucket
-    where, params = query.where()
+    source, params = rollup_rows(METRICS_BY_HOUR, query, bucket=bucket, where="metric_name = {metric:String}")
     rows = store.query(
-        f"SELECT {bucket_sql(bucket)} AS t, {series_sql} AS series, {value_sql} AS value FROM metric_points "
-        f"WHERE metric_name = {{metric:String}} AND {where} GROUP BY t, series ORDER BY t, series",
+        f"SELECT {bucket_sql(bucket, 'hour')} AS t, {series_sql} AS series, {value_sql} AS value FROM ({source}) "
+        "GROUP BY t, series ORDER BY t, series",
         params | {"metric": metric},
     )
     return TimeSeries(
@@ -80,10 +83,10 @@ def cost_by(store: Store, query: Query, dimension: str, top: int | None = 10) ->
         raise InvalidQuery(f"by: {dimension!r} is not one of family, {', '.join(DIMENSIONS)}")
     if top is not None and not 1 <= top <= 1000:
         raise InvalidQuery("top: must be between 1 and 1000")
-    where, params = query.where()
+    source, params = rollup_rows(METRICS_BY_HOUR, query, where="metric_name = {metric:String}")
     rows = store.query(
-        f"SELECT {label_sql(column)} AS key, sum(value) AS cost FROM metric_points "
-        f"WHERE metric_name = {{metric:String}} AND {where} GROUP BY key HAVING cost != 0 ORDER BY cost DESC, key",
+        f"SELECT {label_sql(column)} AS key, sum(value) AS cost FROM ({source}) "
+        "GROUP BY key HAVING cost != 0 ORDER BY cost DESC, key",
         params | {"metric": COST},
     )
     total = sum(number(c) for _, c in rows)
@@ -110,14 +113,14 @@ class Efficiency(BaseModel):
 
 
 def efficiency(store: Store, query: Query) -> Efficiency:
-    where, params = query.where()
+    source, params = rollup_rows(METRICS_BY_HOUR, query, where="metric_name IN ({tokens:String}, {cost:String})")
     ((t_in, t_out, t_read, t_create, cost),) = store.query(
         "SELECT sumIf(value, metric_name = {tokens:String} AND type = 'input'), "
         "sumIf(value, metric_name = {tokens:String} AND type = 'output'), "
         "sumIf(value, metric_name = {tokens:String} AND type = 'cacheRead'), "
         "sumIf(value, metric_name = {tokens:String} AND type = 'cacheCreation'), "
         "sumIf(value, metric_name = {cost:String}) "
-        f"FROM metric_points WHERE metric_name IN ({{tokens:String}}, {{cost:String}}) AND {where}",
+        f"FROM ({source})",
         params | {"tokens": TOKENS, "cost": COST},
     )
     i, o, r, c = integer(t_in), integer(t_out), integer(t_read), integer(t_create)
@@ -167,9 +170,6 @@ def month_to_date(store: Store, query: Query, now: datetime | None = None) -> Mo
 
 
 def _cost(store: Store, query: Query) -> float:
-    where, params = query.where()
-    rows = store.query(
-        f"SELECT sum(value) FROM metric_points WHERE metric_name = {{metric:String}} AND {where}",
-        params | {"metric": COST},
-    )
+    source, params = rollup_rows(METRICS_BY_HOUR, query, where="metric_name = {metric:String}")
+    rows = store.query(f"SELECT sum(value) FROM ({source})", params | {"metric": COST})
     return number(rows[0][0])

@@ -1,7 +1,8 @@
 """Engineering views from the events: tools, API latency and errors.
 
-Percentiles are exact and interpolated between the closest ranks (ClickHouse `quantileExactInclusive`, the same as a
-spreadsheet's PERCENTILE.INC), so small samples give the numbers a person computes by hand.
+Counts come from the `events_by_hour` rollup. Percentiles come from the raw events: they are exact and interpolated
+between the closest ranks (ClickHouse `quantileExactInclusive`, the same as a spreadsheet's PERCENTILE.INC), so small
+samples give the numbers a person computes by hand, and no rollup can hold them exactly.
 """
 
 from __future__ import annotations
@@ -10,8 +11,10 @@ from pydantic import BaseModel
 
 from ccmon.analytics.query import Query, bucket_sql
 from ccmon.analytics.results import Point, TimeSeries, integer, number, ratio, utc
+from ccmon.analytics.rollup import rollup_rows
 from ccmon.analytics.timerange import InvalidQuery
 from ccmon.store.facade import Store
+from ccmon.store.rollups import EVENTS_BY_HOUR
 
 _PERCENTILES = "quantilesExactInclusive(0.5, 0.95, 0.99)"
 
@@ -35,15 +38,23 @@ class Tools(BaseModel):
 
 def tools(store: Store, query: Query) -> Tools:
     """Per tool: calls, success rate, rejections and duration percentiles, most called first."""
-    where, params = query.where()
+    source, params = rollup_rows(
+        EVENTS_BY_HOUR, query, where="event_name IN ('tool_result', 'tool_decision') AND tool_name != ''"
+    )
     rows = store.query(
-        f"SELECT tool_name, countIf(event_name = 'tool_result') AS calls, "
-        f"countIf(event_name = 'tool_result' AND success), "
-        f"countIf(event_name = 'tool_decision' AND decision = 'reject'), "
-        f"{_PERCENTILES}(if(event_name = 'tool_result', duration_ms, NULL)) "
-        f"FROM events WHERE event_name IN ('tool_result', 'tool_decision') AND tool_name != '' AND {where} "
-        "GROUP BY tool_name ORDER BY calls DESC, tool_name",
+        "SELECT tool_name, sumIf(events, event_name = 'tool_result') AS calls, "
+        "sumIf(events, event_name = 'tool_result' AND outcome = 1), "
+        "sumIf(events, event_name = 'tool_decision' AND decision = 'reject') "
+        f"FROM ({source}) GROUP BY tool_name ORDER BY calls DESC, tool_name",
         params,
+    )
+    where, params = query.where()
+    durations: dict[str, list[float]] = dict(
+        store.query(
+            f"SELECT tool_name, {_PERCENTILES}(duration_ms) FROM events "
+            f"WHERE event_name = 'tool_result' AND tool_name != '' AND {where} GROUP BY tool_name",
+            params,
+        )
     )
     return Tools(
         rows=[
@@ -53,9 +64,9 @@ def tools(store: Store, query: Query) -> Tools:
                 successes=integer(ok),
                 success_rate=ratio(number(ok), number(calls)),
                 rejections=integer(rejected),
-                **_percentiles("duration", quantiles if calls else []),
+                **_percentiles("duration", durations.get(tool, [])),
             )
-            for tool, calls, ok, rejected, quantiles in rows
+            for tool, calls, ok, rejected in rows
         ]
     )
 
@@ -78,10 +89,10 @@ class Heatmap(BaseModel):
 
 def tool_heatmap(store: Store, query: Query) -> Heatmap:
     """Tool calls by tool and hour of day (UTC); cells with no calls are left out."""
-    where, params = query.where()
+    source, params = rollup_rows(EVENTS_BY_HOUR, query, where="event_name = 'tool_result'")
     rows = store.query(
-        f"SELECT tool_name, toHour(ts, 'UTC') AS hour, count() FROM events "
-        f"WHERE event_name = 'tool_result' AND {where} GROUP BY tool_name, hour ORDER BY tool_name, hour",
+        f"SELECT tool_name, toHour(hour, 'UTC') AS hour_of_day, sum(events) FROM ({source}) "
+        "GROUP BY tool_name, hour_of_day ORDER BY tool_name, hour_of_day",
         params,
     )
     return Heatmap(rows=[HeatCell(tool=t, hour=int(h), calls=integer(c)) for t, h, c in rows])
@@ -163,22 +174,27 @@ class Errors(BaseModel):
 
 
 def errors(store: Store, query: Query) -> Errors:
-    where, params = query.where()
     bucket = query.chosen_bucket
-    scoped = f"FROM events WHERE event_name IN ('api_request', 'api_error', 'api_retries_exhausted') AND {where}"
+    source, params = rollup_rows(
+        EVENTS_BY_HOUR,
+        query,
+        bucket=bucket,
+        where="event_name IN ('api_request', 'api_error', 'api_retries_exhausted')",
+    )
     ((requests, failures, exhausted),) = store.query(
-        "SELECT countIf(event_name = 'api_request'), countIf(event_name = 'api_error'), "
-        f"countIf(event_name = 'api_retries_exhausted') {scoped}",
+        "SELECT sumIf(events, event_name = 'api_request'), sumIf(events, event_name = 'api_error'), "
+        f"sumIf(events, event_name = 'api_retries_exhausted') FROM ({source})",
         params,
     )
+    # The rollup keeps a missing status code as 0 (sorting keys cannot be Nullable); 0 is never an HTTP status.
     by_status = store.query(
-        f"SELECT status_code, count() AS n {scoped} AND event_name = 'api_error' GROUP BY status_code "
-        "ORDER BY n DESC, status_code",
+        f"SELECT nullIf(status_code, 0) AS code, sum(events) AS n FROM ({source}) WHERE event_name = 'api_error' "
+        "GROUP BY code ORDER BY n DESC, code",
         params,
     )
     series = store.query(
-        f"SELECT {bucket_sql(bucket)} AS t, countIf(event_name = 'api_request'), countIf(event_name = 'api_error') "
-        f"{scoped} GROUP BY t ORDER BY t",
+        f"SELECT {bucket_sql(bucket, 'hour')} AS t, sumIf(events, event_name = 'api_request'), "
+        f"sumIf(events, event_name = 'api_error') FROM ({source}) GROUP BY t ORDER BY t",
         params,
     )
     points: list[Point] = []

@@ -1,12 +1,18 @@
 """The events explorer: any event, filtered by name, column or attribute, or by text in its error; newest first.
 
 Paging is by cursor (the last row's time and key), so new events arriving between pages never shift a page.
+
+Newest first over millions of rows: the events table is ordered by (event name, time), so "the latest 100" would
+read the whole range and sort it. Instead the range is read in windows walking back from its end, an hour first and
+eight times longer each time, until the page is full: the primary key confines each read to its window.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -14,7 +20,7 @@ from ccmon.analytics.event_rows import COLUMNS as EVENT_COLUMNS
 from ccmon.analytics.event_rows import EventView, event_view
 from ccmon.analytics.paging import check_limit
 from ccmon.analytics.query import Query
-from ccmon.analytics.timerange import InvalidQuery
+from ccmon.analytics.timerange import InvalidQuery, TimeRange
 from ccmon.store.facade import Store
 
 # Event columns the explorer filters on by their attribute names; any other name is looked up in `attrs`.
@@ -31,6 +37,8 @@ FILTER_COLUMNS: Mapping[str, str] = {
     "event.sequence": "toString(event_sequence)",
 }
 _CURSOR = re.compile(r"^(\d{1,20})\.(\d{1,20})$")
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_FIRST_WINDOW = timedelta(hours=1)
 
 
 class EventPage(BaseModel):
@@ -50,8 +58,8 @@ def explore(
     limit: int = 100,
 ) -> EventPage:
     check_limit(limit)
-    where, params = query.where()
-    clauses = [where]
+    _, params = query.where()
+    clauses = []
     if names:
         clauses.append("event_name IN {names:Array(String)}")
         params["names"] = list(names)
@@ -62,17 +70,31 @@ def explore(
     if text:
         clauses.append("positionCaseInsensitive(error, {text:String}) > 0")
         params["text"] = text
+    upper = query.time_range.end
     if cursor:
         match = _CURSOR.match(cursor)
         if match is None:
             raise InvalidQuery(f"cursor: {cursor[:64]!r} is not a cursor this API gave")
+        cursor_ns, cursor_key = int(match[1]), int(match[2])
+        if cursor_ns >= 2**63 or cursor_key >= 2**64:
+            raise InvalidQuery(f"cursor: {cursor[:64]!r} is not a cursor this API gave")
         clauses.append("(toUnixTimestamp64Nano(ts), dedup_key) < ({cursor_ts:Int64}, {cursor_key:UInt64})")
-        params |= {"cursor_ts": int(match[1]), "cursor_key": int(match[2])}
-    rows = store.query(
-        f"SELECT {EVENT_COLUMNS}, toUnixTimestamp64Nano(ts), dedup_key FROM events "
-        f"WHERE {' AND '.join(clauses)} ORDER BY ts DESC, dedup_key DESC LIMIT {{limit:UInt32}}",
-        params | {"limit": limit + 1},
-    )
+        params |= {"cursor_ts": cursor_ns, "cursor_key": cursor_key}
+        # Just after the cursor's instant (microseconds, rounded up): rows at that instant with a smaller key remain.
+        after_cursor_us = cursor_ns // 1000 + 1
+        if after_cursor_us < (upper - _EPOCH) // timedelta(microseconds=1):
+            upper = _EPOCH + timedelta(microseconds=after_cursor_us)
+    rows: list[tuple[Any, ...]] = []
+    span = _FIRST_WINDOW
+    while len(rows) <= limit and upper > query.time_range.start:
+        lower = max(query.time_range.start, upper - span)
+        where, window_params = query.with_range(TimeRange(lower, upper)).where()
+        rows += store.query(
+            f"SELECT {EVENT_COLUMNS}, toUnixTimestamp64Nano(ts), dedup_key FROM events "
+            f"WHERE {' AND '.join([where, *clauses])} ORDER BY ts DESC, dedup_key DESC LIMIT {{limit:UInt32}}",
+            params | window_params | {"limit": limit + 1 - len(rows)},
+        )
+        upper, span = lower, span * 8
     page = rows[:limit]
     events = [event_view(row[:-2]) for row in page]
     next_cursor = f"{page[-1][-2]}.{page[-1][-1]}" if len(rows) > limit else None

@@ -10,12 +10,14 @@ from ccmon.analytics.overview import Overview, overview
 from ccmon.analytics.paging import Page, fetch_page
 from ccmon.analytics.query import Filters, Query, label_sql
 from ccmon.analytics.results import integer, number, ratio
+from ccmon.analytics.rollup import rollup_rows
 from ccmon.analytics.timerange import InvalidQuery
 from ccmon.store.facade import Store
+from ccmon.store.rollups import METRICS_BY_HOUR, SESSIONS_BY_HOUR
 
 _EDIT = "claude_code.code_edit_tool.decision"
 
-# One row per person (or team) from the counters, and sessions from counters and events alike.
+# One row per person (or team) from the counters, and sessions from counters and events alike (both rollups).
 _LEADERBOARD = """
 SELECT
     key,
@@ -32,11 +34,11 @@ SELECT
     uniqExactIf(session_id, session_id != '') AS sessions,
     sumIf(value, metric_name = 'claude_code.active_time.total') AS active_time_s
 FROM (
-    SELECT {key} AS key, team AS team_of, metric_name, type, decision, value, session_id
-    FROM metric_points WHERE {where}
+    SELECT {key} AS key, team AS team_of, metric_name, type, decision, value, '' AS session_id
+    FROM ({metrics})
     UNION ALL
     SELECT {key} AS key, team AS team_of, '' AS metric_name, '' AS type, '' AS decision, 0 AS value, session_id
-    FROM events WHERE {where}
+    FROM ({sessions})
 )
 WHERE key != ''
 GROUP BY key
@@ -96,10 +98,11 @@ def leaderboard(
     if sort not in SORTABLE:
         raise InvalidQuery(f"sort: {sort!r} is not one of {', '.join(SORTABLE)}")
     page = Page(limit, offset)
-    where, params = query.where()
+    metrics, params = rollup_rows(METRICS_BY_HOUR, query)
+    sessions, _ = rollup_rows(SESSIONS_BY_HOUR, query)  # the same parameters: the same query
     rows, total = fetch_page(
         store,
-        _LEADERBOARD.format(edit=_EDIT, key=group, where=where),
+        _LEADERBOARD.format(edit=_EDIT, key=group, metrics=metrics, sessions=sessions),
         params,
         order_by=f"{sort} {'DESC' if descending else 'ASC'} NULLS LAST, key",
         page=page,
@@ -143,11 +146,11 @@ def acceptance(store: Store, query: Query, by: str) -> AcceptanceBreakdown:
     if by not in _ACCEPTANCE_COLUMNS:
         raise InvalidQuery(f"by: {by!r} is not one of {', '.join(_ACCEPTANCE_COLUMNS)}")
     column = _ACCEPTANCE_COLUMNS[by]
-    where, params = query.where()
+    source, params = rollup_rows(METRICS_BY_HOUR, query, where="metric_name = {metric:String}")
     rows = store.query(
         f"SELECT {label_sql(column)} AS key, sumIf(value, decision = 'accept') AS accepted, "
-        f"sumIf(value, decision = 'reject') AS rejected FROM metric_points "
-        f"WHERE metric_name = {{metric:String}} AND {where} GROUP BY key ORDER BY accepted + rejected DESC, key",
+        f"sumIf(value, decision = 'reject') AS rejected FROM ({source}) "
+        "GROUP BY key ORDER BY accepted + rejected DESC, key",
         params | {"metric": _EDIT},
     )
     return AcceptanceBreakdown(

@@ -15,13 +15,15 @@ from pydantic import BaseModel
 
 from ccmon.analytics.query import Query, label_sql
 from ccmon.analytics.results import integer
+from ccmon.analytics.rollup import rollup_rows
 from ccmon.analytics.timerange import InvalidQuery
 from ccmon.store.facade import Store
+from ccmon.store.rollups import METRICS_BY_HOUR
 
 LINES = "claude_code.lines_of_code.count"
 
 LINE_DIMENSIONS: Mapping[str, str] = {"language": "language", "model": "model", "repository": "repository"}
-"""API name -> metric_points column, for the attributes the lines counter may carry."""
+"""API name -> column (of metric_points and metrics_by_hour), for the attributes the lines counter may carry."""
 
 
 class Lines(BaseModel):
@@ -39,11 +41,10 @@ def lines_by(store: Store, query: Query, by: str = "language") -> LinesBreakdown
     """Lines added and removed per language (or model, or repository), most lines changed first."""
     if by not in LINE_DIMENSIONS:
         raise InvalidQuery(f"by: {by!r} is not one of {', '.join(LINE_DIMENSIONS)}")
-    where, params = query.where()
+    source, params = rollup_rows(METRICS_BY_HOUR, query, where="metric_name = {metric:String}")
     rows = store.query(
         f"SELECT {label_sql(LINE_DIMENSIONS[by])} AS key, sumIf(value, type = 'added') AS added, "
-        "sumIf(value, type = 'removed') AS removed FROM metric_points "
-        f"WHERE metric_name = {{metric:String}} AND {where} GROUP BY key ORDER BY added + removed DESC, key",
+        f"sumIf(value, type = 'removed') AS removed FROM ({source}) GROUP BY key ORDER BY added + removed DESC, key",
         params | {"metric": LINES},
     )
     return LinesBreakdown(

@@ -1,6 +1,6 @@
 """Engineering views over whole sessions: sessions by project, and how a per-session measure is distributed.
 
-Both read the per-session totals of `session_totals_sql` (the session list's numbers). Percentiles are exact and
+Both read the per-session totals of `session_totals` (the session list's numbers). Percentiles are exact and
 interpolated between the closest ranks, as in `engineering.py`; the highest-token sessions are the session list
 sorted by tokens.
 """
@@ -15,7 +15,7 @@ from pydantic import BaseModel
 from ccmon.analytics.histogram import bin_sql, linear_edges, log_edges
 from ccmon.analytics.query import Query, label_sql
 from ccmon.analytics.results import integer, number
-from ccmon.analytics.session_totals import session_totals_sql
+from ccmon.analytics.session_totals import session_totals
 from ccmon.analytics.timerange import InvalidQuery
 from ccmon.store.facade import Store
 
@@ -36,10 +36,10 @@ class SessionsByProject(BaseModel):
 
 def sessions_by_project(store: Store, query: Query) -> SessionsByProject:
     """Sessions, people, prompts, cost and tokens per repository, most sessions first."""
-    where, params = query.where()
+    totals, params = session_totals(query)
     rows = store.query(
         f"SELECT {label_sql('repository')} AS project, count() AS n, uniqExactIf(person, person != ''), sum(prompts), "
-        f"sum(cost_usd), sum(tokens) FROM ({session_totals_sql(where)}) GROUP BY project ORDER BY n DESC, project",
+        f"sum(cost_usd), sum(tokens) FROM ({totals}) GROUP BY project ORDER BY n DESC, project",
         params,
     )
     return SessionsByProject(
@@ -101,8 +101,8 @@ def session_distribution(
         raise InvalidQuery(f"scale: {scale!r} is not one of {', '.join(SCALES)}")
     if not 1 <= bins <= MAX_BINS:
         raise InvalidQuery(f"bins: must be between 1 and {MAX_BINS}")
-    where, params = query.where()
-    values = f"SELECT toFloat64({measure}) AS v FROM ({session_totals_sql(where)})"
+    totals, params = session_totals(query)
+    values = f"SELECT toFloat64({measure}) AS v FROM ({totals})"
     ((count, mean, low, high, low_positive, quantiles),) = store.query(
         "SELECT count(), avg(v), min(v), max(v), minIf(v, v > 0), quantilesExactInclusive(0.5, 0.9, 0.99)(v) "
         f"FROM ({values})",

@@ -1,10 +1,16 @@
 """The one definition of a session's totals, shared by the session list and the session analytics.
 
-Every per-session number (the list, sessions by project, the distributions) is computed from `session_totals_sql`, so
-moving sessions onto a rollup table later changes this module only.
+Every per-session number (the list, sessions by project, the distributions) is computed from `session_totals`, read
+from the `sessions_by_hour` rollup.
 """
 
 from __future__ import annotations
+
+from typing import Any
+
+from ccmon.analytics.query import Query
+from ccmon.analytics.rollup import rollup_rows
+from ccmon.store.rollups import SESSIONS_BY_HOUR
 
 COLUMNS = (
     "session_id",
@@ -21,42 +27,35 @@ COLUMNS = (
     "cost_usd",
     "tokens",
 )
-"""The columns of `session_totals_sql`, in order."""
+"""The columns of `session_totals`, in order."""
 
 
-def session_totals_sql(where: str) -> str:
-    """A SELECT giving one row per session (`COLUMNS`) over the events and data points matching `where`.
+def session_totals(query: Query) -> tuple[str, dict[str, Any]]:
+    """A SELECT giving one row per session (`COLUMNS`) over the query's range, scope and filters; its parameters.
 
-    `where` is a `Query.where()` fragment (its parameters are the caller's to bind). A session's rows are those with
-    its id in the range: started and ended are its first and last row there; prompts, requests, errors and tool calls
-    are counted from the events, cost and tokens summed from the counters (as everywhere else). The repository is any
-    non-empty one among the rows: Claude Code derives it once per session, and sends it only when asked to (see
-    docs/api.md), so rows without one must not blank it.
+    From the `sessions_by_hour` rollup (events and data points alike). A session's rows are those with its id in the
+    range: started and ended are its first and last row there; prompts, requests, errors and tool calls are counted
+    from the events, cost and tokens summed from the counters (as everywhere else). The repository is any non-empty
+    one among the rows: Claude Code derives it once per session, and sends it only when asked to (see docs/api.md),
+    so rows without one must not blank it.
     """
-    return f"""
+    source, params = rollup_rows(SESSIONS_BY_HOUR, query, where="session_id != ''")
+    sql = f"""
 SELECT
     session_id,
-    anyLast(person_of) AS person,
-    anyLast(team_of) AS team,
-    anyLastIf(repository_of, repository_of != '') AS repository,
-    min(ts) AS started,
-    max(ts) AS ended,
+    anyLast(person) AS person,
+    anyLast(team) AS team,
+    anyLastIf(repository, repository != '') AS repository,
+    min(first_ts) AS started,
+    max(last_ts) AS ended,
     dateDiff('millisecond', started, ended) / 1000 AS duration_s,
-    countIf(event_name = 'user_prompt') AS prompts,
-    countIf(event_name = 'api_request') AS api_requests,
-    countIf(event_name = 'api_error') AS errors,
-    countIf(event_name = 'tool_result') AS tool_calls,
-    sumIf(value, metric_name = 'claude_code.cost.usage') AS cost_usd,
-    sumIf(value, metric_name = 'claude_code.token.usage') AS tokens
-FROM (
-    SELECT session_id, person AS person_of, team AS team_of, repository AS repository_of, ts, event_name,
-        '' AS metric_name, 0 AS value
-    FROM events WHERE {where}
-    UNION ALL
-    SELECT session_id, person AS person_of, team AS team_of, repository AS repository_of, ts, '' AS event_name,
-        metric_name, value
-    FROM metric_points WHERE {where}
-)
-WHERE session_id != ''
+    sum(prompts) AS prompts,
+    sum(api_requests) AS api_requests,
+    sum(errors) AS errors,
+    sum(tool_calls) AS tool_calls,
+    sum(cost_usd) AS cost_usd,
+    sum(tokens) AS tokens
+FROM ({source})
 GROUP BY session_id
 """
+    return sql, params

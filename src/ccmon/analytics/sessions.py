@@ -12,7 +12,7 @@ from ccmon.analytics.paging import Page, fetch_page
 from ccmon.analytics.query import Query
 from ccmon.analytics.results import integer, number, utc
 from ccmon.analytics.session_totals import COLUMNS as TOTALS
-from ccmon.analytics.session_totals import session_totals_sql
+from ccmon.analytics.session_totals import session_totals
 from ccmon.analytics.timerange import InvalidQuery
 from ccmon.store.facade import Store
 
@@ -49,10 +49,10 @@ def sessions(
     if sort not in SORTABLE:
         raise InvalidQuery(f"sort: {sort!r} is not one of {', '.join(SORTABLE)}")
     page = Page(limit, offset)
-    where, params = query.where()
+    totals, params = session_totals(query)
     rows, total = fetch_page(
         store,
-        session_totals_sql(where),
+        totals,
         params,
         order_by=f"{sort} {'DESC' if descending else 'ASC'}, session_id",
         page=page,
@@ -109,6 +109,10 @@ class SessionDetail(BaseModel):
     spans: list[Span]
 
 
+_FIRST = "fromUnixTimestamp64Nano({first:Int64}, 'UTC')"
+_LAST = "fromUnixTimestamp64Nano({last:Int64}, 'UTC')"
+
+
 def session_detail(store: Store, query: Query, session_id: str) -> SessionDetail:
     """One session's events in order (event time, then sequence), grouped by prompt; its spans when traced.
 
@@ -116,10 +120,17 @@ def session_detail(store: Store, query: Query, session_id: str) -> SessionDetail
     """
     scope_sql, scope_params = query.scope.sql()
     filter_sql, filter_params = query.filters.sql()
+    # The session's first and last instants, from the rollup, let the primary key find its rows among millions.
+    ((first_ns, last_ns),) = store.query(
+        "SELECT toUnixTimestamp64Nano(min(first_ts)), toUnixTimestamp64Nano(max(last_ts)) FROM sessions_by_hour "
+        "WHERE session_id = {session:String}",
+        {"session": session_id},
+    )
+    params = scope_params | filter_params | {"session": session_id, "first": first_ns, "last": last_ns}
     rows = store.query(
         f"SELECT {COLUMNS} FROM events WHERE session_id = {{session:String}} AND {scope_sql} AND {filter_sql} "
-        "ORDER BY ts, event_sequence",
-        scope_params | filter_params | {"session": session_id},
+        f"AND ts BETWEEN {_FIRST} AND {_LAST} ORDER BY ts, event_sequence",
+        params,
     )
     prompts: dict[str, Prompt] = {}
     for event in map(event_view, rows):
@@ -142,8 +153,9 @@ def session_detail(store: Store, query: Query, session_id: str) -> SessionDetail
     spans = store.query(
         "SELECT trace_id, span_id, parent_span_id, name, start_ts, end_ts, "
         "dateDiff('microsecond', start_ts, end_ts) / 1000, status_code, attrs FROM spans "
-        f"WHERE session_id = {{session:String}} AND {scope_sql} AND {filter_sql} ORDER BY start_ts, span_id",
-        scope_params | filter_params | {"session": session_id},
+        f"WHERE session_id = {{session:String}} AND {scope_sql} AND {filter_sql} "
+        f"AND start_ts BETWEEN {_FIRST} - INTERVAL 1 HOUR AND {_LAST} + INTERVAL 1 HOUR ORDER BY start_ts, span_id",
+        params,
     )
     return SessionDetail(
         session_id=session_id,

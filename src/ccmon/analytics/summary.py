@@ -6,6 +6,8 @@ Where each number comes from (Claude Code sends some facts twice, as a counter a
 - API requests and errors, tool decisions and tool calls: the `api_request`, `api_error`, `tool_decision` and
   `tool_result` events; there is no counter for them.
 - sessions and users: distinct session ids and person keys across both.
+
+Each is read through an hourly rollup (`metrics_by_hour`, `events_by_hour`, `sessions_by_hour`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ from pydantic import BaseModel
 
 from ccmon.analytics.query import Query
 from ccmon.analytics.results import integer, number
+from ccmon.analytics.rollup import rollup_rows
 from ccmon.store.facade import Store
+from ccmon.store.rollups import EVENTS_BY_HOUR, METRICS_BY_HOUR, SESSIONS_BY_HOUR, Rollup
 
 
 class Tokens(BaseModel):
@@ -66,40 +70,34 @@ SELECT
     sumIf(value, metric_name = 'claude_code.code_edit_tool.decision' AND decision = 'reject'),
     sumIf(value, metric_name = 'claude_code.active_time.total' AND type = 'user'),
     sumIf(value, metric_name = 'claude_code.active_time.total' AND type = 'cli')
-FROM metric_points
-WHERE {where}
+FROM ({source})
 """
 
 _EVENTS = """
 SELECT
-    countIf(event_name = 'api_request'),
-    countIf(event_name = 'api_error'),
-    countIf(event_name = 'tool_decision' AND decision = 'accept'),
-    countIf(event_name = 'tool_decision' AND decision = 'reject'),
-    countIf(event_name = 'tool_result')
-FROM events
-WHERE {where}
+    sumIf(events, event_name = 'api_request'),
+    sumIf(events, event_name = 'api_error'),
+    sumIf(events, event_name = 'tool_decision' AND decision = 'accept'),
+    sumIf(events, event_name = 'tool_decision' AND decision = 'reject'),
+    sumIf(events, event_name = 'tool_result')
+FROM ({source})
 """
 
 _DISTINCT = """
 SELECT uniqExactIf(session_id, session_id != ''), uniqExactIf(person, person != '')
-FROM (
-    SELECT session_id, person FROM events WHERE {where}
-    UNION ALL
-    SELECT session_id, person FROM metric_points WHERE {where}
-)
+FROM ({source})
 """
 
 
 def summary(store: Store, query: Query) -> Summary:
-    where, params = query.where()
+    def run(template: str, rollup: Rollup) -> tuple[object, ...]:
+        source, params = rollup_rows(rollup, query)
+        return store.query(template.format(source=source), params)[0]
 
-    def run(template: str) -> tuple[object, ...]:
-        return store.query(template.format(where=where), params)[0]
-
-    cost, t_in, t_out, t_read, t_create, added, removed, commits, prs, e_acc, e_rej, a_user, a_cli = run(_COUNTERS)
-    requests, errors, d_acc, d_rej, tool_calls = run(_EVENTS)
-    sessions, users = run(_DISTINCT)
+    counters = run(_COUNTERS, METRICS_BY_HOUR)
+    cost, t_in, t_out, t_read, t_create, added, removed, commits, prs, e_acc, e_rej, a_user, a_cli = counters
+    requests, errors, d_acc, d_rej, tool_calls = run(_EVENTS, EVENTS_BY_HOUR)
+    sessions, users = run(_DISTINCT, SESSIONS_BY_HOUR)
     return Summary(
         cost_usd=round(number(cost), 10),
         tokens=Tokens(

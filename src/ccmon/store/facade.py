@@ -142,8 +142,8 @@ class Store:
         result = self.client().query(sql, parameters=dict(parameters or {}))
         return [tuple(row) for row in result.result_rows]
 
-    def command(self, sql: str) -> None:
-        self.client().command(sql)
+    def command(self, sql: str, parameters: Mapping[str, Any] | None = None) -> None:
+        self.client().command(sql, parameters=dict(parameters or {}))
 
     def close(self) -> None:
         self._closed = True

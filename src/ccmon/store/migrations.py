@@ -7,13 +7,16 @@ Table design, for time-bounded dashboard queries:
 - `events` (one row per log record), `metric_points` (one row per data point, stored as an increment) and `spans`
   are MergeTree tables partitioned by month and ordered by (kind, time, key). They are ReplacingMergeTree on the dedup
   key as a safety net; the writer already drops rows whose key it has stored.
-- `metrics_hourly` and `events_hourly` are AggregatingMergeTree rollups by hour, person, team and model, filled by
-  materialized views as rows are inserted.
+- Version 1's `metrics_hourly` and `events_hourly` rollups (hour, person, team, model) could not answer the other
+  filters; version 2 replaces them with `metrics_by_hour`, `events_by_hour` and `sessions_by_hour`
+  (`ccmon.store.rollups`), keyed by every filterable dimension, and backfills them from the raw rows.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from ccmon.store.rollups import ROLLUPS
 
 
 @dataclass(frozen=True)
@@ -176,6 +179,17 @@ SELECT toStartOfHour(ts) AS hour, event_name, team, person, model,
 FROM events
 GROUP BY hour, event_name, team, person, model
 """,
+        ),
+    ),
+    Migration(
+        2,
+        "rollups by hour and every filterable dimension: metrics_by_hour, events_by_hour, sessions_by_hour",
+        (
+            "DROP VIEW IF EXISTS metrics_hourly_mv",
+            "DROP VIEW IF EXISTS events_hourly_mv",
+            "DROP TABLE IF EXISTS metrics_hourly",
+            "DROP TABLE IF EXISTS events_hourly",
+            *(statement for rollup in ROLLUPS for statement in rollup.statements()),
         ),
     ),
 )
