@@ -38,6 +38,7 @@ from typing import Any
 import httpx
 
 from ccmon.store.facade import Store
+from ccmon.store.rollups import ROLLUPS
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 from bench.synthetic import Shape, load
@@ -184,7 +185,7 @@ def prepare(data_dir: Path, shape: Shape, reload: bool) -> dict[str, Any]:
         store.migrate()
         figures["load_s"] = round(load(store, shape), 1)
         began = time.perf_counter()
-        for table in ("events", "metric_points", "metrics_hourly", "events_hourly"):
+        for table in ("events", "metric_points", *(rollup.table for rollup in ROLLUPS)):
             store.command(f"OPTIMIZE TABLE {table} FINAL")
         figures["optimize_s"] = round(time.perf_counter() - began, 1)
         store.close()
