@@ -28,7 +28,7 @@ _MEASURE = re.compile(r"^(\w+) SimpleAggregateFunction\((\w+),")
 def _grouped(rollup: Rollup, rows_sql: str) -> str:
     """`rows_sql` (rows with the rollup's columns) merged per key, measures rounded: comparable row for row."""
     keys, measures = [], []
-    for definition in (line.strip() for line in rollup.columns.strip().rstrip(",").split(",\n")):
+    for definition in rollup.definitions:
         if match := _MEASURE.match(definition):
             name, function = match.groups()
             measures.append(f"round({function}({name}), 6)" if function == "sum" else f"{function}({name})")

@@ -50,9 +50,14 @@ class Rollup:
     group_by: str
 
     @property
+    def definitions(self) -> list[str]:
+        """One `name Type` per column, in table order."""
+        return [line.strip() for line in self.columns.strip().rstrip(",").split(",\n")]
+
+    @property
     def names(self) -> str:
         """The rollup's column names, in table order."""
-        return ", ".join(line.split()[0] for line in self.columns.strip().rstrip(",").split(",\n"))
+        return ", ".join(definition.split()[0] for definition in self.definitions)
 
     def select(self, source: str, hour: str = "toStartOfHour(ts)", where: str = "1") -> str:
         """The rollup's rows computed from raw table `source` (with `hour` as its time bucket) for rows matching
