@@ -16,12 +16,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from ccmon.analytics.query import BUCKETS, Query
+from ccmon.analytics.timerange import RANGE_END_SQL, RANGE_START_SQL
 from ccmon.store.rollups import Rollup
 
 _HOUR = timedelta(hours=1)
-# Bound parameters: the range's ends (set by `TimeRange.sql`) and the whole hours inside it.
-_RANGE_START = "fromUnixTimestamp64Nano({range_start:Int64}, 'UTC')"
-_RANGE_END = "fromUnixTimestamp64Nano({range_end:Int64}, 'UTC')"
+# The whole hours inside the range, as bound parameters.
 _WHOLE_FROM = "toDateTime({whole_from:Int64}, 'UTC')"
 _WHOLE_TO = "toDateTime({whole_to:Int64}, 'UTC')"
 
@@ -65,9 +64,9 @@ def rollup_rows(
         params |= {"whole_from": int(whole_from.timestamp()), "whole_to": int(whole_to.timestamp())}
         edges = []
         if start < whole_from:
-            edges.append(f"ts >= {_RANGE_START} AND ts < {_WHOLE_FROM}")
+            edges.append(f"ts >= {RANGE_START_SQL} AND ts < {_WHOLE_FROM}")
         if whole_to < end:
-            edges.append(f"ts >= {_WHOLE_TO} AND ts < {_RANGE_END}")
+            edges.append(f"ts >= {_WHOLE_TO} AND ts < {RANGE_END_SQL}")
         raw_where = f"({' OR '.join(edges)}) AND {rows_filter}" if edges else ""
     if raw_where:
         parts.extend(

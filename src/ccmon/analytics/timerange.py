@@ -7,6 +7,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 DEFAULT_SPAN = timedelta(hours=24)
+# The range's ends as SQL over the parameters `TimeRange.sql` binds.
+RANGE_START_SQL = "fromUnixTimestamp64Nano({range_start:Int64}, 'UTC')"
+RANGE_END_SQL = "fromUnixTimestamp64Nano({range_end:Int64}, 'UTC')"
 
 
 class InvalidQuery(ValueError):
@@ -44,8 +47,7 @@ class TimeRange:
     def sql(self, column: str = "ts") -> tuple[str, dict[str, Any]]:
         """A WHERE fragment on a DateTime64 column and its bound parameters (nanoseconds since the epoch)."""
         return (
-            f"{column} >= fromUnixTimestamp64Nano({{range_start:Int64}}, 'UTC') "
-            f"AND {column} < fromUnixTimestamp64Nano({{range_end:Int64}}, 'UTC')",
+            f"{column} >= {RANGE_START_SQL} AND {column} < {RANGE_END_SQL}",
             {"range_start": _ns(self.start), "range_end": _ns(self.end)},
         )
 
