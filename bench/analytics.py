@@ -211,8 +211,11 @@ def prepare(data_dir: Path, shape: Shape, reload: bool) -> dict[str, Any]:
 
 def measure(data_dir: Path, shape: Shape, repeats: int, only: str | None, figures: dict[str, Any]) -> list[Timing]:
     iso = "%Y-%m-%dT%H:%M:%SZ"
+    # The 30-day window ends mid-hour, as "the last 30 days" from a dashboard does, so every read has partial days
+    # and hours at both ends; the full range is whole days.
+    now = shape.end - timedelta(hours=2, minutes=13, seconds=37)
     windows = {
-        "30 days": ((shape.end - timedelta(days=30)).strftime(iso), shape.end.strftime(iso)),
+        "30 days": ((now - timedelta(days=30)).strftime(iso), now.strftime(iso)),
         f"{shape.days} days": (shape.start.strftime(iso), shape.end.strftime(iso)),
     }
     timings = []

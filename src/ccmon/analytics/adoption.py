@@ -17,7 +17,7 @@ from ccmon.analytics.results import integer, ratio
 from ccmon.analytics.rollup import rollup_rows
 from ccmon.analytics.timerange import InvalidQuery, TimeRange
 from ccmon.store.facade import Store
-from ccmon.store.rollups import SESSIONS_BY_HOUR
+from ccmon.store.rollups import SESSIONS
 
 _DAY = timedelta(days=1)
 
@@ -45,7 +45,7 @@ def activity(store: Store, query: Query) -> Activity:
     window = query.with_range(
         TimeRange(datetime.combine(first_day - 29 * _DAY, datetime.min.time(), UTC), query.time_range.end)
     )
-    source, params = rollup_rows(SESSIONS_BY_HOUR, window)
+    source, params = rollup_rows(SESSIONS, window, uses=("person", "session_id"), bucket="1d")
     active: dict[date, set[str]] = defaultdict(set)
     for day, person in store.query(
         f"SELECT DISTINCT toDate(hour, 'UTC') AS day, person FROM ({source}) WHERE person != ''", params
@@ -59,7 +59,10 @@ def activity(store: Store, query: Query) -> Activity:
         )
     )
     ever, ever_params = rollup_rows(
-        SESSIONS_BY_HOUR, query.with_range(TimeRange(datetime(2000, 1, 1, tzinfo=UTC), query.time_range.end))
+        SESSIONS,
+        query.with_range(TimeRange(datetime(2000, 1, 1, tzinfo=UTC), query.time_range.end)),
+        uses=("person",),
+        bucket="1d",
     )
     first_seen = dict(
         store.query(
@@ -115,7 +118,7 @@ def shares(store: Store, query: Query, dimension: str) -> Shares:
     if dimension not in _SHARE_COLUMNS:
         raise InvalidQuery(f"by: {dimension!r} is not one of {', '.join(_SHARE_COLUMNS)}")
     column = _SHARE_COLUMNS[dimension]
-    source, params = rollup_rows(SESSIONS_BY_HOUR, query)
+    source, params = rollup_rows(SESSIONS, query, uses=(column, "person", "session_id"))
     rows = store.query(
         f"SELECT {label_sql(column)} AS key, uniqExactIf(person, person != '') AS users, "
         f"uniqExactIf(session_id, session_id != '') AS sessions FROM ({source}) "

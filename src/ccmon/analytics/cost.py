@@ -16,7 +16,7 @@ from ccmon.analytics.results import Point, TimeSeries, integer, number, ratio, u
 from ccmon.analytics.rollup import rollup_rows
 from ccmon.analytics.timerange import InvalidQuery, TimeRange
 from ccmon.store.facade import Store
-from ccmon.store.rollups import METRICS_BY_HOUR
+from ccmon.store.rollups import METRICS
 
 COST = "claude_code.cost.usage"
 TOKENS = "claude_code.token.usage"
@@ -38,19 +38,21 @@ def cost_over_time(store: Store, query: Query, by: str = "model") -> TimeSeries:
     if by not in {"model", "family"}:
         raise InvalidQuery(f"by: {by!r} is not model or family")
     series = "model" if by == "model" else FAMILY_SQL
-    return _series(store, query, label_sql(series), "sum(value)", COST)
+    return _series(store, query, label_sql(series), COST, uses=("model",))
 
 
 def tokens_over_time(store: Store, query: Query) -> TimeSeries:
     """Tokens per bucket, one series per token type (input, output, cache_read, cache_creation)."""
-    return _series(store, query, _TOKEN_TYPES, "sum(value)", TOKENS)
+    return _series(store, query, _TOKEN_TYPES, TOKENS, uses=("type",))
 
 
-def _series(store: Store, query: Query, series_sql: str, value_sql: str, metric: str) -> TimeSeries:
+def _series(store: Store, query: Query, series_sql: str, metric: str, uses: tuple[str, ...]) -> TimeSeries:
     bucket = query.chosen_bucket
-    source, params = rollup_rows(METRICS_BY_HOUR, query, bucket=bucket, where="metric_name = {metric:String}")
+    source, params = rollup_rows(
+        METRICS, query, uses=("metric_name", *uses), bucket=bucket, where="metric_name = {metric:String}"
+    )
     rows = store.query(
-        f"SELECT {bucket_sql(bucket, 'hour')} AS t, {series_sql} AS series, {value_sql} AS value FROM ({source}) "
+        f"SELECT {bucket_sql(bucket, 'hour')} AS t, {series_sql} AS series, sum(value) AS value FROM ({source}) "
         "GROUP BY t, series ORDER BY t, series",
         params | {"metric": metric},
     )
@@ -76,14 +78,14 @@ class Breakdown(BaseModel):
 def cost_by(store: Store, query: Query, dimension: str, top: int | None = 10) -> Breakdown:
     """Cost per value of a dimension (person, team, ..., or `family`), largest first; beyond `top`, one `(rest)`."""
     if dimension == "family":
-        column = FAMILY_SQL
+        column, uses = FAMILY_SQL, "model"
     elif dimension in DIMENSIONS:
-        column = DIMENSIONS[dimension]
+        column = uses = DIMENSIONS[dimension]
     else:
         raise InvalidQuery(f"by: {dimension!r} is not one of family, {', '.join(DIMENSIONS)}")
     if top is not None and not 1 <= top <= 1000:
         raise InvalidQuery("top: must be between 1 and 1000")
-    source, params = rollup_rows(METRICS_BY_HOUR, query, where="metric_name = {metric:String}")
+    source, params = rollup_rows(METRICS, query, uses=("metric_name", uses), where="metric_name = {metric:String}")
     rows = store.query(
         f"SELECT {label_sql(column)} AS key, sum(value) AS cost FROM ({source}) "
         "GROUP BY key HAVING cost != 0 ORDER BY cost DESC, key",
@@ -113,7 +115,9 @@ class Efficiency(BaseModel):
 
 
 def efficiency(store: Store, query: Query) -> Efficiency:
-    source, params = rollup_rows(METRICS_BY_HOUR, query, where="metric_name IN ({tokens:String}, {cost:String})")
+    source, params = rollup_rows(
+        METRICS, query, uses=("metric_name", "type"), where="metric_name IN ({tokens:String}, {cost:String})"
+    )
     ((t_in, t_out, t_read, t_create, cost),) = store.query(
         "SELECT sumIf(value, metric_name = {tokens:String} AND type = 'input'), "
         "sumIf(value, metric_name = {tokens:String} AND type = 'output'), "
@@ -170,6 +174,6 @@ def month_to_date(store: Store, query: Query, now: datetime | None = None) -> Mo
 
 
 def _cost(store: Store, query: Query) -> float:
-    source, params = rollup_rows(METRICS_BY_HOUR, query, where="metric_name = {metric:String}")
+    source, params = rollup_rows(METRICS, query, uses=("metric_name",), where="metric_name = {metric:String}")
     rows = store.query(f"SELECT sum(value) FROM ({source})", params | {"metric": COST})
     return number(rows[0][0])

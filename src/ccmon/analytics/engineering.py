@@ -1,6 +1,6 @@
 """Engineering views from the events: tools, API latency and errors.
 
-Counts come from the `events_by_hour` rollup. Percentiles come from the raw events: they are exact and interpolated
+Counts come from the events rollups. Percentiles come from the raw events: they are exact and interpolated
 between the closest ranks (ClickHouse `quantileExactInclusive`, the same as a spreadsheet's PERCENTILE.INC), so small
 samples give the numbers a person computes by hand, and no rollup can hold them exactly.
 """
@@ -14,7 +14,7 @@ from ccmon.analytics.results import Point, TimeSeries, integer, number, ratio, u
 from ccmon.analytics.rollup import rollup_rows
 from ccmon.analytics.timerange import InvalidQuery
 from ccmon.store.facade import Store
-from ccmon.store.rollups import EVENTS_BY_HOUR
+from ccmon.store.rollups import EVENTS
 
 _PERCENTILES = "quantilesExactInclusive(0.5, 0.95, 0.99)"
 
@@ -39,7 +39,10 @@ class Tools(BaseModel):
 def tools(store: Store, query: Query) -> Tools:
     """Per tool: calls, success rate, rejections and duration percentiles, most called first."""
     source, params = rollup_rows(
-        EVENTS_BY_HOUR, query, where="event_name IN ('tool_result', 'tool_decision') AND tool_name != ''"
+        EVENTS,
+        query,
+        uses=("event_name", "tool_name", "outcome", "decision"),
+        where="event_name IN ('tool_result', 'tool_decision') AND tool_name != ''",
     )
     rows = store.query(
         "SELECT tool_name, sumIf(events, event_name = 'tool_result') AS calls, "
@@ -89,7 +92,9 @@ class Heatmap(BaseModel):
 
 def tool_heatmap(store: Store, query: Query) -> Heatmap:
     """Tool calls by tool and hour of day (UTC); cells with no calls are left out."""
-    source, params = rollup_rows(EVENTS_BY_HOUR, query, where="event_name = 'tool_result'")
+    source, params = rollup_rows(
+        EVENTS, query, uses=("event_name", "tool_name"), bucket="1h", where="event_name = 'tool_result'"
+    )
     rows = store.query(
         f"SELECT tool_name, toHour(hour, 'UTC') AS hour_of_day, sum(events) FROM ({source}) "
         "GROUP BY tool_name, hour_of_day ORDER BY tool_name, hour_of_day",
@@ -176,8 +181,9 @@ class Errors(BaseModel):
 def errors(store: Store, query: Query) -> Errors:
     bucket = query.chosen_bucket
     source, params = rollup_rows(
-        EVENTS_BY_HOUR,
+        EVENTS,
         query,
+        uses=("event_name", "status_code"),
         bucket=bucket,
         where="event_name IN ('api_request', 'api_error', 'api_retries_exhausted')",
     )

@@ -13,7 +13,7 @@ from ccmon.analytics.results import integer, number, ratio
 from ccmon.analytics.rollup import rollup_rows
 from ccmon.analytics.timerange import InvalidQuery
 from ccmon.store.facade import Store
-from ccmon.store.rollups import METRICS_BY_HOUR, SESSIONS_BY_HOUR
+from ccmon.store.rollups import METRICS, SESSIONS
 
 _EDIT = "claude_code.code_edit_tool.decision"
 
@@ -98,12 +98,12 @@ def leaderboard(
     if sort not in SORTABLE:
         raise InvalidQuery(f"sort: {sort!r} is not one of {', '.join(SORTABLE)}")
     page = Page(limit, offset)
-    metrics, params = rollup_rows(METRICS_BY_HOUR, query)
-    sessions, _ = rollup_rows(SESSIONS_BY_HOUR, query)  # the same parameters: the same query
+    metrics, metric_params = rollup_rows(METRICS, query, uses=(group, "team", "metric_name", "type", "decision"))
+    sessions, session_params = rollup_rows(SESSIONS, query, uses=(group, "team", "session_id"))
     rows, total = fetch_page(
         store,
         _LEADERBOARD.format(edit=_EDIT, key=group, metrics=metrics, sessions=sessions),
-        params,
+        metric_params | session_params,
         order_by=f"{sort} {'DESC' if descending else 'ASC'} NULLS LAST, key",
         page=page,
     )
@@ -146,7 +146,9 @@ def acceptance(store: Store, query: Query, by: str) -> AcceptanceBreakdown:
     if by not in _ACCEPTANCE_COLUMNS:
         raise InvalidQuery(f"by: {by!r} is not one of {', '.join(_ACCEPTANCE_COLUMNS)}")
     column = _ACCEPTANCE_COLUMNS[by]
-    source, params = rollup_rows(METRICS_BY_HOUR, query, where="metric_name = {metric:String}")
+    source, params = rollup_rows(
+        METRICS, query, uses=("metric_name", "decision", column), where="metric_name = {metric:String}"
+    )
     rows = store.query(
         f"SELECT {label_sql(column)} AS key, sumIf(value, decision = 'accept') AS accepted, "
         f"sumIf(value, decision = 'reject') AS rejected FROM ({source}) "

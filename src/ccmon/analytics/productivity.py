@@ -18,7 +18,7 @@ from ccmon.analytics.results import integer
 from ccmon.analytics.rollup import rollup_rows
 from ccmon.analytics.timerange import InvalidQuery
 from ccmon.store.facade import Store
-from ccmon.store.rollups import METRICS_BY_HOUR
+from ccmon.store.rollups import METRICS
 
 LINES = "claude_code.lines_of_code.count"
 
@@ -41,7 +41,9 @@ def lines_by(store: Store, query: Query, by: str = "language") -> LinesBreakdown
     """Lines added and removed per language (or model, or repository), most lines changed first."""
     if by not in LINE_DIMENSIONS:
         raise InvalidQuery(f"by: {by!r} is not one of {', '.join(LINE_DIMENSIONS)}")
-    source, params = rollup_rows(METRICS_BY_HOUR, query, where="metric_name = {metric:String}")
+    source, params = rollup_rows(
+        METRICS, query, uses=("metric_name", "type", LINE_DIMENSIONS[by]), where="metric_name = {metric:String}"
+    )
     rows = store.query(
         f"SELECT {label_sql(LINE_DIMENSIONS[by])} AS key, sumIf(value, type = 'added') AS added, "
         f"sumIf(value, type = 'removed') AS removed FROM ({source}) GROUP BY key ORDER BY added + removed DESC, key",

@@ -83,6 +83,11 @@ class Filters:
         if unknown:
             raise InvalidQuery(f"unknown filter {', '.join(unknown)}; filters are {', '.join(DIMENSIONS)}")
 
+    @property
+    def columns(self) -> frozenset[str]:
+        """The dimension columns the filters restrict."""
+        return frozenset(DIMENSIONS[name] for name, allowed in self.values.items() if allowed)
+
     def sql(self) -> tuple[str, dict[str, Any]]:
         clauses, params = ["1"], {}
         for name, allowed in sorted(self.values.items()):

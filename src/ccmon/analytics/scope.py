@@ -21,6 +21,13 @@ class Scope:
     def everyone(cls) -> Scope:
         return cls()
 
+    @property
+    def columns(self) -> frozenset[str]:
+        """The dimension columns the scope restricts."""
+        return frozenset(
+            column for column, values in (("person", self.persons), ("team", self.teams)) if values is not None
+        )
+
     def sql(self) -> tuple[str, dict[str, Any]]:
         """A WHERE fragment (always valid after `AND`) and its bound parameters."""
         clauses, params = ["1"], {}

@@ -1,7 +1,7 @@
 """The one definition of a session's totals, shared by the session list and the session analytics.
 
 Every per-session number (the list, sessions by project, the distributions) is computed from `session_totals`, read
-from the `sessions_by_hour` rollup.
+from the sessions rollups.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 from ccmon.analytics.query import Query
 from ccmon.analytics.rollup import rollup_rows
-from ccmon.store.rollups import SESSIONS_BY_HOUR
+from ccmon.store.rollups import SESSIONS
 
 COLUMNS = (
     "session_id",
@@ -33,13 +33,15 @@ COLUMNS = (
 def session_totals(query: Query) -> tuple[str, dict[str, Any]]:
     """A SELECT giving one row per session (`COLUMNS`) over the query's range, scope and filters; its parameters.
 
-    From the `sessions_by_hour` rollup (events and data points alike). A session's rows are those with its id in the
+    From the sessions rollups (events and data points alike). A session's rows are those with its id in the
     range: started and ended are its first and last row there; prompts, requests, errors and tool calls are counted
     from the events, cost and tokens summed from the counters (as everywhere else). The repository is any non-empty
     one among the rows: Claude Code derives it once per session, and sends it only when asked to (see docs/api.md),
     so rows without one must not blank it.
     """
-    source, params = rollup_rows(SESSIONS_BY_HOUR, query, where="session_id != ''")
+    source, params = rollup_rows(
+        SESSIONS, query, uses=("session_id", "person", "team", "repository"), where="session_id != ''"
+    )
     sql = f"""
 SELECT
     session_id,

@@ -15,6 +15,7 @@ from ccmon.analytics.session_totals import COLUMNS as TOTALS
 from ccmon.analytics.session_totals import session_totals
 from ccmon.analytics.timerange import InvalidQuery
 from ccmon.store.facade import Store
+from ccmon.store.rollups import SESSIONS_BY_DAY
 
 SORTABLE = ("started", "duration_s", "prompts", "api_requests", "errors", "tool_calls", "cost_usd", "tokens")
 
@@ -122,8 +123,8 @@ def session_detail(store: Store, query: Query, session_id: str) -> SessionDetail
     filter_sql, filter_params = query.filters.sql()
     # The session's first and last instants, from the rollup, let the primary key find its rows among millions.
     ((first_ns, last_ns),) = store.query(
-        "SELECT toUnixTimestamp64Nano(min(first_ts)), toUnixTimestamp64Nano(max(last_ts)) FROM sessions_by_hour "
-        "WHERE session_id = {session:String}",
+        "SELECT toUnixTimestamp64Nano(min(first_ts)), toUnixTimestamp64Nano(max(last_ts)) "
+        f"FROM {SESSIONS_BY_DAY.table} WHERE session_id = {{session:String}}",
         {"session": session_id},
     )
     params = scope_params | filter_params | {"session": session_id, "first": first_ns, "last": last_ns}

@@ -7,7 +7,7 @@ Where each number comes from (Claude Code sends some facts twice, as a counter a
   `tool_result` events; there is no counter for them.
 - sessions and users: distinct session ids and person keys across both.
 
-Each is read through an hourly rollup (`metrics_by_hour`, `events_by_hour`, `sessions_by_hour`).
+Each is read through the smallest rollup that has the columns it needs (`analytics.rollup`).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from ccmon.analytics.query import Query
 from ccmon.analytics.results import integer, number
 from ccmon.analytics.rollup import rollup_rows
 from ccmon.store.facade import Store
-from ccmon.store.rollups import EVENTS_BY_HOUR, METRICS_BY_HOUR, SESSIONS_BY_HOUR, Rollup
+from ccmon.store.rollups import EVENTS, METRICS, SESSIONS, Rollup
 
 
 class Tokens(BaseModel):
@@ -90,14 +90,14 @@ FROM ({source})
 
 
 def summary(store: Store, query: Query) -> Summary:
-    def run(template: str, rollup: Rollup) -> tuple[object, ...]:
-        source, params = rollup_rows(rollup, query)
+    def run(template: str, tiers: tuple[Rollup, ...], *uses: str) -> tuple[object, ...]:
+        source, params = rollup_rows(tiers, query, uses=uses)
         return store.query(template.format(source=source), params)[0]
 
-    counters = run(_COUNTERS, METRICS_BY_HOUR)
+    counters = run(_COUNTERS, METRICS, "metric_name", "type", "decision")
     cost, t_in, t_out, t_read, t_create, added, removed, commits, prs, e_acc, e_rej, a_user, a_cli = counters
-    requests, errors, d_acc, d_rej, tool_calls = run(_EVENTS, EVENTS_BY_HOUR)
-    sessions, users = run(_DISTINCT, SESSIONS_BY_HOUR)
+    requests, errors, d_acc, d_rej, tool_calls = run(_EVENTS, EVENTS, "event_name", "decision")
+    sessions, users = run(_DISTINCT, SESSIONS, "session_id", "person")
     return Summary(
         cost_usd=round(number(cost), 10),
         tokens=Tokens(

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ccmon.store.rollups import ROLLUPS
+from ccmon.store.rollups import DAILY_ROLLUPS, HOURLY_ROLLUPS
 
 
 @dataclass(frozen=True)
@@ -189,8 +189,13 @@ GROUP BY hour, event_name, team, person, model
             "DROP VIEW IF EXISTS events_hourly_mv",
             "DROP TABLE IF EXISTS metrics_hourly",
             "DROP TABLE IF EXISTS events_hourly",
-            *(statement for rollup in ROLLUPS for statement in rollup.statements()),
+            *(statement for rollup in HOURLY_ROLLUPS for statement in rollup.statements()),
         ),
+    ),
+    Migration(
+        3,
+        "daily rollups: metrics and events per person or per other dimensions, sessions without the model",
+        tuple(statement for daily, hourly in DAILY_ROLLUPS for statement in daily.statements(backfill_from=hourly)),
     ),
 )
 
