@@ -9,7 +9,6 @@ the same rows through `rollup_rows` from every tier as from the raw rows alone.
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from typing import Any
 
@@ -24,20 +23,12 @@ from ccmon.store.rollups import EVENTS, METRICS, ROLLUPS, SESSIONS, Rollup
 from tests.demo.conftest import NOW
 from tests.support import RunningServer
 
-_MEASURE = re.compile(r"^(\w+) SimpleAggregateFunction\((\w+),")
-
 
 def _grouped(rollup: Rollup, rows_sql: str) -> str:
     """`rows_sql` (rows with the rollup's columns) merged per key and time bucket of the rollup, measures rounded:
     comparable row for row."""
-    keys, measures = [], []
-    for definition in rollup.definitions:
-        if match := _MEASURE.match(definition):
-            name, function = match.groups()
-            measures.append(f"round({function}({name}), 6)" if function == "sum" else f"{function}({name})")
-        else:
-            name = definition.split()[0]
-            keys.append(f"{rollup.truncate(name)} AS {name}" if name == "hour" else name)
+    keys = [f"{rollup.truncate('hour')} AS hour", *rollup.keys]
+    measures = [f"round({f}({name}), 6)" if f == "sum" else f"{f}({name})" for name, f in rollup.aggregates.items()]
     return f"SELECT {', '.join(keys)}, {', '.join(measures)} FROM ({rows_sql}) GROUP BY ALL ORDER BY ALL"
 
 
@@ -74,10 +65,6 @@ def test_the_daily_rollups_backfill_equals_their_views(organisation: demo.Demo, 
     _assert_equal_to_raw(store)
 
 
-def _keys(rollup: Rollup) -> tuple[str, ...]:
-    return tuple(d.split()[0] for d in rollup.definitions if not _MEASURE.match(d) and not d.startswith("hour "))
-
-
 def test_a_range_cut_mid_hour_reads_the_same_rows_from_every_tier(organisation: demo.Demo, store: Store) -> None:
     teams = [row[0] for row in store.query("SELECT DISTINCT team FROM events WHERE team != '' ORDER BY team LIMIT 2")]
     assert len(teams) == 2
@@ -87,7 +74,7 @@ def test_a_range_cut_mid_hour_reads_the_same_rows_from_every_tier(organisation: 
         for tiers in (METRICS, EVENTS, SESSIONS):
             for rollup in tiers:
                 # Using all of a tier's keys leaves only it and the (finer) tiers that have them all.
-                mixed, params = rollup_rows(tiers, query, uses=_keys(rollup))
+                mixed, params = rollup_rows(tiers, query, uses=rollup.keys)
                 assert f"FROM {rollup.table} " in mixed, rollup.table
                 assert f"FROM {tiers[-1].table} " in mixed or rollup.grain_s == tiers[-1].grain_s, rollup.table
                 assert mixed.count("ts >=") == 2 * len(rollup.sources), rollup.table  # both edges from raw rows

@@ -36,7 +36,7 @@ DIMENSION_COLUMNS = (
 
 _TRUNCATE = {3600: "toStartOfHour", 86_400: "toStartOfDay"}
 # Value columns are SimpleAggregateFunction(f, T): rows of the same key combine by f.
-_AGGREGATE = re.compile(r"SimpleAggregateFunction\((\w+),")
+_AGGREGATE = re.compile(r"^(\w+) SimpleAggregateFunction\((\w+),")
 
 
 @dataclass(frozen=True)
@@ -75,21 +75,28 @@ class Rollup:
         columns = dict(self.sources)[source].format(hour=hour or self.truncate("ts"))
         return f"SELECT {columns} FROM {source} WHERE {where} GROUP BY {self.group_by}"
 
+    @property
+    def aggregates(self) -> dict[str, str]:
+        """Each value column and the function that combines its rows (sum, min, max); the other columns are keys."""
+        return {m.group(1): m.group(2) for definition in self.definitions if (m := _AGGREGATE.match(definition))}
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        """The key columns but the time bucket, in table order."""
+        return tuple(name for name in self.column_names if name != "hour" and name not in self.aggregates)
+
     def select_from(self, finer: Rollup) -> str:
         """The rollup's rows computed from a finer rollup that has all its columns: a backfill that reads the
         finer rollup instead of the raw rows (an order of magnitude fewer)."""
-        keys = {name.strip() for name in self.group_by.split(",")}
-        columns = []
-        for definition in self.definitions:
-            name = definition.split()[0]
-            if name == "hour":
-                columns.append(f"{self.truncate('hour')} AS hour")
-            elif name in keys:
-                columns.append(name)
-            else:
-                aggregate = _AGGREGATE.search(definition)
-                assert aggregate, f"{self.table}.{name} is neither a key nor an aggregate"
-                columns.append(f"{aggregate.group(1)}({name}) AS {name}")
+        aggregates = self.aggregates
+        columns = [
+            f"{self.truncate('hour')} AS hour"
+            if name == "hour"
+            else f"{aggregates[name]}({name}) AS {name}"
+            if name in aggregates
+            else name
+            for name in self.column_names
+        ]
         return f"SELECT {', '.join(columns)} FROM {finer.table} GROUP BY {self.group_by}"
 
     def statements(self, backfill_from: Rollup | None = None) -> tuple[str, ...]:
