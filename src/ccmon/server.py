@@ -23,6 +23,7 @@ from ccmon.otlp.receiver import Receiver
 from ccmon.settings import Config, ConfigError
 from ccmon.store.facade import Store
 from ccmon.web.app import create_app
+from ccmon.web.ui import ServerInfo
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +154,11 @@ class Server:
             grpc_server = GrpcReceiverThread(receiver, f"{config.host}:{config.otlp_grpc_port}")
             await asyncio.to_thread(grpc_server.start)
             api = create_app(
-                Analytics(store), ready=lambda: self.ready, registry=self.stats.registry, api_tokens=config.api_tokens
+                Analytics(store),
+                ready=lambda: self.ready,
+                registry=self.stats.registry,
+                info=ServerInfo.from_config(config),
+                api_tokens=config.api_tokens,
             )
             listeners = [self._listener(OtlpHttpApp(receiver), config.otlp_http_port), self._listener(api, config.port)]
             tasks = [asyncio.create_task(listener.serve()) for listener in listeners]

@@ -124,6 +124,13 @@ SETTINGS: tuple[Setting, ...] = (
         int,
     ),
     Setting("dedup_max_keys", 5_000_000, "At most this many remembered keys (oldest forgotten first).", int),
+    Setting(
+        "monthly_budget_usd",
+        None,
+        "Monthly Claude Code budget in USD for the whole organisation: the dashboards show spend month-to-date and "
+        "projected month-end spend against it. Unset: no budget.",
+        float,
+    ),
     Setting("log_level", "info", "Log level: debug, info, warning, error."),
     Setting("log_format", "json", "Log format: `json` (one object per line) or `text`."),
 )
@@ -156,6 +163,7 @@ class Config:
     queue_max_rows: int
     dedup_window_s: int
     dedup_max_keys: int
+    monthly_budget_usd: float | None
     log_level: str
     log_format: str
 
@@ -175,6 +183,8 @@ def _coerce(setting: Setting, value: Any, source: str) -> Any:
             return tuple(str(v) for v in value)
         if setting.parse is int and isinstance(value, int) and not isinstance(value, bool):
             return value
+        if setting.parse is float and isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
         if setting.parse is str and value is not None:
             return str(value)
     except ValueError as exc:

@@ -24,6 +24,7 @@ def test_leaderboard_by_person(loaded: BatchWriter) -> None:
             "lines_added": 12,
             "lines_removed": 3,
             "cost_usd": 1.25,
+            "tokens": 4200,
             "cost_per_pull_request": None,
             "accept_rate": 1.0,
             "sessions": 1,
@@ -37,6 +38,7 @@ def test_leaderboard_by_person(loaded: BatchWriter) -> None:
             "lines_added": 0,
             "lines_removed": 0,
             "cost_usd": 0.5,
+            "tokens": 40,
             "cost_per_pull_request": 0.5,
             "accept_rate": 0.0,
             "sessions": 1,
@@ -51,6 +53,8 @@ def test_leaderboard_sorts_and_pages(loaded: BatchWriter) -> None:
     ascending = leaderboard(loaded.store, Query(FIRST_HOUR), sort="commits", descending=False)
     assert [r.key for r in ascending.rows] == ["alice@example.com", "bob-uuid"]
     # Nulls last whichever the direction.
+    by_tokens = leaderboard(loaded.store, Query(FIRST_HOUR), sort="tokens")
+    assert [(r.key, r.tokens) for r in by_tokens.rows] == [("alice@example.com", 4200), ("bob-uuid", 40)]
     per_pr = leaderboard(loaded.store, Query(FIRST_HOUR), sort="cost_per_pull_request", descending=False)
     assert [r.key for r in per_pr.rows] == ["bob-uuid", "alice@example.com"]
     second = leaderboard(loaded.store, Query(FIRST_HOUR), limit=1, offset=1)

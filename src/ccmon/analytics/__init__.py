@@ -14,12 +14,19 @@ from ccmon.analytics.summary import Summary, summary
 from ccmon.analytics.timerange import InvalidQuery, TimeRange
 from ccmon.store.facade import Store
 
+# Plain counts are answered from the parts' metadata: no data is read.
+_ANY_DATA = "SELECT (SELECT count() FROM events) + (SELECT count() FROM metric_points) > 0"
+
 
 class Analytics:
     """Entry point for the web API, the CLI, alerts and reports."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
+
+    def has_data(self) -> bool:
+        """Whether any telemetry has arrived yet (an empty install points its user at the Connect page)."""
+        return bool(self._store.query(_ANY_DATA)[0][0])
 
     def summary(self, query: Query) -> Summary:
         return summary(self._store, query)

@@ -45,17 +45,21 @@ def activity(store: Store, query: Query) -> Activity:
     window = query.with_range(
         TimeRange(datetime.combine(first_day - 29 * _DAY, datetime.min.time(), UTC), query.time_range.end)
     )
-    source, params = rollup_rows(SESSIONS, window, uses=("person", "session_id"), bucket="1d")
-    active: dict[date, set[str]] = defaultdict(set)
+    source, params = rollup_rows(SESSIONS, window, uses=("person",), bucket="1d")
+    # Each person's active days as bits of an integer (bit i: `first_day - 29 + i`), so WAU and MAU are a mask
+    # test per person and day rather than unions of sets of names.
+    origin = first_day - 29 * _DAY
+    days_active: dict[str, int] = defaultdict(int)
     for day, person in store.query(
         f"SELECT DISTINCT toDate(hour, 'UTC') AS day, person FROM ({source}) WHERE person != ''", params
     ):
-        active[day].add(person)
+        days_active[person] |= 1 << (day - origin).days
+    in_range, range_params = rollup_rows(SESSIONS, query, uses=("session_id",), bucket="1d")
     sessions = dict(
         store.query(
-            f"SELECT toDate(hour, 'UTC') AS day, uniqExact(session_id) FROM ({source}) "
+            f"SELECT toDate(hour, 'UTC') AS day, uniqExact(session_id) FROM ({in_range}) "
             "WHERE session_id != '' GROUP BY day",
-            params,
+            range_params,
         )
     )
     ever, ever_params = rollup_rows(
@@ -72,19 +76,21 @@ def activity(store: Store, query: Query) -> Activity:
     new_by_day: dict[date, int] = defaultdict(int)
     for day in first_seen.values():
         new_by_day[day] += 1
+    masks = list(days_active.values())
     rows = []
     day = first_day
     while day <= last_day:
-        dau = len(active[day])
-        week = set().union(*(active[day - i * _DAY] for i in range(7)))
-        month = set().union(*(active[day - i * _DAY] for i in range(30)))
+        bit = (day - origin).days
+        dau = sum(1 for m in masks if m >> bit & 1)
+        wau = sum(1 for m in masks if m >> (bit - 6) & 0x7F)
+        mau = sum(1 for m in masks if m >> (bit - 29) & 0x3FFFFFFF)
         count = integer(sessions.get(day, 0))
         rows.append(
             DayActivity(
                 day=day,
                 dau=dau,
-                wau=len(week),
-                mau=len(month),
+                wau=wau,
+                mau=mau,
                 new_users=new_by_day[day],
                 returning_users=dau - new_by_day[day],
                 sessions=count,

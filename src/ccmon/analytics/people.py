@@ -27,6 +27,7 @@ SELECT
     sumIf(value, metric_name = 'claude_code.lines_of_code.count' AND type = 'added') AS lines_added,
     sumIf(value, metric_name = 'claude_code.lines_of_code.count' AND type = 'removed') AS lines_removed,
     sumIf(value, metric_name = 'claude_code.cost.usage') AS cost_usd,
+    sumIf(value, metric_name = 'claude_code.token.usage') AS tokens,
     if(pull_requests > 0, cost_usd / pull_requests, NULL) AS cost_per_pull_request,
     sumIf(value, metric_name = '{edit}' AND decision = 'accept') AS accepted,
     sumIf(value, metric_name = '{edit}' AND decision = 'reject') AS rejected,
@@ -52,6 +53,7 @@ SORTABLE = (
     "lines_added",
     "lines_removed",
     "cost_usd",
+    "tokens",
     "cost_per_pull_request",
     "accept_rate",
     "sessions",
@@ -68,6 +70,8 @@ class Standing(BaseModel):
     lines_added: int
     lines_removed: int
     cost_usd: float
+    tokens: int
+    """Tokens of every type (input, output, cache read, cache creation)."""
     cost_per_pull_request: float | None
     accept_rate: float | None
     """Accepted / all code-edit decisions."""
@@ -116,12 +120,13 @@ def leaderboard(
             lines_added=integer(added),
             lines_removed=integer(removed),
             cost_usd=number(cost),
+            tokens=integer(tokens),
             cost_per_pull_request=None if per_pr is None else number(per_pr),
             accept_rate=None if rate is None else number(rate),
             sessions=integer(sessions),
             active_time_s=number(active),
         )
-        for key, team, prs, commits, added, removed, cost, per_pr, _, _, rate, sessions, active in rows
+        for key, team, prs, commits, added, removed, cost, tokens, per_pr, _, _, rate, sessions, active in rows
     ]
     return Leaderboard(group=group, total=total, rows=standings)
 

@@ -1,4 +1,4 @@
-"""The HTTP API and (later) the web UI, served on the UI/API port.
+"""The HTTP API and the web UI, served on the UI/API port.
 
 No `from __future__ import annotations` here: FastAPI evaluates the endpoint annotations, and the dependencies
 they name are closures of `create_app`.
@@ -27,6 +27,7 @@ from ccmon.analytics.productivity import LINE_DIMENSIONS, LinesBreakdown
 from ccmon.analytics.session_stats import MAX_BINS, MEASURES, SCALES, Distribution, SessionsByProject
 from ccmon.analytics.sessions import SessionDetail, Sessions
 from ccmon.web.params import Format, authorizer, query_dependency, tabular
+from ccmon.web.ui import ServerInfo, StaticAssets, ui_routes
 
 
 def create_app(
@@ -34,6 +35,7 @@ def create_app(
     *,
     ready: Callable[[], bool],
     registry: CollectorRegistry,
+    info: ServerInfo,
     api_tokens: Sequence[str] = (),
 ) -> FastAPI:
     # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, and ccmon must work offline.
@@ -66,7 +68,16 @@ def create_app(
         """ccmon's own metrics in Prometheus text format."""
         return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    app.include_router(_analytics_routes(analytics, query_dependency(authorizer(api_tokens))), prefix="/api/v1")
+    authorize = authorizer(api_tokens)
+
+    @app.get("/api/v1/server", tags=["operations"], dependencies=[Depends(authorize)])
+    def server_info() -> ServerInfo:
+        """This server: its version, where Claude Code should send telemetry, whether tokens are asked, the budget."""
+        return info.model_copy(update={"has_data": analytics.has_data()})
+
+    app.include_router(_analytics_routes(analytics, query_dependency(authorize)), prefix="/api/v1")
+    app.include_router(ui_routes())
+    app.mount("/static", StaticAssets(), name="static")
     return app
 
 

@@ -1,0 +1,240 @@
+// The single-page app: routes each path to its page, keeps the controls in step with the URL, refreshes every
+// 30 s unless paused, and switches the theme.
+
+import { ApiError, get, setParallelRequests, setToken } from "./api.js";
+import { clear, h } from "./dom.js";
+import { PageContext, describe } from "./page.js";
+import * as state from "./state.js";
+import * as adoption from "./pages/adoption.js";
+import * as connect from "./pages/connect.js";
+import * as cost from "./pages/cost.js";
+import * as engineering from "./pages/engineering.js";
+import * as events from "./pages/events.js";
+import * as executive from "./pages/executive.js";
+import * as people from "./pages/people.js";
+import * as person from "./pages/person.js";
+import * as session from "./pages/session.js";
+import * as sessions from "./pages/sessions.js";
+
+const REFRESH_MS = 30000;
+const PAGES = { "/": executive, "/cost": cost, "/engineering": engineering, "/adoption": adoption, "/people": people,
+  "/sessions": sessions, "/events": events, "/connect": connect };
+
+const main = document.getElementById("page");
+const controls = document.getElementById("controls");
+const status = document.getElementById("status");
+let current = null; // {controller, page}
+let refreshTimer = null;
+
+function route(path) {
+  if (PAGES[path]) return { page: PAGES[path], arg: null };
+  const match = /^\/(people|sessions)\/(.+)$/.exec(path);
+  if (match) return { page: match[1] === "people" ? person : session, arg: decodeURIComponent(match[2]) };
+  return null;
+}
+
+// What the server says about itself (budget, endpoints, whether any telemetry arrived), asked at every render
+// without holding the page up; a page that needs it awaits `ctx.info`.
+function serverInfo() {
+  return get("server").then(
+    (info) => {
+      setParallelRequests(info.parallel_requests);
+      document.getElementById("version").textContent = "ccmon " + info.version;
+      const banner = document.getElementById("banner");
+      banner.hidden = info.has_data || location.pathname === "/connect";
+      clear(banner).append(
+        "No telemetry has arrived yet. ",
+        h("a", { href: "/connect" }, "Connect Claude Code"),
+        " to this server to fill these pages.",
+      );
+      return info;
+    },
+    () => null, // a 401 is handled by the page's own requests
+  );
+}
+
+function askForToken() {
+  const form = h(
+    "form",
+    { class: "token-form" },
+    h("h1", {}, "API token"),
+    h("p", {}, "This server asks for an API token (CCMON_API_TOKENS). It is kept for this browser tab only."),
+    h("label", {}, "Token ", h("input", { type: "password", name: "token", autocomplete: "off", required: true })),
+    h("button", { type: "submit" }, "Continue"),
+  );
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    setToken(form.elements.token.value);
+    render();
+  });
+  clear(main).append(form);
+  main.dataset.state = "error";
+}
+
+function syncControls() {
+  const params = state.current();
+  const range = state.timeRange(params);
+  controls.elements.range.value = range.preset;
+  controls.classList.toggle("is-custom", range.preset === "custom");
+  controls.elements.from.value = range.from.slice(0, 16);
+  controls.elements.to.value = range.to.slice(0, 16);
+  for (const name of state.FILTERS) {
+    const select = controls.elements[name];
+    const value = params.get(name) || "";
+    if (![...select.options].some((o) => o.value === value)) select.append(h("option", { value }, value));
+    select.value = value;
+  }
+  for (const link of document.querySelectorAll("#nav a")) {
+    const path = link.getAttribute("href").split("?")[0];
+    const active = path === "/" ? location.pathname === "/" : location.pathname.startsWith(path);
+    link.href = state.href(path);
+    if (active) link.setAttribute("aria-current", "page");
+    else link.removeAttribute("aria-current");
+  }
+}
+
+// Filter choices: the values seen in the window (largest cost first), fetched after the page has drawn so they
+// never delay it.
+let optionsKey = null;
+async function loadFilterOptions(ctx) {
+  const key = ctx.range.from.slice(0, 13) + ctx.range.to.slice(0, 13);
+  if (key === optionsKey) return;
+  optionsKey = key;
+  await Promise.all(
+    state.FILTERS.map(async (name) => {
+      const params = new URLSearchParams({ from: ctx.range.from, to: ctx.range.to, top: "500", by: name });
+      let rows = [];
+      try {
+        rows = (await get("cost/breakdown", params)).rows;
+      } catch {
+        return;
+      }
+      const select = controls.elements[name];
+      const chosen = select.value;
+      const keep = select.options[0];
+      clear(select).append(keep);
+      const values = rows.map((r) => r.key).filter((k) => k && k !== "(rest)").sort();
+      if (chosen && !values.includes(chosen)) values.unshift(chosen);
+      for (const v of values) select.append(h("option", { value: v }, v));
+      select.value = chosen;
+    }),
+  );
+}
+
+async function render({ refresh = false } = {}) {
+  const found = route(location.pathname);
+  syncControls();
+  if (current) {
+    current.controller.abort();
+    if (current.page !== found?.page && current.page?.leave) current.page.leave();
+  }
+  const controller = new AbortController();
+  current = { controller, page: found?.page };
+  document.body.dataset.page = found ? found.page.name : "missing";
+  const target = refresh ? h("div", { class: "staging" }) : clear(main);
+  if (refresh) main.append(target);
+  else {
+    main.dataset.state = "loading";
+    main.dataset.page = found ? found.page.name : "missing";
+  }
+  const ctx = new PageContext(target, serverInfo(), controller.signal);
+  status.textContent = refresh ? "Refreshing…" : "Loading…";
+  try {
+    if (!found) {
+      ctx.heading("Page not found");
+      target.append(h("p", {}, h("a", { href: "/" }, "Back to the executive page")));
+    } else {
+      document.title = `${found.page.title} · ccmon`;
+      await found.page.render(ctx, found.arg);
+    }
+    await ctx.settled();
+    if (controller.signal.aborted) return;
+    if (refresh) {
+      target.classList.remove("staging");
+      main.replaceChildren(...target.childNodes);
+    }
+    main.dataset.state = "ready";
+    main.dataset.readyMs = String(Math.round(performance.now()));
+    status.textContent = "Updated " + new Date().toISOString().slice(11, 19) + " UTC";
+    loadFilterOptions(ctx);
+  } catch (error) {
+    if (controller.signal.aborted || error.name === "AbortError") return;
+    if (error instanceof ApiError && error.status === 401) return askForToken();
+    if (refresh) target.remove();
+    main.dataset.state = "error";
+    status.textContent = describe(error);
+  }
+}
+
+function scheduleRefresh() {
+  clearInterval(refreshTimer);
+  const on = localStorage.getItem("ccmon.refresh") !== "off";
+  const button = document.getElementById("refresh-toggle");
+  button.setAttribute("aria-pressed", String(on));
+  button.textContent = on ? "Auto-refresh on" : "Auto-refresh paused";
+  if (on)
+    refreshTimer = setInterval(() => {
+      if (document.visibilityState !== "visible" || main.dataset.state !== "ready") return;
+      if (current?.page?.autoRefresh !== false) render({ refresh: true });
+    }, REFRESH_MS);
+}
+
+function applyTheme(theme) {
+  document.documentElement.dataset.theme = theme;
+  document.getElementById("theme-toggle").textContent = theme === "dark" ? "Light theme" : "Dark theme";
+}
+
+function wire() {
+  controls.addEventListener("submit", (event) => event.preventDefault());
+  controls.addEventListener("change", (event) => {
+    const field = event.target;
+    if (field.name === "range") {
+      if (field.value === "custom") {
+        const range = state.timeRange();
+        state.update({ range: null, from: range.from, to: range.to });
+      } else state.update({ range: field.value, from: null, to: null });
+    } else if (field.name === "from" || field.name === "to") {
+      const from = controls.elements.from.value;
+      const to = controls.elements.to.value;
+      if (from && to && from < to) state.update({ range: null, from: from + ":00Z", to: to + ":00Z" });
+    } else if (state.FILTERS.includes(field.name)) {
+      state.update({ [field.name]: field.value || null, offset: null, cursor: null });
+    }
+  });
+  document.addEventListener("click", (event) => {
+    const link = event.target.closest("a[href]");
+    if (!link || link.target || link.hasAttribute("download") || event.button !== 0) return;
+    if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
+    const url = new URL(link.href, location.href);
+    if (url.origin !== location.origin || !route(url.pathname)) return;
+    event.preventDefault();
+    history.pushState(null, "", url.pathname + url.search);
+    render();
+    main.focus({ preventScroll: true });
+    window.scrollTo(0, 0);
+  });
+  window.addEventListener("popstate", () => render());
+  window.addEventListener("ccmon:navigate", () => render());
+  document.getElementById("refresh-toggle").addEventListener("click", () => {
+    const on = localStorage.getItem("ccmon.refresh") !== "off";
+    localStorage.setItem("ccmon.refresh", on ? "off" : "on");
+    scheduleRefresh();
+  });
+  document.getElementById("refresh-now").addEventListener("click", () => render({ refresh: true }));
+  document.getElementById("theme-toggle").addEventListener("click", () => {
+    const next = document.documentElement.dataset.theme === "dark" ? "light" : "dark";
+    localStorage.setItem("ccmon.theme", next);
+    applyTheme(next);
+  });
+  document.addEventListener("keydown", (event) => {
+    if (event.key !== "r" || event.metaKey || event.ctrlKey || event.altKey) return;
+    if (event.target.closest("input, select, textarea")) return;
+    render({ refresh: true });
+  });
+}
+
+const dark = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark)").matches;
+applyTheme(localStorage.getItem("ccmon.theme") || (dark ? "dark" : "light"));
+wire();
+scheduleRefresh();
+render();

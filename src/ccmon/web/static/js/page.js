@@ -1,0 +1,113 @@
+// What a page gets to draw itself: its query (window and filters), panels to fill, and a way to fetch that keeps
+// track of what is still loading, so the page can say when it is ready.
+
+import { ApiError, get } from "./api.js";
+import { clear, h } from "./dom.js";
+import * as state from "./state.js";
+
+export class PageContext {
+  constructor(target, info, signal) {
+    this.target = target;
+    this.info = info; // a promise of /api/v1/server's answer, or of null
+    this.signal = signal;
+    this.params = state.current();
+    this.range = state.timeRange(this.params);
+    this.bucket = state.bucketFor(this.range);
+    this.query = state.queryParams(this.params);
+    this.pending = [];
+  }
+
+  // The analytics query plus endpoint options: the same object is used for the request and for its CSV download.
+  with(extra = {}) {
+    const params = new URLSearchParams(this.query);
+    for (const [key, value] of Object.entries(extra)) params.set(key, value);
+    return params;
+  }
+
+  get(path, params) {
+    return get(path, params, this.signal);
+  }
+
+  heading(title, subtitle) {
+    this.target.append(h("h1", {}, title));
+    if (subtitle) this.target.append(h("p", { class: "subtitle" }, subtitle));
+  }
+
+  section(title) {
+    const grid = h("div", { class: "grid" });
+    if (title) this.target.append(h("h2", {}, title));
+    this.target.append(grid);
+    return grid;
+  }
+
+  // A panel: a figure with a title, whose body is filled when its data arrives.
+  // wide: the whole row; span: two columns of it.
+  panel(grid, name, title, { chart = true, wide = false, span = false, note = null } = {}) {
+    const body = h("div", { class: "panel-body" }, h("p", { class: "loading" }, "Loading…"));
+    const figure = h(
+      "figure",
+      { class: "panel" + (chart ? " chart" : "") + (wide ? " wide" : "") + (span ? " span" : ""), "data-panel": name },
+      h("figcaption", {}, title, note ? h("span", { class: "note" }, note) : null),
+      body,
+    );
+    grid.append(figure);
+    return { figure, body };
+  }
+
+  // Run `draw(data)` once `promise` resolves; a failure is shown in the panel (and on the page's state).
+  fill(panel, promise, draw) {
+    const done = promise.then(
+      (data) => draw(data),
+      (error) => {
+        if (error.name === "AbortError") return;
+        clear(panel.body).append(h("p", { class: "error", role: "alert" }, describe(error)));
+        panel.figure.dataset.error = "true";
+        throw error;
+      },
+    );
+    this.pending.push(done);
+    return done;
+  }
+
+  stats(grid, tiles) {
+    const row = h("div", { class: "stats" });
+    grid.append(row);
+    const elements = new Map();
+    for (const { name, label } of tiles) {
+      const value = h("span", { class: "value" }, "…");
+      const detail = h("span", { class: "detail" });
+      const tile = h("div", { class: "stat", "data-stat": name }, h("span", { class: "label" }, label), value, detail);
+      row.append(tile);
+      elements.set(name, { value, detail });
+    }
+    return {
+      // raw: the number as the API answered it; text: how it is shown.
+      set(name, raw, text, detail = "") {
+        const el = elements.get(name);
+        el.value.dataset.value = raw === null || raw === undefined ? "" : String(raw);
+        el.value.textContent = text;
+        el.detail.textContent = detail;
+      },
+      fail(error) {
+        for (const el of elements.values()) {
+          el.value.textContent = "—";
+          el.detail.textContent = describe(error);
+        }
+      },
+    };
+  }
+
+  async settled() {
+    const results = await Promise.allSettled(this.pending);
+    const failure = results.find((r) => r.status === "rejected");
+    if (failure) throw failure.reason;
+  }
+}
+
+export function describe(error) {
+  if (error instanceof ApiError) {
+    if (error.status === 401) return "The server asks for an API token.";
+    return `The server answered ${error.status}: ${error.message}`;
+  }
+  return String(error.message || error);
+}

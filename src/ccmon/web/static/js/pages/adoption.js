@@ -1,0 +1,66 @@
+// The adoption page: how many people use Claude Code, how much, and on which versions and terminals.
+
+import { barChart, pivot, timeChart } from "../charts.js";
+import { count, number } from "../format.js";
+import { table } from "../table.js";
+
+export const name = "adoption";
+export const title = "Adoption";
+
+function daily(rows, series) {
+  return rows.flatMap((r) => series.map(([key, label]) => ({ t: r.day + "T00:00:00Z", series: label, value: r[key] })));
+}
+
+function shares(ctx, grid, by, label) {
+  const chart = ctx.panel(grid, by + "s", `${label}: people`);
+  const list = ctx.panel(grid, by + "s-table", `${label}: people and sessions`, { chart: false });
+  const params = ctx.with({ by });
+  const answer = ctx.get("adoption/shares", params);
+  ctx.fill(chart, answer, (s) =>
+    barChart(chart.figure, chart.body, s.rows.map((r) => ({ label: r.key, value: r.users })), { format: count, label }),
+  );
+  ctx.fill(list, answer, (s) =>
+    list.body.replaceChildren(
+      table(
+        by + "s",
+        [
+          { key: "key", label },
+          { key: "users", label: "People", numeric: true, format: count },
+          { key: "sessions", label: "Sessions", numeric: true, format: count },
+        ],
+        s.rows,
+        { csv: { path: "adoption/shares", params, filename: `${by}s.csv` } },
+      ),
+    ),
+  );
+}
+
+export async function render(ctx) {
+  ctx.heading("Adoption", "Active people per day, week and month; sessions per person; versions and terminals in use.");
+  const grid = ctx.section();
+  const activity = ctx.get("adoption/activity", ctx.query);
+  const active = ctx.panel(grid, "active-users", "Active users (DAU, WAU, MAU)", { wide: true });
+  ctx.fill(active, activity, (a) =>
+    timeChart(active.figure, active.body, pivot(daily(a.rows, [["dau", "DAU"], ["wau", "WAU"], ["mau", "MAU"]]), { ...ctx.range, bucket: "1d", order: ["DAU", "WAU", "MAU"] }), {
+      format: count,
+      label: "Active users",
+    }),
+  );
+  const fresh = ctx.panel(grid, "new-users", "New and returning people per day");
+  ctx.fill(fresh, activity, (a) =>
+    timeChart(fresh.figure, fresh.body, pivot(daily(a.rows, [["returning_users", "returning"], ["new_users", "new"]]), { ...ctx.range, bucket: "1d", order: ["returning", "new"] }), {
+      mode: "columns",
+      format: count,
+      label: "New and returning people",
+    }),
+  );
+  const perUser = ctx.panel(grid, "sessions-per-user", "Sessions per active person per day");
+  ctx.fill(perUser, activity, (a) =>
+    timeChart(perUser.figure, perUser.body, pivot(daily(a.rows, [["sessions_per_user", "sessions per person"]]), { ...ctx.range, bucket: "1d", fill: false }), {
+      format: (v) => number(v, 1),
+      label: "Sessions per person",
+    }),
+  );
+  shares(ctx, grid, "version", "Claude Code version");
+  shares(ctx, grid, "terminal", "Terminal");
+}

@@ -1,0 +1,69 @@
+// The Connect page: how to point Claude Code at this server, and whether anything has arrived yet.
+
+import { h } from "../dom.js";
+import { count } from "../format.js";
+
+export const name = "connect";
+export const title = "Connect";
+
+function snippet(info) {
+  const host = info.otlp_host && info.otlp_host !== "0.0.0.0" ? info.otlp_host : location.hostname;
+  const lines = [
+    "export CLAUDE_CODE_ENABLE_TELEMETRY=1",
+    "export OTEL_METRICS_EXPORTER=otlp",
+    "export OTEL_LOGS_EXPORTER=otlp",
+    "export OTEL_EXPORTER_OTLP_PROTOCOL=grpc",
+    `export OTEL_EXPORTER_OTLP_ENDPOINT=http://${host}:${info.otlp_grpc_port}`,
+  ];
+  if (info.ingest_token_required) lines.push('export OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer <your ingest token>"');
+  lines.push(
+    "# who is who, for the per-team views (optional)",
+    "export OTEL_RESOURCE_ATTRIBUTES=team=platform,department=engineering,cost_center=ENG-001",
+    "# beta: traces, for the span waterfall on session pages (optional)",
+    "export CLAUDE_CODE_ENHANCED_TELEMETRY_BETA=1 OTEL_TRACES_EXPORTER=otlp",
+  );
+  return { host, text: lines.join("\n") };
+}
+
+export async function render(ctx) {
+  ctx.heading("Connect Claude Code", "Claude Code exports OpenTelemetry when asked to. Set these in the shell (or in managed settings) before starting claude.");
+  const info = (await ctx.info) || (await ctx.get("server"));
+  const { host, text } = snippet(info);
+  const pre = h("pre", { id: "env-snippet", tabindex: "0" }, text);
+  const copy = h("button", { type: "button", class: "copy" }, "Copy");
+  copy.addEventListener("click", async () => {
+    try {
+      await navigator.clipboard.writeText(text);
+      copy.textContent = "Copied";
+    } catch {
+      window.getSelection().selectAllChildren(pre);
+      copy.textContent = "Selected: press Ctrl+C";
+    }
+  });
+  const status = h("p", { id: "connect-status", role: "status" }, "Checking for telemetry…");
+  ctx.target.append(
+    h("section", { class: "card" }, h("h2", {}, "1. Environment"), pre, copy),
+    h(
+      "section",
+      { class: "card" },
+      h("h2", {}, "2. Endpoints"),
+      h(
+        "dl",
+        { class: "endpoints" },
+        h("dt", {}, "OTLP/gRPC"),
+        h("dd", {}, h("code", {}, `http://${host}:${info.otlp_grpc_port}`), " (OTEL_EXPORTER_OTLP_PROTOCOL=grpc)"),
+        h("dt", {}, "OTLP/HTTP"),
+        h("dd", {}, h("code", {}, `http://${host}:${info.otlp_http_port}`), " (http/protobuf or http/json; paths /v1/logs, /v1/metrics, /v1/traces)"),
+        h("dt", {}, "Ingest token"),
+        h("dd", {}, info.ingest_token_required ? "required: send it as OTEL_EXPORTER_OTLP_HEADERS" : "not required (this server listens on loopback only)"),
+        h("dt", {}, "Export interval"),
+        h("dd", {}, "metrics every 60 s by default (OTEL_METRIC_EXPORT_INTERVAL, in ms); events every 5 s (OTEL_LOGS_EXPORT_INTERVAL)"),
+      ),
+    ),
+    h("section", { class: "card" }, h("h2", {}, "3. Check"), status),
+  );
+  const summary = await ctx.get("summary", new URLSearchParams({ from: new Date(Date.now() - 86400000).toISOString().replace(/\.\d{3}Z$/, "Z") }));
+  status.textContent = info.has_data
+    ? `Telemetry is arriving: ${count(summary.api_requests)} API requests from ${count(summary.users)} people in the last 24 hours.`
+    : "Nothing has arrived yet. Start claude with the settings above and run a prompt; this page refreshes every 30 s.";
+}

@@ -1,0 +1,91 @@
+// The cost page: where the money goes (model family, team, project, model), how efficiently tokens are used, and
+// where the month is heading.
+
+import { FAMILIES, barChart, pivot, timeChart } from "../charts.js";
+import { count, number, percent, usd } from "../format.js";
+import { table } from "../table.js";
+
+export const name = "cost";
+export const title = "Cost";
+
+const TOKEN_TYPES = ["input", "output", "cache_read", "cache_creation"];
+
+export async function render(ctx) {
+  ctx.heading("Cost", "Spend by model, team and project; token and cache efficiency; the month-end projection.");
+  const grid = ctx.section();
+  const tiles = ctx.stats(grid, [
+    { name: "cost_usd", label: "Spend" },
+    { name: "month_to_date_usd", label: "Spent this month" },
+    { name: "projected_usd", label: "Projected month end" },
+    { name: "token_efficiency", label: "Output per input token" },
+    { name: "cache_efficiency", label: "Cache efficiency" },
+    { name: "cost_per_million_tokens", label: "Cost per million tokens" },
+  ]);
+  const fail = (error) => {
+    tiles.fail(error);
+    throw error;
+  };
+  ctx.pending.push(
+    ctx.get("cost/efficiency", ctx.query).then((e) => {
+      tiles.set("token_efficiency", e.token_efficiency, number(e.token_efficiency), "output ÷ input tokens");
+      tiles.set("cache_efficiency", e.cache_efficiency, percent(e.cache_efficiency), "cache reads ÷ prompt tokens");
+      tiles.set("cost_per_million_tokens", e.cost_per_million_tokens, usd(e.cost_per_million_tokens));
+    }, fail),
+    Promise.all([ctx.get("cost/month-to-date", ctx.with({ as_of: ctx.range.to })), ctx.info]).then(([m, info]) => {
+      const limit = info ? info.monthly_budget_usd : null;
+      tiles.set("month_to_date_usd", m.spend_usd, usd(m.spend_usd), limit ? `of ${usd(limit)} budget` : "");
+      tiles.set("projected_usd", m.projected_month_end_usd, usd(m.projected_month_end_usd), "7-day run rate");
+    }, fail),
+  );
+
+  const families = ctx.panel(grid, "cost-by-family", "Cost by model family", { wide: true });
+  const familyParams = ctx.with({ by: "family", bucket: ctx.bucket });
+  ctx.fill(families, ctx.get("cost/timeseries", familyParams), (ts) => {
+    const data = pivot(ts.rows, { ...ctx.range, bucket: ts.bucket, order: FAMILIES });
+    timeChart(families.figure, families.body, data, { mode: "area", format: usd, label: "Cost by model family" });
+    const total = data.series.reduce((t, s) => t + s.values.reduce((a, b) => a + (b || 0), 0), 0);
+    tiles.set("cost_usd", total, usd(total));
+  });
+
+  const teams = ctx.panel(grid, "cost-by-team", "Cost by team");
+  const teamParams = ctx.with({ by: "team", top: "20" });
+  ctx.fill(teams, ctx.get("cost/breakdown", teamParams), (b) =>
+    barChart(teams.figure, teams.body, b.rows.map((r) => ({ label: r.key, value: r.cost_usd })), { format: usd, label: "Cost by team" }),
+  );
+
+  const tokens = ctx.panel(grid, "tokens-over-time", "Tokens by type");
+  const tokenParams = ctx.with({ bucket: ctx.bucket });
+  ctx.fill(tokens, ctx.get("cost/tokens", tokenParams), (ts) =>
+    timeChart(tokens.figure, tokens.body, pivot(ts.rows, { ...ctx.range, bucket: ts.bucket, order: TOKEN_TYPES }), {
+      mode: "area",
+      format: count,
+      label: "Tokens by type",
+    }),
+  );
+
+  const breakdownColumns = (label) => [
+    { key: "key", label },
+    { key: "cost_usd", label: "Cost", numeric: true, format: usd },
+    { key: "share", label: "Share", numeric: true, format: percent },
+  ];
+  const projects = ctx.panel(grid, "cost-by-project", "Cost by project", { chart: false });
+  const projectParams = ctx.with({ by: "repository", top: "25" });
+  ctx.fill(projects, ctx.get("cost/breakdown", projectParams), (b) =>
+    projects.body.replaceChildren(
+      table("cost-by-project", breakdownColumns("Project"), b.rows, {
+        csv: { path: "cost/breakdown", params: projectParams, filename: "cost-by-project.csv" },
+        sort: { column: "cost_usd", descending: true },
+      }),
+    ),
+  );
+  const models = ctx.panel(grid, "cost-by-model", "Cost by model", { chart: false });
+  const modelParams = ctx.with({ by: "model", top: "25" });
+  ctx.fill(models, ctx.get("cost/breakdown", modelParams), (b) =>
+    models.body.replaceChildren(
+      table("cost-by-model", breakdownColumns("Model"), b.rows, {
+        csv: { path: "cost/breakdown", params: modelParams, filename: "cost-by-model.csv" },
+        sort: { column: "cost_usd", descending: true },
+      }),
+    ),
+  );
+}

@@ -1,0 +1,138 @@
+// The engineering page: which tools run when and how well, API errors and latency, and sessions per project.
+
+import { barChart, heatmap, pivot, timeChart } from "../charts.js";
+import { count, ms, percent, usd } from "../format.js";
+import { table } from "../table.js";
+
+export const name = "engineering";
+export const title = "Engineering";
+
+const HOURS = Array.from({ length: 24 }, (_, i) => String(i).padStart(2, "0"));
+
+export async function render(ctx) {
+  ctx.heading("Engineering", "Tools, API errors and latency, and sessions per project. Hours are UTC.");
+  const grid = ctx.section();
+
+  const heat = ctx.panel(grid, "tool-heatmap", "Tool calls by hour of day (UTC)", { wide: true });
+  ctx.fill(heat, ctx.get("engineering/tool-heatmap", ctx.query), (m) => {
+    const totals = new Map();
+    const cells = new Map();
+    for (const r of m.rows) {
+      totals.set(r.tool, (totals.get(r.tool) || 0) + r.calls);
+      cells.set(r.tool + "\u0000" + String(r.hour).padStart(2, "0"), r.calls);
+    }
+    const tools = [...totals.keys()].sort((a, b) => totals.get(b) - totals.get(a));
+    heatmap(heat.figure, heat.body, {
+      rows: tools,
+      columns: HOURS,
+      value: (tool, hour) => cells.get(tool + "\u0000" + hour) || 0,
+      format: (v) => `${count(v)} calls`,
+      label: "Tool calls by tool and hour of day",
+    });
+  });
+
+  const toolParams = ctx.with();
+  const toolsPanel = ctx.panel(grid, "tools", "Tools: calls, success and duration", { chart: false, wide: true });
+  const failures = ctx.panel(grid, "tool-failures", "Tool failure rate");
+  const toolsAnswer = ctx.get("engineering/tools", toolParams);
+  ctx.fill(toolsPanel, toolsAnswer, (t) =>
+    toolsPanel.body.replaceChildren(
+      table(
+        "tools",
+        [
+          { key: "tool", label: "Tool" },
+          { key: "calls", label: "Calls", numeric: true, format: count },
+          { key: "success_rate", label: "Success", numeric: true, format: percent },
+          { key: "rejections", label: "Rejected", numeric: true, format: count },
+          { key: "duration_p50_ms", label: "p50", numeric: true, format: ms },
+          { key: "duration_p95_ms", label: "p95", numeric: true, format: ms },
+          { key: "duration_p99_ms", label: "p99", numeric: true, format: ms },
+        ],
+        t.rows,
+        { csv: { path: "engineering/tools", params: toolParams, filename: "tools.csv" } },
+      ),
+    ),
+  );
+  ctx.fill(failures, toolsAnswer, (t) =>
+    barChart(
+      failures.figure,
+      failures.body,
+      t.rows
+        .filter((r) => r.calls > 0 && r.success_rate !== null)
+        .map((r) => ({ label: r.tool, value: 1 - r.success_rate }))
+        .sort((a, b) => b.value - a.value),
+      { format: percent, label: "Failure rate by tool" },
+    ),
+  );
+
+  const errorParams = ctx.with({ bucket: ctx.bucket });
+  const errors = ctx.get("engineering/errors", errorParams);
+  const byStatus = ctx.panel(grid, "errors-by-status", "API errors by status code");
+  ctx.fill(byStatus, errors, (e) =>
+    barChart(
+      byStatus.figure,
+      byStatus.body,
+      e.by_status.map((r) => ({ label: r.status_code === null ? "no status (timeout, network)" : String(r.status_code), value: r.errors })),
+      { format: count, label: "API errors by status code" },
+    ),
+  );
+  const rate = ctx.panel(grid, "error-rate", "API error rate", { note: "errors ÷ (requests + errors)" });
+  ctx.fill(rate, errors, (e) => {
+    const rows = e.over_time.rows.filter((r) => r.series === "error_rate");
+    timeChart(rate.figure, rate.body, pivot(rows, { ...ctx.range, bucket: e.over_time.bucket, fill: false }), {
+      format: percent,
+      label: "API error rate",
+    });
+    rate.figure.querySelector("figcaption").append(` — ${percent(e.error_rate)} overall, ${count(e.api_errors)} errors`);
+  });
+
+  const latency = ctx.panel(grid, "latency", "API request duration percentiles", { wide: true });
+  const latencyParams = ctx.with({ measure: "duration", bucket: ctx.bucket });
+  ctx.fill(latency, ctx.get("engineering/latency", latencyParams), (ts) =>
+    timeChart(latency.figure, latency.body, pivot(ts.rows, { ...ctx.range, bucket: ts.bucket, fill: false, order: ["p50", "p95", "p99"] }), {
+      format: ms,
+      label: "API latency percentiles",
+    }),
+  );
+
+  const byModel = ctx.panel(grid, "latency-by-model", "Latency by model", { chart: false, wide: true });
+  const byModelParams = ctx.with();
+  ctx.fill(byModel, ctx.get("engineering/latency-by-model", byModelParams), (l) =>
+    byModel.body.replaceChildren(
+      table(
+        "latency-by-model",
+        [
+          { key: "model", label: "Model" },
+          { key: "requests", label: "Requests", numeric: true, format: count },
+          { key: "duration_p50_ms", label: "Duration p50", numeric: true, format: ms },
+          { key: "duration_p95_ms", label: "p95", numeric: true, format: ms },
+          { key: "duration_p99_ms", label: "p99", numeric: true, format: ms },
+          { key: "ttft_p50_ms", label: "First token p50", numeric: true, format: ms },
+          { key: "ttft_p95_ms", label: "p95", numeric: true, format: ms },
+        ],
+        l.rows,
+        { csv: { path: "engineering/latency-by-model", params: byModelParams, filename: "latency-by-model.csv" } },
+      ),
+    ),
+  );
+
+  const projects = ctx.panel(grid, "sessions-by-project", "Sessions by project", { chart: false, wide: true });
+  const projectParams = ctx.with();
+  ctx.fill(projects, ctx.get("engineering/sessions-by-project", projectParams), (p) =>
+    projects.body.replaceChildren(
+      table(
+        "sessions-by-project",
+        [
+          { key: "repository", label: "Project" },
+          { key: "sessions", label: "Sessions", numeric: true, format: count },
+          { key: "users", label: "People", numeric: true, format: count },
+          { key: "prompts", label: "Prompts", numeric: true, format: count },
+          { key: "cost_usd", label: "Cost", numeric: true, format: usd },
+          { key: "tokens", label: "Tokens", numeric: true, format: count },
+        ],
+        p.rows,
+        { csv: { path: "engineering/sessions-by-project", params: projectParams, filename: "sessions-by-project.csv" } },
+      ),
+    ),
+  );
+}

@@ -1,0 +1,111 @@
+// The executive page: what Claude Code costs against the budget, who uses it, and what it produces.
+
+import { FAMILIES, barChart, pivot, timeChart } from "../charts.js";
+import { h } from "../dom.js";
+import { costChange, count, percent, usd } from "../format.js";
+import { href } from "../state.js";
+import { table } from "../table.js";
+
+export const name = "executive";
+export const title = "Executive";
+
+
+export async function render(ctx) {
+  ctx.heading("Executive", "Spend, adoption and output of Claude Code in the selected window.");
+  const grid = ctx.section();
+  const tiles = ctx.stats(grid, [
+    { name: "cost_usd", label: "Spend" },
+    { name: "active_users", label: "Active users" },
+    { name: "pull_requests", label: "Pull requests" },
+    { name: "accept_rate", label: "Edit accept rate" },
+    { name: "cost_per_pull_request", label: "Cost per PR" },
+    { name: "sessions", label: "Sessions" },
+  ]);
+  const budget = ctx.panel(grid, "budget", "Month to date");
+  const budgetTiles = ctx.stats(budget.figure, [
+    { name: "month_to_date_usd", label: "Spent this month" },
+    { name: "projected_usd", label: "Projected month end" },
+  ]);
+  const trend = ctx.panel(grid, "cost-trend", "Cost per day by model family", { span: true });
+  const users = ctx.panel(grid, "active-users", "Active users (DAU, WAU, MAU)", { wide: true });
+  const activeTiles = ctx.stats(users.figure, [
+    { name: "dau", label: "DAU" },
+    { name: "wau", label: "WAU" },
+    { name: "mau", label: "MAU" },
+  ]);
+  const top = ctx.panel(grid, "top-people", "Top 10 people by tokens", { chart: false, wide: true });
+
+  // Requests in the order they are sent (api.js sends two at a time): the charts' first.
+  const daily = ctx.with({ by: "family", bucket: "1d" });
+  ctx.fill(trend, ctx.get("cost/timeseries", daily), (ts) =>
+    timeChart(trend.figure, trend.body, pivot(ts.rows, { ...ctx.range, bucket: "1d", order: FAMILIES }), {
+      mode: "columns",
+      format: usd,
+      label: "Cost per day",
+    }),
+  );
+
+  // Month to date as of the window's end, so a past window shows that month.
+  const monthToDate = ctx.get("cost/month-to-date", ctx.with({ as_of: ctx.range.to }));
+  ctx.fill(budget, Promise.all([monthToDate, ctx.info]), ([m, info]) => {
+    const limit = info ? info.monthly_budget_usd : null;
+    const share = limit ? `${percent(m.spend_usd / limit)} of ${usd(limit)}` : "";
+    budgetTiles.set("month_to_date_usd", m.spend_usd, usd(m.spend_usd), share);
+    budgetTiles.set("projected_usd", m.projected_month_end_usd, usd(m.projected_month_end_usd), limit ? `budget ${usd(limit)}` : "");
+    const rows = [
+      { label: "Spent", value: m.spend_usd },
+      { label: "Projected", value: m.projected_month_end_usd },
+    ];
+    if (limit) rows.push({ label: "Budget", value: limit });
+    barChart(budget.figure, budget.body, rows, { format: usd, label: "Month-to-date spend" });
+    if (!limit) budget.body.append(h("p", { class: "hint" }, "No budget set (setting monthly_budget_usd)."));
+  });
+
+  ctx.fill(users, ctx.get("adoption/activity", ctx.query), (activity) => {
+    const last = activity.rows[activity.rows.length - 1] || { dau: 0, wau: 0, mau: 0 };
+    for (const key of ["dau", "wau", "mau"]) activeTiles.set(key, last[key], count(last[key]), last.day ? `on ${last.day}` : "");
+    const rows = activity.rows.flatMap((r) =>
+      ["dau", "wau", "mau"].map((s) => ({ t: r.day + "T00:00:00Z", series: s.toUpperCase(), value: r[s] })),
+    );
+    timeChart(users.figure, users.body, pivot(rows, { ...ctx.range, bucket: "1d", order: ["DAU", "WAU", "MAU"] }), {
+      format: count,
+      label: "Active users per day",
+    });
+  });
+
+  ctx.pending.push(
+    ctx.get("overview", ctx.query).then(
+      (o) => {
+        tiles.set("cost_usd", o.current.cost_usd, usd(o.current.cost_usd), costChange(o.cost_change_pct));
+        tiles.set("active_users", o.active_users, count(o.active_users));
+        tiles.set("pull_requests", o.current.pull_requests, count(o.current.pull_requests), `${count(o.current.commits)} commits`);
+        tiles.set("accept_rate", o.edit_accept_rate, percent(o.edit_accept_rate));
+        tiles.set("cost_per_pull_request", o.cost_per_pull_request, usd(o.cost_per_pull_request));
+        tiles.set("sessions", o.current.sessions, count(o.current.sessions), `${usd(o.cost_per_session)} each`);
+      },
+      (error) => {
+        tiles.fail(error);
+        throw error;
+      },
+    ),
+  );
+
+  const params = ctx.with({ sort: "tokens", order: "desc", limit: "10" });
+  ctx.fill(top, ctx.get("people/leaderboard", params), (board) => {
+    top.body.replaceChildren(
+      table(
+        "top-people",
+        [
+          { key: "key", label: "Person", link: (r) => href("/people/" + encodeURIComponent(r.key)) },
+          { key: "team", label: "Team" },
+          { key: "tokens", label: "Tokens", numeric: true, format: count },
+          { key: "cost_usd", label: "Cost", numeric: true, format: usd },
+          { key: "pull_requests", label: "PRs", numeric: true, format: count },
+          { key: "accept_rate", label: "Accept rate", numeric: true, format: percent },
+        ],
+        board.rows,
+        { csv: { path: "people/leaderboard", params, filename: "top-people.csv" } },
+      ),
+    );
+  });
+}

@@ -1,0 +1,75 @@
+// The view's state lives in the URL, so every view can be bookmarked and shared: the time range (a preset or
+// from/to), the filters, and page options such as a table's sort.
+
+export const FILTERS = ["team", "person", "model", "repository"];
+export const PRESETS = { "1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400, "90d": 90 * 86400 };
+export const DEFAULT_RANGE = "30d";
+
+export function current() {
+  return new URLSearchParams(location.search);
+}
+
+// Change the URL's query (null removes a key) and tell the app to render; `replace` keeps history clean for
+// changes that are not navigation (a sort, a page of a table).
+export function update(changes, { replace = false } = {}) {
+  const params = current();
+  for (const [key, value] of Object.entries(changes)) {
+    params.delete(key);
+    if (value === null || value === undefined || value === "") continue;
+    for (const item of [].concat(value)) params.append(key, item);
+  }
+  const query = params.toString();
+  const url = location.pathname + (query ? "?" + query : "");
+  if (replace) history.replaceState(null, "", url);
+  else history.pushState(null, "", url);
+  window.dispatchEvent(new Event("ccmon:navigate"));
+}
+
+// Keep the current query (range and filters) on a link to another page.
+export function href(path, extra = {}) {
+  const params = new URLSearchParams();
+  const now = current();
+  for (const key of ["range", "from", "to", ...FILTERS]) for (const v of now.getAll(key)) params.append(key, v);
+  for (const [key, value] of Object.entries(extra)) params.set(key, value);
+  const query = params.toString();
+  return path + (query ? "?" + query : "");
+}
+
+function iso(date) {
+  return date.toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+// The window [from, to) the page shows. Presets end at the current minute, so the requests of one render (and a
+// reload within the minute) ask the same window.
+export function timeRange(params = current()) {
+  const from = params.get("from");
+  const to = params.get("to");
+  if (from && to) return { preset: "custom", from, to };
+  const preset = params.get("range") in PRESETS || params.get("range") === "mtd" ? params.get("range") : DEFAULT_RANGE;
+  const end = new Date();
+  end.setUTCSeconds(0, 0);
+  end.setUTCMinutes(end.getUTCMinutes() + 1);
+  let start;
+  if (preset === "mtd") start = new Date(Date.UTC(end.getUTCFullYear(), end.getUTCMonth(), 1));
+  else start = new Date(end.getTime() - PRESETS[preset] * 1000);
+  return { preset, from: iso(start), to: iso(end) };
+}
+
+// A bucket fine enough to show a shape, coarse enough to read from the daily or hourly rollups.
+export function bucketFor(range) {
+  const seconds = (Date.parse(range.to) - Date.parse(range.from)) / 1000;
+  if (seconds <= 3 * 3600) return "1m";
+  if (seconds <= 12 * 3600) return "5m";
+  if (seconds <= 2 * 86400) return "1h";
+  if (seconds <= 10 * 86400) return "6h";
+  if (seconds <= 200 * 86400) return "1d";
+  return "1w";
+}
+
+// The parameters every analytics request takes: the window and the filters.
+export function queryParams(params = current()) {
+  const range = timeRange(params);
+  const out = new URLSearchParams({ from: range.from, to: range.to });
+  for (const key of FILTERS) for (const v of params.getAll(key)) out.append(key, v);
+  return out;
+}

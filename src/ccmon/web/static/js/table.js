@@ -1,0 +1,106 @@
+// Tables: sortable by any column (in the browser, or by the server for paged lists), with a CSV download of exactly
+// the rows the API answered for the table.
+
+import { download } from "./api.js";
+import { h } from "./dom.js";
+
+const localSorts = new Map(); // table name -> {column, descending}: kept across refreshes of the same table
+
+function compare(a, b) {
+  if (a === b) return 0;
+  if (a === null || a === undefined || a === "") return 1; // empty last, whichever the direction
+  if (b === null || b === undefined || b === "") return -1;
+  if (typeof a === "number" && typeof b === "number") return a - b;
+  return String(a).localeCompare(String(b));
+}
+
+function sorted(rows, sort) {
+  if (!sort) return rows;
+  const out = rows.slice().sort((ra, rb) => {
+    const c = compare(ra[sort.column], rb[sort.column]);
+    if (c === 0) return 0;
+    const emptyA = ra[sort.column] === null || ra[sort.column] === undefined || ra[sort.column] === "";
+    const emptyB = rb[sort.column] === null || rb[sort.column] === undefined || rb[sort.column] === "";
+    if (emptyA || emptyB) return c;
+    return sort.descending ? -c : c;
+  });
+  return out;
+}
+
+function cellValue(value) {
+  if (value === null || value === undefined) return "";
+  return typeof value === "object" ? JSON.stringify(value) : String(value);
+}
+
+/**
+ * columns: [{key, label, format?, numeric?, link?(row) -> href, sortable? (default true)}]
+ * options: {sort?: {column, descending}, onSort?(column, descending) (server-side sorting),
+ *           csv?: {path, params, filename}, caption?, empty?}
+ */
+export function table(name, columns, rows, options = {}) {
+  const serverSorted = typeof options.onSort === "function";
+  const sort = serverSorted ? options.sort : localSorts.get(name) || options.sort || null;
+  const shown = serverSorted ? rows : sorted(rows, sort);
+  const head = h(
+    "tr",
+    {},
+    columns.map((col) => {
+      const active = sort && sort.column === col.key;
+      if (col.sortable === false) return h("th", { scope: "col", class: col.numeric ? "num" : null }, col.label);
+      const button = h(
+        "button",
+        { type: "button", "data-sort": col.key, title: `Sort by ${col.label}` },
+        col.label,
+        h("span", { class: "arrow", "aria-hidden": "true" }, active ? (sort.descending ? " ▼" : " ▲") : ""),
+      );
+      button.addEventListener("click", () => {
+        // A first click sorts numbers largest first and text A to Z; the next click reverses.
+        const descending = active ? !sort.descending : Boolean(col.numeric);
+        if (serverSorted) options.onSort(col.key, descending);
+        else {
+          localSorts.set(name, { column: col.key, descending });
+          const replacement = table(name, columns, rows, options);
+          wrapper.replaceWith(replacement);
+          replacement.querySelector(`button[data-sort="${CSS.escape(col.key)}"]`).focus();
+        }
+      });
+      return h(
+        "th",
+        { scope: "col", class: col.numeric ? "num" : null, "aria-sort": active ? (sort.descending ? "descending" : "ascending") : null },
+        button,
+      );
+    }),
+  );
+  const body = h(
+    "tbody",
+    {},
+    shown.map((row) =>
+      h(
+        "tr",
+        {},
+        columns.map((col) => {
+          const raw = row[col.key];
+          const text = col.format ? col.format(raw, row) : raw === null || raw === undefined ? "—" : String(raw);
+          const content = col.link && raw !== null && raw !== "" ? h("a", { href: col.link(row) }, text) : text;
+          return h("td", { "data-column": col.key, "data-value": cellValue(raw), class: col.numeric ? "num" : null }, content);
+        }),
+      ),
+    ),
+  );
+  const tools = h("div", { class: "table-tools" });
+  if (options.caption) tools.append(h("span", { class: "caption" }, options.caption));
+  if (options.csv) {
+    const { path, params, filename } = options.csv;
+    tools.append(
+      h(
+        "button",
+        { type: "button", class: "csv", "data-csv": name, onclick: () => download(path, params, filename) },
+        "Download CSV",
+      ),
+    );
+  }
+  const grid = h("table", { "data-table": name }, h("thead", {}, head), body);
+  const wrapper = h("div", { class: "table-panel" }, tools, h("div", { class: "scroll" }, grid));
+  if (rows.length === 0) wrapper.append(h("p", { class: "empty" }, options.empty || "No data in this range"));
+  return wrapper;
+}

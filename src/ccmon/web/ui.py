@@ -1,0 +1,103 @@
+"""The web UI: one HTML shell for every page path, the scripts and styles it loads, and what the pages ask the server.
+
+The UI is a set of ES modules under `static/`, with no build step and nothing fetched from elsewhere, so it works
+offline. Every page is a real path (`/cost`, `/people/<key>`, ...) answering the same shell; the page's script reads
+the path and the query string (time range and filters), so any view can be bookmarked or shared as a link.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+
+from fastapi import APIRouter
+from fastapi.responses import HTMLResponse
+from fastapi.staticfiles import StaticFiles
+from pydantic import BaseModel
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from ccmon import __version__
+from ccmon.settings import Config
+
+STATIC = Path(str(files("ccmon.web") / "static"))
+
+PAGES = ("/", "/cost", "/engineering", "/adoption", "/people", "/sessions", "/events", "/connect")
+"""Page paths answered with the shell; `/people/<key>` and `/sessions/<id>` too."""
+
+# Telemetry text (prompts, errors, tool input) is rendered as text by the scripts; the policy is the second line of
+# defence: no inline script or style, nothing loaded from another origin, no framing.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "content-security-policy": CONTENT_SECURITY_POLICY,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "same-origin",
+}
+
+
+class ServerInfo(BaseModel):
+    """What the UI needs to know about this server: where Claude Code should send its telemetry, and the budget."""
+
+    version: str
+    otlp_host: str | None
+    """The address clients should use, or null when the server listens on every address (the UI then uses its own)."""
+    otlp_grpc_port: int
+    otlp_http_port: int
+    ingest_token_required: bool
+    api_token_required: bool
+    monthly_budget_usd: float | None
+    parallel_requests: int
+    """How many API requests the dashboard sends at once. The embedded store gives each query every core, so
+    concurrent queries only share them and all finish late: one at a time. A ClickHouse server hides network waits
+    behind a few at a time."""
+    has_data: bool = False
+    """Whether any telemetry has arrived (answered per request)."""
+
+    @classmethod
+    def from_config(cls, config: Config) -> ServerInfo:
+        wildcard = config.host in {"0.0.0.0", "::", "[::]"}
+        return cls(
+            version=__version__,
+            otlp_host=None if wildcard else config.host,
+            otlp_grpc_port=config.otlp_grpc_port,
+            otlp_http_port=config.otlp_http_port,
+            ingest_token_required=bool(config.ingest_tokens),
+            api_token_required=bool(config.api_tokens),
+            monthly_budget_usd=config.monthly_budget_usd,
+            parallel_requests=1 if config.clickhouse_url is None else 4,
+        )
+
+
+def _shell() -> HTMLResponse:
+    # Read per request: a few kB, and an edited shell shows on reload during development.
+    return HTMLResponse((STATIC / "index.html").read_text(), headers=SECURITY_HEADERS)
+
+
+def ui_routes() -> APIRouter:
+    """The page paths, each answering the shell (hidden from the OpenAPI document: they are not API)."""
+    router = APIRouter(include_in_schema=False)
+    for path in PAGES:
+        router.add_api_route(path, _shell, methods=["GET", "HEAD"], response_class=HTMLResponse)
+    router.add_api_route("/people/{key:path}", _shell, methods=["GET", "HEAD"], response_class=HTMLResponse)
+    router.add_api_route("/sessions/{session_id:path}", _shell, methods=["GET", "HEAD"], response_class=HTMLResponse)
+    return router
+
+
+class StaticAssets:
+    """The scripts and styles, revalidated on every load (`no-cache` + ETag) so an upgrade is never half-applied."""
+
+    def __init__(self) -> None:
+        self._files: ASGIApp = StaticFiles(directory=STATIC)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                headers.append((b"cache-control", b"no-cache"))
+                headers.extend((k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items())
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self._files(scope, receive, send_with_headers)
