@@ -36,19 +36,10 @@ from playwright.sync_api import Page, sync_playwright
 sys.path.insert(0, str(Path(__file__).parent.parent))
 from bench.analytics import Server, evict_page_cache
 from bench.synthetic import Shape
+from tests.web.ui.chromium import CHROMIUM, launch
 
 TARGET_MS = 1000.0
 PAGES = ("/", "/cost", "/engineering", "/adoption", "/people", "/sessions", "/events")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 
 _READ_TIMINGS = """() => ({
     charts: Object.fromEntries([...document.querySelectorAll("figure.chart")].map(
@@ -92,10 +83,9 @@ def main() -> None:
     iso = "%Y-%m-%dT%H:%M:%SZ"
     end = shape.end - timedelta(hours=2, minutes=13, seconds=37)
     query = f"?from={(end - timedelta(days=30)).strftime(iso)}&to={end.strftime(iso)}"
-    chromium = os.environ.get("CCMON_CHROMIUM", "/usr/bin/chromium")
     report: dict[str, Any] = {"window": query, "pages": {}}
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=chromium, headless=True, args=CHROMIUM_ARGS)
+        browser = launch(playwright)
         try:
             evict_page_cache(args.data_dir)
             server = Server(args.data_dir)
@@ -128,7 +118,7 @@ def main() -> None:
             browser.close()
     if args.json:
         machine = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
-        args.json.write_text(json.dumps({"machine": machine, "chromium": chromium, **report}, indent=2))
+        args.json.write_text(json.dumps({"machine": machine, "chromium": CHROMIUM, **report}, indent=2))
 
 
 if __name__ == "__main__":

@@ -29,19 +29,9 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from ccmon import demo
 from tests.support import REPO, RunningServer, in_process_server, make_config
+from tests.web.ui.chromium import CHROMIUM, launch
 
-CHROMIUM = os.environ.get("CCMON_CHROMIUM", "/usr/bin/chromium")
 ARTIFACTS = Path(os.environ.get("CCMON_ARTIFACTS") or REPO / ".artifacts")
-LAUNCH_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-dev-shm-usage",
-]
 VIEWPORT = {"width": 1440, "height": 900}
 TIMEOUT_MS = 20_000
 """Playwright's default wait for a selector, a navigation or an expectation."""
@@ -273,7 +263,7 @@ def browser(playwright: Playwright) -> Iterator[Browser]:
         pytest.fail(
             f"no Chromium at {CHROMIUM}: run scripts/test (it installs Debian's chromium) or set CCMON_CHROMIUM"
         )
-    launched = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=LAUNCH_ARGS)
+    launched = launch(playwright)
     try:
         yield launched
     finally:

@@ -3,6 +3,19 @@
 
 import { download } from "./api.js";
 import { h } from "./dom.js";
+import { count, ms, percent } from "./format.js";
+import { current, update } from "./state.js";
+
+// Per tool: calls, success, rejections, duration percentiles (the engineering page and a person's page).
+export const TOOL_COLUMNS = [
+  { key: "tool", label: "Tool" },
+  { key: "calls", label: "Calls", numeric: true, format: count },
+  { key: "success_rate", label: "Success", numeric: true, format: percent },
+  { key: "rejections", label: "Rejected", numeric: true, format: count },
+  { key: "duration_p50_ms", label: "p50", numeric: true, format: ms },
+  { key: "duration_p95_ms", label: "p95", numeric: true, format: ms },
+  { key: "duration_p99_ms", label: "p99", numeric: true, format: ms },
+];
 
 const localSorts = new Map(); // table name -> {column, descending}: kept across refreshes of the same table
 
@@ -103,4 +116,30 @@ export function table(name, columns, rows, options = {}) {
   const wrapper = h("div", { class: "table-panel" }, tools, h("div", { class: "scroll" }, grid));
   if (rows.length === 0) wrapper.append(h("p", { class: "empty" }, options.empty || "No data in this range"));
   return wrapper;
+}
+
+/**
+ * A list the server sorts and pages (`sort`, `order`, `offset` kept in the URL): the request parameters, and the
+ * table options and pager to draw a page of it with.
+ */
+export function serverPaged(defaultSort, size) {
+  const url = current();
+  const sort = url.get("sort") || defaultSort;
+  const descending = url.get("order") !== "asc";
+  const offset = Math.max(0, Number(url.get("offset")) || 0);
+  return {
+    params: { sort, order: descending ? "desc" : "asc", limit: String(size), offset: String(offset) },
+    options: {
+      sort: { column: sort, descending },
+      onSort: (column, desc) => update({ sort: column, order: desc ? "desc" : "asc", offset: null }, { replace: true }),
+    },
+    pager(shown, total) {
+      const last = Math.min(offset + shown, total);
+      const bar = h("div", { class: "pager" }, `${total ? offset + 1 : 0}–${last} of ${count(total)}`);
+      if (offset > 0)
+        bar.append(h("button", { type: "button", onclick: () => update({ offset: Math.max(0, offset - size) || null }) }, "Previous"));
+      if (last < total) bar.append(h("button", { type: "button", onclick: () => update({ offset: offset + size }) }, "Next"));
+      return bar;
+    },
+  };
 }

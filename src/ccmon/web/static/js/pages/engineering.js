@@ -2,7 +2,7 @@
 
 import { barChart, heatmap, pivot, timeChart } from "../charts.js";
 import { count, ms, percent, usd } from "../format.js";
-import { table } from "../table.js";
+import { TOOL_COLUMNS, table } from "../table.js";
 
 export const name = "engineering";
 export const title = "Engineering";
@@ -39,15 +39,7 @@ export async function render(ctx) {
     toolsPanel.body.replaceChildren(
       table(
         "tools",
-        [
-          { key: "tool", label: "Tool" },
-          { key: "calls", label: "Calls", numeric: true, format: count },
-          { key: "success_rate", label: "Success", numeric: true, format: percent },
-          { key: "rejections", label: "Rejected", numeric: true, format: count },
-          { key: "duration_p50_ms", label: "p50", numeric: true, format: ms },
-          { key: "duration_p95_ms", label: "p95", numeric: true, format: ms },
-          { key: "duration_p99_ms", label: "p99", numeric: true, format: ms },
-        ],
+        TOOL_COLUMNS,
         t.rows,
         { csv: { path: "engineering/tools", params: toolParams, filename: "tools.csv" } },
       ),

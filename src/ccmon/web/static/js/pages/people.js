@@ -2,10 +2,9 @@
 // comparison. The leaderboard is sorted and paged by the server; its sort is kept in the URL.
 
 import { barChart } from "../charts.js";
-import { h } from "../dom.js";
 import { count, duration, percent, usd } from "../format.js";
-import { current, href, update } from "../state.js";
-import { table } from "../table.js";
+import { href } from "../state.js";
+import { serverPaged, table } from "../table.js";
 
 export const name = "people";
 export const title = "People";
@@ -31,26 +30,16 @@ export function standingColumns(keyLabel, link) {
 export async function render(ctx) {
   ctx.heading("People", "Who uses Claude Code, what it produces for them and what it costs. Select a person for their page.");
   const grid = ctx.section();
-  const url = current();
-  const sort = url.get("sort") || "cost_usd";
-  const descending = url.get("order") !== "asc";
-  const offset = Math.max(0, Number(url.get("offset")) || 0);
+  const paged = serverPaged("cost_usd", PAGE);
   const board = ctx.panel(grid, "leaderboard", "Leaderboard", { chart: false, wide: true });
-  const params = ctx.with({ group: "person", sort, order: descending ? "desc" : "asc", limit: String(PAGE), offset: String(offset) });
+  const params = ctx.with({ group: "person", ...paged.params });
   ctx.fill(board, ctx.get("people/leaderboard", params), (b) => {
-    const pager = h("div", { class: "pager" });
-    const last = Math.min(offset + b.rows.length, b.total);
-    pager.append(`${b.total ? offset + 1 : 0}–${last} of ${b.total}`);
-    if (offset > 0)
-      pager.append(h("button", { type: "button", onclick: () => update({ offset: Math.max(0, offset - PAGE) || null }) }, "Previous"));
-    if (last < b.total) pager.append(h("button", { type: "button", onclick: () => update({ offset: offset + PAGE }) }, "Next"));
     board.body.replaceChildren(
       table("leaderboard", standingColumns("Person", (r) => href("/people/" + encodeURIComponent(r.key))), b.rows, {
-        sort: { column: sort, descending },
-        onSort: (column, desc) => update({ sort: column, order: desc ? "desc" : "asc", offset: null }, { replace: true }),
+        ...paged.options,
         csv: { path: "people/leaderboard", params, filename: "leaderboard.csv" },
       }),
-      pager,
+      paged.pager(b.rows.length, b.total),
     );
   });
 

@@ -1,9 +1,9 @@
 // One person's page: their overview, cost over time and by model, tools and acceptance.
 
 import { FAMILIES, barChart, pivot, timeChart } from "../charts.js";
-import { costChange, count, duration, ms, percent, usd } from "../format.js";
+import { costChange, count, duration, percent, usd } from "../format.js";
 import { href } from "../state.js";
-import { table } from "../table.js";
+import { TOOL_COLUMNS, table } from "../table.js";
 
 export const name = "person";
 export const title = "Person";
@@ -82,14 +82,7 @@ export async function render(ctx, key) {
     tools.body.replaceChildren(
       table(
         "tools",
-        [
-          { key: "tool", label: "Tool" },
-          { key: "calls", label: "Calls", numeric: true, format: count },
-          { key: "success_rate", label: "Success", numeric: true, format: percent },
-          { key: "rejections", label: "Rejected", numeric: true, format: count },
-          { key: "duration_p50_ms", label: "p50", numeric: true, format: ms },
-          { key: "duration_p95_ms", label: "p95", numeric: true, format: ms },
-        ],
+        TOOL_COLUMNS,
         p.tools.rows,
         { csv: { path: "engineering/tools", params: toolParams, filename: "tools.csv" } },
       ),
