@@ -36,11 +36,26 @@ def test_list_settings_from_the_environment() -> None:
 
 @pytest.mark.parametrize(
     ("environ", "message"),
-    [({"CCMON_PORT": "eighty"}, "CCMON_PORT"), ({"CCMON_QUEUE_MAX_ROWS": "1.5"}, "CCMON_QUEUE_MAX_ROWS")],
+    [
+        ({"CCMON_PORT": "eighty"}, "CCMON_PORT"),
+        ({"CCMON_QUEUE_MAX_ROWS": "1.5"}, "CCMON_QUEUE_MAX_ROWS"),
+        ({"CCMON_MONTHLY_BUDGET_USD": "0"}, "greater than 0"),
+        ({"CCMON_MONTHLY_BUDGET_USD": "-5"}, "greater than 0"),
+        ({"CCMON_MONTHLY_BUDGET_USD": "inf"}, "greater than 0"),
+        ({"CCMON_MONTHLY_BUDGET_USD": "lots"}, "CCMON_MONTHLY_BUDGET_USD"),
+    ],
 )
 def test_bad_values_name_the_setting(environ: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):
         load_config(environ=environ)
+
+
+def test_budget_from_the_file_or_the_environment(tmp_path: Path) -> None:
+    assert load_config(environ={"CCMON_MONTHLY_BUDGET_USD": "2500.50"}).monthly_budget_usd == 2500.5
+    config_file = tmp_path / "ccmon.toml"
+    config_file.write_text("monthly_budget_usd = 4000\n")
+    assert load_config(environ={}, config_file=config_file).monthly_budget_usd == 4000.0
+    assert load_config(environ={}).monthly_budget_usd is None
 
 
 def test_unknown_file_keys_are_refused(tmp_path: Path) -> None:

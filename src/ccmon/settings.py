@@ -8,6 +8,7 @@ Precedence is flag > environment > TOML file > default.
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from collections.abc import Callable, Mapping
@@ -28,6 +29,13 @@ def _parse_bool(raw: str) -> bool:
     if lowered in {"0", "false", "no", "off", ""}:
         return False
     raise ValueError(f"expected a boolean (true/false), got {raw!r}")
+
+
+def _parse_budget(raw: str) -> float:
+    value = float(raw)
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"expected an amount in USD greater than 0, got {raw!r}")
+    return value
 
 
 def _parse_list(raw: str) -> tuple[str, ...]:
@@ -129,7 +137,7 @@ SETTINGS: tuple[Setting, ...] = (
         None,
         "Monthly Claude Code budget in USD for the whole organisation: the dashboards show spend month-to-date and "
         "projected month-end spend against it. Unset: no budget.",
-        float,
+        _parse_budget,
     ),
     Setting("log_level", "info", "Log level: debug, info, warning, error."),
     Setting("log_format", "json", "Log format: `json` (one object per line) or `text`."),
@@ -183,8 +191,8 @@ def _coerce(setting: Setting, value: Any, source: str) -> Any:
             return tuple(str(v) for v in value)
         if setting.parse is int and isinstance(value, int) and not isinstance(value, bool):
             return value
-        if setting.parse is float and isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
+        if setting.parse is _parse_budget and isinstance(value, int | float) and not isinstance(value, bool):
+            return _parse_budget(str(value))
         if setting.parse is str and value is not None:
             return str(value)
     except ValueError as exc:

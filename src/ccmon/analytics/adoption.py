@@ -54,7 +54,9 @@ def activity(store: Store, query: Query) -> Activity:
         f"SELECT DISTINCT toDate(hour, 'UTC') AS day, person FROM ({source}) WHERE person != ''", params
     ):
         days_active[person] |= 1 << (day - origin).days
-    in_range, range_params = rollup_rows(SESSIONS, query, uses=("session_id",), bucket="1d")
+    # Sessions of the range's days, whole (as DAU counts the first day whole), not of the 29 days before.
+    days = query.with_range(TimeRange(datetime.combine(first_day, datetime.min.time(), UTC), query.time_range.end))
+    in_range, range_params = rollup_rows(SESSIONS, days, uses=("session_id",), bucket="1d")
     sessions = dict(
         store.query(
             f"SELECT toDate(hour, 'UTC') AS day, uniqExact(session_id) FROM ({in_range}) "

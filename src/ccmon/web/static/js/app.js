@@ -29,14 +29,20 @@ let refreshTimer = null;
 function route(path) {
   if (PAGES[path]) return { page: PAGES[path], arg: null };
   const match = /^\/(people|sessions)\/(.+)$/.exec(path);
-  if (match) return { page: match[1] === "people" ? person : session, arg: decodeURIComponent(match[2]) };
+  if (match) {
+    try {
+      return { page: match[1] === "people" ? person : session, arg: decodeURIComponent(match[2]) };
+    } catch {
+      return null; // not a valid escape: page not found
+    }
+  }
   return null;
 }
 
 // What the server says about itself (budget, endpoints, whether any telemetry arrived), asked at every render
 // without holding the page up; a page that needs it awaits `ctx.info`.
 function serverInfo() {
-  return get("server").then(
+  return get("server", null, AbortSignal.timeout(30000)).then(
     (info) => {
       setParallelRequests(info.parallel_requests);
       document.getElementById("version").textContent = "ccmon " + info.version;
@@ -84,6 +90,7 @@ function syncControls() {
     if (![...select.options].some((o) => o.value === value)) select.append(h("option", { value }, value));
     select.value = value;
   }
+  document.querySelector(".brand").href = state.href("/");
   for (const link of document.querySelectorAll("#nav a")) {
     const path = link.getAttribute("href").split("?")[0];
     const active = path === "/" ? location.pathname === "/" : location.pathname.startsWith(path);
@@ -105,15 +112,17 @@ async function loadFilterOptions(ctx) {
       const params = new URLSearchParams({ from: ctx.range.from, to: ctx.range.to, top: "500", by: name });
       let rows = [];
       try {
-        rows = (await get("cost/breakdown", params)).rows;
+        rows = (await get("cost/breakdown", params, ctx.signal)).rows; // dropped from the queue by the next render
       } catch {
+        optionsKey = null; // asked again at the next render
         return;
       }
       const select = controls.elements[name];
       const chosen = select.value;
       const keep = select.options[0];
       clear(select).append(keep);
-      const values = rows.map((r) => r.key).filter((k) => k && k !== "(rest)").sort();
+      // `(unknown)` labels rows without the value: no filter can select those.
+      const values = rows.map((r) => r.key).filter((k) => k && k !== "(rest)" && k !== "(unknown)").sort();
       if (chosen && !values.includes(chosen)) values.unshift(chosen);
       for (const v of values) select.append(h("option", { value: v }, v));
       select.value = chosen;
@@ -160,9 +169,9 @@ async function render({ refresh = false } = {}) {
   } catch (error) {
     if (controller.signal.aborted || error.name === "AbortError") return;
     if (error instanceof ApiError && error.status === 401) return askForToken();
-    if (refresh) target.remove();
-    main.dataset.state = "error";
     status.textContent = describe(error);
+    if (refresh) target.remove(); // the view on screen stays, and so does the next refresh
+    else main.dataset.state = "error";
   }
 }
 
@@ -175,6 +184,7 @@ function scheduleRefresh() {
   if (on)
     refreshTimer = setInterval(() => {
       if (document.visibilityState !== "visible" || main.dataset.state !== "ready") return;
+      if (main.contains(document.activeElement) && document.activeElement !== main) return; // keep the focus
       if (current?.page?.autoRefresh !== false) render({ refresh: true });
     }, REFRESH_MS);
 }
@@ -191,12 +201,12 @@ function wire() {
     if (field.name === "range") {
       if (field.value === "custom") {
         const range = state.timeRange();
-        state.update({ range: null, from: range.from, to: range.to });
-      } else state.update({ range: field.value, from: null, to: null });
+        state.update({ range: null, from: range.from, to: range.to, offset: null, cursor: null });
+      } else state.update({ range: field.value, from: null, to: null, offset: null, cursor: null });
     } else if (field.name === "from" || field.name === "to") {
       const from = controls.elements.from.value;
       const to = controls.elements.to.value;
-      if (from && to && from < to) state.update({ range: null, from: from + ":00Z", to: to + ":00Z" });
+      if (from && to && from < to) state.update({ range: null, from: from + ":00Z", to: to + ":00Z", offset: null });
     } else if (state.FILTERS.includes(field.name)) {
       state.update({ [field.name]: field.value || null, offset: null, cursor: null });
     }
@@ -207,6 +217,7 @@ function wire() {
     if (event.metaKey || event.ctrlKey || event.shiftKey || event.altKey) return;
     const url = new URL(link.href, location.href);
     if (url.origin !== location.origin || !route(url.pathname)) return;
+    if (url.hash && url.pathname === location.pathname && url.search === location.search) return; // an anchor
     event.preventDefault();
     history.pushState(null, "", url.pathname + url.search);
     render();

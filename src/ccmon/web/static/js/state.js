@@ -45,14 +45,23 @@ export function timeRange(params = current()) {
   const from = params.get("from");
   const to = params.get("to");
   if (from && to) return { preset: "custom", from, to };
-  const preset = params.get("range") in PRESETS || params.get("range") === "mtd" ? params.get("range") : DEFAULT_RANGE;
+  const asked = params.get("range");
+  const preset = Object.hasOwn(PRESETS, asked ?? "") || asked === "mtd" ? asked : DEFAULT_RANGE;
   const end = new Date();
   end.setUTCSeconds(0, 0);
   end.setUTCMinutes(end.getUTCMinutes() + 1);
   let start;
-  if (preset === "mtd") start = new Date(Date.UTC(end.getUTCFullYear(), end.getUTCMonth(), 1));
+  // The month of the window's last instant: in a month's last minute, `end` is already the 1st of the next.
+  const last = new Date(end.getTime() - 1);
+  if (preset === "mtd") start = new Date(Date.UTC(last.getUTCFullYear(), last.getUTCMonth(), 1));
   else start = new Date(end.getTime() - PRESETS[preset] * 1000);
   return { preset, from: iso(start), to: iso(end) };
+}
+
+// The instant "month to date" is asked as of: the window's last second (so a window ending on the 1st shows the month
+// before), never later than now.
+export function monthAsOf(range) {
+  return iso(new Date(Math.min(Date.parse(range.to) - 1000, Date.now())));
 }
 
 // A bucket fine enough to show a shape, coarse enough to read from the daily or hourly rollups.

@@ -7,7 +7,8 @@ export const name = "connect";
 export const title = "Connect";
 
 function snippet(info) {
-  const host = info.otlp_host && info.otlp_host !== "0.0.0.0" ? info.otlp_host : location.hostname;
+  const named = info.otlp_host || location.hostname;
+  const host = named.includes(":") && !named.startsWith("[") ? `[${named}]` : named; // an IPv6 address
   const lines = [
     "export CLAUDE_CODE_ENABLE_TELEMETRY=1",
     "export OTEL_METRICS_EXPORTER=otlp",

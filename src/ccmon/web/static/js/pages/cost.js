@@ -3,6 +3,7 @@
 
 import { FAMILIES, barChart, pivot, timeChart } from "../charts.js";
 import { count, number, percent, usd } from "../format.js";
+import { monthAsOf } from "../state.js";
 import { table } from "../table.js";
 
 export const name = "cost";
@@ -31,7 +32,7 @@ export async function render(ctx) {
       tiles.set("cache_efficiency", e.cache_efficiency, percent(e.cache_efficiency), "cache reads ÷ prompt tokens");
       tiles.set("cost_per_million_tokens", e.cost_per_million_tokens, usd(e.cost_per_million_tokens));
     }, fail),
-    Promise.all([ctx.get("cost/month-to-date", ctx.with({ as_of: ctx.range.to })), ctx.info]).then(([m, info]) => {
+    Promise.all([ctx.get("cost/month-to-date", ctx.with({ as_of: monthAsOf(ctx.range) })), ctx.info]).then(([m, info]) => {
       const limit = info ? info.monthly_budget_usd : null;
       tiles.set("month_to_date_usd", m.spend_usd, usd(m.spend_usd), limit ? `of ${usd(limit)} budget` : "");
       tiles.set("projected_usd", m.projected_month_end_usd, usd(m.projected_month_end_usd), "7-day run rate");

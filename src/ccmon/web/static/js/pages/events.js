@@ -13,6 +13,8 @@ export const title = "Events";
 const TAIL_MS = 3000;
 const LIMIT = 100;
 const MAX_ROWS = 2000; // a tail left running keeps the newest this many
+const TAIL_OVERLAP_MS = 120000;
+const TAIL_MAX_PAGES = 10;
 // Claude Code's event names (claude_code.<name>), most common first.
 const EVENT_NAMES = [
   "user_prompt", "api_request", "api_error", "tool_decision", "tool_result", "assistant_response", "api_refusal",
@@ -87,10 +89,19 @@ export async function render(ctx) {
     );
   };
   more.addEventListener("click", async () => {
-    const page = await ctx.get("events", new URLSearchParams({ ...Object.fromEntries(params), cursor }));
-    rows = rows.concat(page.rows);
-    cursor = page.next_cursor;
-    draw();
+    const older = new URLSearchParams(params); // a copy that keeps repeated filters (team=a&team=b)
+    older.set("cursor", cursor);
+    more.disabled = true;
+    try {
+      const page = await ctx.get("events", older);
+      rows = mergeNewest(rows, page.rows);
+      cursor = page.next_cursor;
+      draw();
+    } catch (error) {
+      if (error.name !== "AbortError") document.getElementById("status").textContent = describe(error);
+    } finally {
+      more.disabled = false;
+    }
   });
   ctx.fill(list, ctx.get("events", params), (page) => {
     rows = page.rows;
@@ -112,27 +123,41 @@ export async function render(ctx) {
   });
   if (tailing) follow(true);
 
-  // Newer than the newest shown, up to a minute ahead (clocks differ); merged without duplicates.
+  // From a little before the newest shown (exporters send in batches, so an older event can arrive after a newer
+  // one) to a minute ahead (clocks differ), every page of it; merged without duplicates. One poll at a time.
+  let polling = false;
   async function poll() {
-    if (!tailing || ctx.signal.aborted) return;
-    const newest = rows.length ? rows[0].ts : ctx.range.from;
+    if (!tailing || polling || ctx.signal.aborted || document.visibilityState !== "visible") return;
+    polling = true;
+    const newest = rows.length ? Date.parse(rows[0].ts) : Date.parse(ctx.range.from);
     const window = new URLSearchParams(params);
-    window.set("from", newest.replace(/(\.\d+)?Z$/, "Z"));
-    window.set("to", new Date(Date.now() + 60000).toISOString().replace(/\.\d{3}Z$/, "Z"));
+    window.set("from", stamp(Math.max(newest - TAIL_OVERLAP_MS, Date.parse(ctx.range.from))));
+    window.set("to", stamp(Date.now() + 60000));
     try {
-      const page = await ctx.get("events", window);
       const before = rows.length;
-      rows = mergeNewest(rows, page.rows).slice(0, MAX_ROWS);
+      for (let pages = 0; pages < TAIL_MAX_PAGES; pages++) {
+        const page = await ctx.get("events", window);
+        rows = mergeNewest(rows, page.rows).slice(0, MAX_ROWS);
+        if (!page.next_cursor) break;
+        window.set("cursor", page.next_cursor);
+      }
       if (rows.length !== before) draw();
       document.getElementById("status").textContent = "Live tail: " + new Date().toISOString().slice(11, 19) + " UTC";
     } catch (error) {
-      document.getElementById("status").textContent = describe(error);
+      if (error.name !== "AbortError") document.getElementById("status").textContent = describe(error);
+    } finally {
+      polling = false;
     }
   }
 }
 
+function stamp(ms) {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+// Newest first by time (parsed: the API leaves out a zero fraction), then by sequence.
 function mergeNewest(shown, fresh) {
   const seen = new Set(shown.map(identity));
   const added = fresh.filter((r) => !seen.has(identity(r)));
-  return added.concat(shown).sort((a, b) => (a.ts < b.ts ? 1 : a.ts > b.ts ? -1 : b.sequence - a.sequence));
+  return added.concat(shown).sort((a, b) => Date.parse(b.ts) - Date.parse(a.ts) || b.sequence - a.sequence);
 }

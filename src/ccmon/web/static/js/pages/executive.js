@@ -3,7 +3,7 @@
 import { FAMILIES, barChart, pivot, timeChart } from "../charts.js";
 import { h } from "../dom.js";
 import { costChange, count, percent, usd } from "../format.js";
-import { href } from "../state.js";
+import { href, monthAsOf } from "../state.js";
 import { table } from "../table.js";
 
 export const name = "executive";
@@ -35,7 +35,7 @@ export async function render(ctx) {
   ]);
   const top = ctx.panel(grid, "top-people", "Top 10 people by tokens", { chart: false, wide: true });
 
-  // Requests in the order they are sent (api.js sends two at a time): the charts' first.
+  // Requests in the order they are sent (api.js sends `parallel_requests` at a time): the charts' first.
   const daily = ctx.with({ by: "family", bucket: "1d" });
   ctx.fill(trend, ctx.get("cost/timeseries", daily), (ts) =>
     timeChart(trend.figure, trend.body, pivot(ts.rows, { ...ctx.range, bucket: "1d", order: FAMILIES }), {
@@ -46,7 +46,7 @@ export async function render(ctx) {
   );
 
   // Month to date as of the window's end, so a past window shows that month.
-  const monthToDate = ctx.get("cost/month-to-date", ctx.with({ as_of: ctx.range.to }));
+  const monthToDate = ctx.get("cost/month-to-date", ctx.with({ as_of: monthAsOf(ctx.range) }));
   ctx.fill(budget, Promise.all([monthToDate, ctx.info]), ([m, info]) => {
     const limit = info ? info.monthly_budget_usd : null;
     const share = limit ? `${percent(m.spend_usd / limit)} of ${usd(limit)}` : "";
