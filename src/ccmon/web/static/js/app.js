@@ -139,7 +139,6 @@ async function render({ refresh = false } = {}) {
   }
   const controller = new AbortController();
   current = { controller, page: found?.page };
-  document.body.dataset.page = found ? found.page.name : "missing";
   const target = refresh ? h("div", { class: "staging" }) : clear(main);
   if (refresh) main.append(target);
   else {

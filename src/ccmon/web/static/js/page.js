@@ -33,9 +33,8 @@ export class PageContext {
     if (subtitle) this.target.append(h("p", { class: "subtitle" }, subtitle));
   }
 
-  section(title) {
+  section() {
     const grid = h("div", { class: "grid" });
-    if (title) this.target.append(h("h2", {}, title));
     this.target.append(grid);
     return grid;
   }
@@ -80,6 +79,7 @@ export class PageContext {
       row.append(tile);
       elements.set(name, { value, detail });
     }
+    const pending = this.pending;
     return {
       // raw: the number as the API answered it; text: how it is shown.
       set(name, raw, text, detail = "") {
@@ -88,11 +88,18 @@ export class PageContext {
         el.value.textContent = text;
         el.detail.textContent = detail;
       },
-      fail(error) {
-        for (const el of elements.values()) {
-          el.value.textContent = "—";
-          el.detail.textContent = describe(error);
-        }
+      // Run `draw(data)` (which sets tiles) once `promise` resolves; a failure is shown on every tile, as `fill`
+      // shows it in a panel.
+      fill(promise, draw) {
+        const done = promise.then(draw, (error) => {
+          if (error.name === "AbortError") return;
+          for (const el of elements.values()) {
+            el.value.textContent = "—";
+            el.detail.textContent = describe(error);
+          }
+          throw error;
+        });
+        pending.push(done);
       },
     };
   }

@@ -11,6 +11,15 @@ function daily(rows, series) {
   return rows.flatMap((r) => series.map(([key, label]) => ({ t: r.day + "T00:00:00Z", series: label, value: r[key] })));
 }
 
+// DAU, WAU and MAU per day from `adoption/activity` (here and on the executive page).
+export function drawActiveUsers(panel, activity, range) {
+  const series = [["dau", "DAU"], ["wau", "WAU"], ["mau", "MAU"]];
+  timeChart(panel.figure, panel.body, pivot(daily(activity.rows, series), { ...range, bucket: "1d", order: ["DAU", "WAU", "MAU"] }), {
+    format: count,
+    label: "Active users per day",
+  });
+}
+
 function shares(ctx, grid, by, label) {
   const chart = ctx.panel(grid, by + "s", `${label}: people`);
   const list = ctx.panel(grid, by + "s-table", `${label}: people and sessions`, { chart: false });
@@ -40,12 +49,7 @@ export async function render(ctx) {
   const grid = ctx.section();
   const activity = ctx.get("adoption/activity", ctx.query);
   const active = ctx.panel(grid, "active-users", "Active users (DAU, WAU, MAU)", { wide: true });
-  ctx.fill(active, activity, (a) =>
-    timeChart(active.figure, active.body, pivot(daily(a.rows, [["dau", "DAU"], ["wau", "WAU"], ["mau", "MAU"]]), { ...ctx.range, bucket: "1d", order: ["DAU", "WAU", "MAU"] }), {
-      format: count,
-      label: "Active users",
-    }),
-  );
+  ctx.fill(active, activity, (a) => drawActiveUsers(active, a, ctx.range));
   const fresh = ctx.panel(grid, "new-users", "New and returning people per day");
   ctx.fill(fresh, activity, (a) =>
     timeChart(fresh.figure, fresh.body, pivot(daily(a.rows, [["returning_users", "returning"], ["new_users", "new"]]), { ...ctx.range, bucket: "1d", order: ["returning", "new"] }), {

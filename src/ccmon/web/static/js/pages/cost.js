@@ -22,22 +22,17 @@ export async function render(ctx) {
     { name: "cache_efficiency", label: "Cache efficiency" },
     { name: "cost_per_million_tokens", label: "Cost per million tokens" },
   ]);
-  const fail = (error) => {
-    tiles.fail(error);
-    throw error;
-  };
-  ctx.pending.push(
-    ctx.get("cost/efficiency", ctx.query).then((e) => {
-      tiles.set("token_efficiency", e.token_efficiency, number(e.token_efficiency), "output ÷ input tokens");
-      tiles.set("cache_efficiency", e.cache_efficiency, percent(e.cache_efficiency), "cache reads ÷ prompt tokens");
-      tiles.set("cost_per_million_tokens", e.cost_per_million_tokens, usd(e.cost_per_million_tokens));
-    }, fail),
-    Promise.all([ctx.get("cost/month-to-date", ctx.with({ as_of: monthAsOf(ctx.range) })), ctx.info]).then(([m, info]) => {
-      const limit = info ? info.monthly_budget_usd : null;
-      tiles.set("month_to_date_usd", m.spend_usd, usd(m.spend_usd), limit ? `of ${usd(limit)} budget` : "");
-      tiles.set("projected_usd", m.projected_month_end_usd, usd(m.projected_month_end_usd), "7-day run rate");
-    }, fail),
-  );
+  tiles.fill(ctx.get("cost/efficiency", ctx.query), (e) => {
+    tiles.set("token_efficiency", e.token_efficiency, number(e.token_efficiency), "output ÷ input tokens");
+    tiles.set("cache_efficiency", e.cache_efficiency, percent(e.cache_efficiency), "cache reads ÷ prompt tokens");
+    tiles.set("cost_per_million_tokens", e.cost_per_million_tokens, usd(e.cost_per_million_tokens));
+  });
+  const monthToDate = ctx.get("cost/month-to-date", ctx.with({ as_of: monthAsOf(ctx.range) }));
+  tiles.fill(Promise.all([monthToDate, ctx.info]), ([m, info]) => {
+    const limit = info ? info.monthly_budget_usd : null;
+    tiles.set("month_to_date_usd", m.spend_usd, usd(m.spend_usd), limit ? `of ${usd(limit)} budget` : "");
+    tiles.set("projected_usd", m.projected_month_end_usd, usd(m.projected_month_end_usd), "7-day run rate");
+  });
 
   const families = ctx.panel(grid, "cost-by-family", "Cost by model family", { wide: true });
   const familyParams = ctx.with({ by: "family", bucket: ctx.bucket });

@@ -5,6 +5,7 @@ import { h } from "../dom.js";
 import { costChange, count, percent, usd } from "../format.js";
 import { href, monthAsOf } from "../state.js";
 import { table } from "../table.js";
+import { drawActiveUsers } from "./adoption.js";
 
 export const name = "executive";
 export const title = "Executive";
@@ -64,31 +65,17 @@ export async function render(ctx) {
   ctx.fill(users, ctx.get("adoption/activity", ctx.query), (activity) => {
     const last = activity.rows[activity.rows.length - 1] || { dau: 0, wau: 0, mau: 0 };
     for (const key of ["dau", "wau", "mau"]) activeTiles.set(key, last[key], count(last[key]), last.day ? `on ${last.day}` : "");
-    const rows = activity.rows.flatMap((r) =>
-      ["dau", "wau", "mau"].map((s) => ({ t: r.day + "T00:00:00Z", series: s.toUpperCase(), value: r[s] })),
-    );
-    timeChart(users.figure, users.body, pivot(rows, { ...ctx.range, bucket: "1d", order: ["DAU", "WAU", "MAU"] }), {
-      format: count,
-      label: "Active users per day",
-    });
+    drawActiveUsers(users, activity, ctx.range);
   });
 
-  ctx.pending.push(
-    ctx.get("overview", ctx.query).then(
-      (o) => {
-        tiles.set("cost_usd", o.current.cost_usd, usd(o.current.cost_usd), costChange(o.cost_change_pct));
-        tiles.set("active_users", o.active_users, count(o.active_users));
-        tiles.set("pull_requests", o.current.pull_requests, count(o.current.pull_requests), `${count(o.current.commits)} commits`);
-        tiles.set("accept_rate", o.edit_accept_rate, percent(o.edit_accept_rate));
-        tiles.set("cost_per_pull_request", o.cost_per_pull_request, usd(o.cost_per_pull_request));
-        tiles.set("sessions", o.current.sessions, count(o.current.sessions), `${usd(o.cost_per_session)} each`);
-      },
-      (error) => {
-        tiles.fail(error);
-        throw error;
-      },
-    ),
-  );
+  tiles.fill(ctx.get("overview", ctx.query), (o) => {
+    tiles.set("cost_usd", o.current.cost_usd, usd(o.current.cost_usd), costChange(o.cost_change_pct));
+    tiles.set("active_users", o.active_users, count(o.active_users));
+    tiles.set("pull_requests", o.current.pull_requests, count(o.current.pull_requests), `${count(o.current.commits)} commits`);
+    tiles.set("accept_rate", o.edit_accept_rate, percent(o.edit_accept_rate));
+    tiles.set("cost_per_pull_request", o.cost_per_pull_request, usd(o.cost_per_pull_request));
+    tiles.set("sessions", o.current.sessions, count(o.current.sessions), `${usd(o.cost_per_session)} each`);
+  });
 
   const params = ctx.with({ sort: "tokens", order: "desc", limit: "10" });
   ctx.fill(top, ctx.get("people/leaderboard", params), (board) => {

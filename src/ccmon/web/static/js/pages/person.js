@@ -25,24 +25,16 @@ export async function render(ctx, key) {
   ]);
   const profileParams = ctx.with({ key });
   const profile = ctx.get("people/profile", profileParams);
-  ctx.pending.push(
-    profile.then(
-      (p) => {
-        const o = p.overview;
-        tiles.set("cost_usd", o.current.cost_usd, usd(o.current.cost_usd), costChange(o.cost_change_pct));
-        tiles.set("sessions", o.current.sessions, count(o.current.sessions), `${usd(o.cost_per_session)} each`);
-        tiles.set("pull_requests", o.current.pull_requests, count(o.current.pull_requests), `${usd(o.cost_per_pull_request)} each`);
-        tiles.set("commits", o.current.commits, count(o.current.commits));
-        tiles.set("accept_rate", o.edit_accept_rate, percent(o.edit_accept_rate));
-        const active = o.current.active_time_s.user + o.current.active_time_s.cli;
-        tiles.set("active_time", active, duration(active), `${duration(o.current.active_time_s.user)} typing`);
-      },
-      (error) => {
-        tiles.fail(error);
-        throw error;
-      },
-    ),
-  );
+  tiles.fill(profile, (p) => {
+    const o = p.overview;
+    tiles.set("cost_usd", o.current.cost_usd, usd(o.current.cost_usd), costChange(o.cost_change_pct));
+    tiles.set("sessions", o.current.sessions, count(o.current.sessions), `${usd(o.cost_per_session)} each`);
+    tiles.set("pull_requests", o.current.pull_requests, count(o.current.pull_requests), `${usd(o.cost_per_pull_request)} each`);
+    tiles.set("commits", o.current.commits, count(o.current.commits));
+    tiles.set("accept_rate", o.edit_accept_rate, percent(o.edit_accept_rate));
+    const active = o.current.active_time_s.user + o.current.active_time_s.cli;
+    tiles.set("active_time", active, duration(active), `${duration(o.current.active_time_s.user)} typing`);
+  });
   const overTime = ctx.panel(grid, "cost-over-time", "Cost by model family", { wide: true });
   const timeParams = ctx.with({ by: "family", bucket: ctx.bucket });
   timeParams.set("person", key);
