@@ -13,14 +13,14 @@ const PALETTE_SIZE = 8;
 // Model families in one order everywhere, so each keeps its colour on every page.
 export const FAMILIES = ["opus", "sonnet", "haiku", "other"];
 
-export function setPoints(figure, points) {
+function setPoints(figure, points) {
   figure.dataset.points = String(points);
   figure.dataset.drawnMs = String(Math.round(performance.now())); // since navigation: bench/ui.py reads it
   if (points === 0) figure.dataset.empty = "true";
   else delete figure.dataset.empty;
 }
 
-export function empty(figure, body, message = "No data in this range") {
+function empty(figure, body, message = "No data in this range") {
   setPoints(figure, 0);
   clear(body).append(h("p", { class: "empty" }, message));
 }

@@ -2,8 +2,8 @@
 // from/to), the filters, and page options such as a table's sort.
 
 export const FILTERS = ["team", "person", "model", "repository"];
-export const PRESETS = { "1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400, "90d": 90 * 86400 };
-export const DEFAULT_RANGE = "30d";
+const PRESETS = { "1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400, "90d": 90 * 86400 };
+const DEFAULT_RANGE = "30d";
 
 export function current() {
   return new URLSearchParams(location.search);
@@ -39,8 +39,8 @@ function iso(date) {
   return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
-// The window [from, to) the page shows. Presets end at the current minute, so the requests of one render (and a
-// reload within the minute) ask the same window.
+// The window [from, to) the page shows. Presets end at the start of the next minute, so the requests of one render
+// (and a reload within the minute) ask the same window.
 export function timeRange(params = current()) {
   const from = params.get("from");
   const to = params.get("to");

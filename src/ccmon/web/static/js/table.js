@@ -19,25 +19,18 @@ export const TOOL_COLUMNS = [
 
 const localSorts = new Map(); // table name -> {column, descending}: kept across refreshes of the same table
 
-function compare(a, b) {
-  if (a === b) return 0;
-  if (a === null || a === undefined || a === "") return 1; // empty last, whichever the direction
-  if (b === null || b === undefined || b === "") return -1;
-  if (typeof a === "number" && typeof b === "number") return a - b;
-  return String(a).localeCompare(String(b));
+const isEmpty = (value) => value === null || value === undefined || value === "";
+
+// Numbers as numbers, text in the reader's collation; empty cells last whichever the direction.
+function compare(a, b, descending) {
+  if (isEmpty(a) || isEmpty(b)) return isEmpty(a) - isEmpty(b);
+  const c = typeof a === "number" && typeof b === "number" ? a - b : String(a).localeCompare(String(b));
+  return descending ? -c : c;
 }
 
 function sorted(rows, sort) {
   if (!sort) return rows;
-  const out = rows.slice().sort((ra, rb) => {
-    const c = compare(ra[sort.column], rb[sort.column]);
-    if (c === 0) return 0;
-    const emptyA = ra[sort.column] === null || ra[sort.column] === undefined || ra[sort.column] === "";
-    const emptyB = rb[sort.column] === null || rb[sort.column] === undefined || rb[sort.column] === "";
-    if (emptyA || emptyB) return c;
-    return sort.descending ? -c : c;
-  });
-  return out;
+  return rows.slice().sort((ra, rb) => compare(ra[sort.column], rb[sort.column], sort.descending));
 }
 
 function cellValue(value) {
@@ -48,7 +41,7 @@ function cellValue(value) {
 /**
  * columns: [{key, label, format?, numeric?, link?(row) -> href, sortable? (default true)}]
  * options: {sort?: {column, descending}, onSort?(column, descending) (server-side sorting),
- *           csv?: {path, params, filename}, caption?, empty?}
+ *           csv?: {path, params, filename}, empty?}
  */
 export function table(name, columns, rows, options = {}) {
   const serverSorted = typeof options.onSort === "function";
@@ -101,7 +94,6 @@ export function table(name, columns, rows, options = {}) {
     ),
   );
   const tools = h("div", { class: "table-tools" });
-  if (options.caption) tools.append(h("span", { class: "caption" }, options.caption));
   if (options.csv) {
     const { path, params, filename } = options.csv;
     tools.append(

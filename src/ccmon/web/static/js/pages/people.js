@@ -11,7 +11,7 @@ export const title = "People";
 
 const PAGE = 50;
 
-export function standingColumns(keyLabel, link) {
+function standingColumns(keyLabel, link) {
   return [
     { key: "key", label: keyLabel, link },
     { key: "team", label: "Team" },
