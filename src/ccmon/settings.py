@@ -189,10 +189,9 @@ def _coerce(setting: Setting, value: Any, source: str) -> Any:
             return setting.parse(value)
         if setting.parse is _parse_list and isinstance(value, list):
             return tuple(str(v) for v in value)
-        if setting.parse is int and isinstance(value, int) and not isinstance(value, bool):
-            return value
-        if setting.parse is _parse_budget and isinstance(value, int | float) and not isinstance(value, bool):
-            return _parse_budget(str(value))
+        # A TOML number goes through the setting's own parser, checked as the same text in CCMON_* would be.
+        if isinstance(value, int | float) and not isinstance(value, bool) and setting.parse is not _parse_list:
+            return setting.parse(str(value))
         if setting.parse is str and value is not None:
             return str(value)
     except ValueError as exc:
