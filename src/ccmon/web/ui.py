@@ -78,10 +78,8 @@ def _shell() -> HTMLResponse:
 def ui_routes() -> APIRouter:
     """The page paths, each answering the shell (hidden from the OpenAPI document: they are not API)."""
     router = APIRouter(include_in_schema=False)
-    for path in PAGES:
+    for path in (*PAGES, "/people/{key:path}", "/sessions/{session_id:path}"):
         router.add_api_route(path, _shell, methods=["GET", "HEAD"], response_class=HTMLResponse)
-    router.add_api_route("/people/{key:path}", _shell, methods=["GET", "HEAD"], response_class=HTMLResponse)
-    router.add_api_route("/sessions/{session_id:path}", _shell, methods=["GET", "HEAD"], response_class=HTMLResponse)
     return router
 
 
