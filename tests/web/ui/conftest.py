@@ -28,6 +28,7 @@ from playwright.sync_api import Browser, ConsoleMessage, Error, Locator, Page, P
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from ccmon import demo
+from tests.otlp import helpers as otlp
 from tests.support import REPO, RunningServer, in_process_server, make_config
 from tests.web.ui.chromium import CHROMIUM, launch
 
@@ -84,7 +85,8 @@ class UiServer:
 
     def send_logs(self, records: Sequence[dict[str, Any]], resource: Mapping[str, str] | None = None) -> None:
         """Log records (OTLP JSON `logRecords` items) sent over OTLP/HTTP as JSON, as Claude Code does."""
-        body = logs_request(records, resource)
+        resource = {"service.name": "claude-code", "service.version": "2.1.330", "os.type": "linux", **(resource or {})}
+        body = otlp.logs_request(records, resource)
         response = self.server.http.post(
             f"{self.otlp_http_url}/v1/logs", json=body, headers={"content-type": "application/json"}
         )
@@ -125,24 +127,13 @@ def csv_rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 
 
-def _value(value: str | int | float | bool) -> dict[str, Any]:
-    if isinstance(value, bool):
-        return {"boolValue": value}
-    if isinstance(value, str):
-        return {"stringValue": value}
-    if isinstance(value, int):
-        return {"intValue": value}
-    return {"doubleValue": value}
-
-
 def log_record(
     event: str, session_id: str, at: datetime, sequence: int, **attributes: str | int | float
 ) -> dict[str, Any]:
-    """One Claude Code event as an OTLP JSON log record (the shape of the captured fixtures: body
-    `claude_code.<event>`, the event's fields as attributes next to `session.id`, `event.name`, `event.timestamp` and
-    `event.sequence`)."""
-    nanos = str(int(at.timestamp() * 1000) * 1_000_000)
-    fields: dict[str, str | int | float] = {
+    """One Claude Code event at `at` (`tests.otlp.helpers.event`'s shape, with its time, a user, the CLI's version
+    and `event.timestamp`, as the captured fixtures have them)."""
+    nanos = int(at.timestamp() * 1000) * 1_000_000
+    fields: dict[str, object] = {
         "user.id": "u-" + session_id,
         "session.id": session_id,
         "app.version": "2.1.330",
@@ -152,30 +143,7 @@ def log_record(
         "event.sequence": sequence,
         **attributes,
     }
-    return {
-        "timeUnixNano": nanos,
-        "observedTimeUnixNano": nanos,
-        "body": {"stringValue": f"claude_code.{event}"},
-        "attributes": [{"key": key, "value": _value(value)} for key, value in fields.items()],
-        "droppedAttributesCount": 0,
-    }
-
-
-def logs_request(records: Sequence[dict[str, Any]], resource: Mapping[str, str] | None = None) -> dict[str, Any]:
-    attributes = {"service.name": "claude-code", "service.version": "2.1.330", "os.type": "linux", **(resource or {})}
-    return {
-        "resourceLogs": [
-            {
-                "resource": {"attributes": [{"key": k, "value": _value(v)} for k, v in attributes.items()]},
-                "scopeLogs": [
-                    {
-                        "scope": {"name": "com.anthropic.claude_code.events", "version": "2.1.330"},
-                        "logRecords": list(records),
-                    }
-                ],
-            }
-        ]
-    }
+    return otlp.log_record(fields, time_ns=nanos, observed_ns=nanos, body=f"claude_code.{event}")
 
 
 def _xss_records(at: datetime) -> list[dict[str, Any]]:
