@@ -51,6 +51,8 @@ class Endpoint:
     name: str
     path: str
     params: tuple[tuple[str, str], ...] = ()
+    window: str = "range"
+    """How the endpoint takes the window: `range` (from, to), `as_of` (its end) or `none` (a session is whole)."""
 
 
 def endpoints(person: str, session_id: str) -> list[Endpoint]:
@@ -63,9 +65,10 @@ def endpoints(person: str, session_id: str) -> list[Endpoint]:
         Endpoint("tokens over time", "/api/v1/cost/tokens"),
         Endpoint("cost by team", "/api/v1/cost/breakdown", (("by", "team"),)),
         Endpoint("cost by person", "/api/v1/cost/breakdown", (("by", "person"),)),
-        Endpoint("cost by project", "/api/v1/cost/breakdown", (("by", "repository"),)),
+        Endpoint("cost by project", "/api/v1/cost/breakdown", (("by", "project"),)),
+        Endpoint("cost by provider", "/api/v1/cost/breakdown", (("by", "provider"),)),
         Endpoint("efficiency", "/api/v1/cost/efficiency"),
-        Endpoint("month to date", "/api/v1/cost/month-to-date"),
+        Endpoint("month to date", "/api/v1/cost/month-to-date", window="as_of"),
         Endpoint("activity (DAU/WAU/MAU)", "/api/v1/adoption/activity"),
         Endpoint("versions", "/api/v1/adoption/shares", (("by", "version"),)),
         Endpoint("operating systems", "/api/v1/adoption/shares", (("by", "os"),)),
@@ -76,7 +79,7 @@ def endpoints(person: str, session_id: str) -> list[Endpoint]:
         Endpoint("person profile", "/api/v1/people/profile", (("key", person),)),
         Endpoint("sessions by cost", "/api/v1/sessions", (("sort", "cost_usd"),)),
         Endpoint("sessions by tokens", "/api/v1/sessions", (("sort", "tokens"),)),
-        Endpoint("session detail", f"/api/v1/sessions/{session_id}"),
+        Endpoint("session detail", f"/api/v1/sessions/{session_id}", window="none"),
         Endpoint("events, newest", "/api/v1/events"),
         Endpoint("events, api_error", "/api/v1/events", (("name", "api_error"),)),
         Endpoint("events, error text", "/api/v1/events", (("text", "overloaded"),)),
@@ -156,11 +159,8 @@ class Server:
         raise SystemExit("ccmon serve did not become ready in 120 s")
 
     def call(self, endpoint: Endpoint, window: tuple[str, str]) -> float:
-        params: list[tuple[str, str | int | float | bool | None]] = [
-            ("from", window[0]),
-            ("to", window[1]),
-            *endpoint.params,
-        ]
+        given = {"range": [("from", window[0]), ("to", window[1])], "as_of": [("as_of", window[1])], "none": []}
+        params: list[tuple[str, str | int | float | bool | None]] = [*given[endpoint.window], *endpoint.params]
         began = time.perf_counter()
         response = self.http.get(endpoint.path, params=params)
         elapsed = (time.perf_counter() - began) * 1000

@@ -6,10 +6,11 @@ with `INSERT ... SELECT ... FROM numbers()`, so they pass through the same mater
 that ingest feeds. Every value is a hash of the row number: the data set is deterministic and needs no Python per row.
 
 Shape (`Shape`, defaults for 100M events): 1,000 developers in 20 teams, 4 departments, 4 cost centres and 30
-repositories; 5 sessions per developer per day, 200 events per session (one prompt every 10 events: the prompt,
-3-4 API requests, 2 tool decisions, 3 tool results, 1 API error in 20 prompts), 15 s apart, in working hours;
-120 metric points per session (12 series x 10 export intervals: cost, 4 token types, active time user/cli, lines
-added/removed, edit decisions, commits, pull requests).
+repositories (each its own project; a fifth of the developers on Bedrock, the rest on the Anthropic API); 5 sessions
+per developer per day, 200 events per session (one prompt every 10 events: the prompt, 3-4 API requests, 2 tool
+decisions, 3 tool results, 1 API error in 20 prompts), 15 s apart, in working hours; 120 metric points per session
+(12 series x 10 export intervals: cost, 4 token types, active time user/cli, lines added/removed, edit decisions,
+commits, pull requests).
 """
 
 from __future__ import annotations
@@ -70,6 +71,8 @@ def _session_columns(shape: Shape) -> str:
         {_pick(["engineering", "platform", "data", "product"], "dev % 20")} AS department,
         'cc-' || toString(100 + (dev % 20) % 4) AS cost_center,
         'repo-' || leftPad(toString((dev + k * 7) % 30), 2, '0') AS repository,
+        repository AS project,
+        if(dev % 5 = 0, 'bedrock', 'anthropic') AS provider,
         {_pick(["vscode", "iTerm.app", "tmux", "cursor", "Apple_Terminal"], "dev")} AS terminal_type,
         ['2.1.300', '2.1.310', '2.1.320', '2.1.330'][1 + least(3, intDiv(day + dev % 10, 25))] AS version,
         lower(hex(cityHash64(dev, 'account'))) AS user_account_uuid,
@@ -103,7 +106,8 @@ SELECT
     session_id || '-p' || toString(intDiv(i, 10)) AS prompt_id,
     toInt64(i) AS event_sequence,
     session_id, person, person AS user_email, user_account_uuid, '' AS user_id, 'org-1' AS organization_id,
-    terminal_type, 'claude-code' AS service_name, version, repository, team, department, cost_center,
+    terminal_type, 'claude-code' AS service_name, version, repository, project, provider, team, department,
+    cost_center,
     if(event_name IN ('api_request', 'api_error'), {_pick(_MODELS, "cityHash64(n, 'model')")}, '') AS model,
     if(slot IN ('tool_decision', 'tool_result'), {_pick(_TOOLS, "cityHash64(s, intDiv(i, 3))")}, '') AS tool_name,
     if(slot = 'tool_decision', if(cityHash64(n, 'rej') % 20 = 0, 'reject', 'accept'), '') AS decision,
@@ -173,7 +177,8 @@ SELECT
     cityHash64(s, j) AS series_id,
     if(metric_name = 'claude_code.code_edit_tool.decision', decision, {types!r}[1 + j]) AS type,
     session_id, person, person AS user_email, user_account_uuid, '' AS user_id, 'org-1' AS organization_id,
-    terminal_type, 'claude-code' AS service_name, version, repository, team, department, cost_center,
+    terminal_type, 'claude-code' AS service_name, version, repository, project, provider, team, department,
+    cost_center,
     if(j <= 4, {_pick(_MODELS, "cityHash64(s, interval)")}, '') AS model,
     if(j = 9, {_pick(["Edit", "Write", "MultiEdit"], "cityHash64(n, 'tool')")}, '') AS tool_name,
     if(j = 9, if(cityHash64(n, 'rej') % 10 = 0, 'reject', 'accept'), '') AS decision,

@@ -50,6 +50,45 @@ def test_bad_values_name_the_setting(environ: dict[str, str], message: str) -> N
         load_config(environ=environ)
 
 
+def test_attribution_settings_from_flags_the_environment_or_the_file(tmp_path: Path) -> None:
+    default = load_config(environ={})
+    assert default.project_attributes == ("project", "vcs.repository.name")
+    assert default.team_from_email == ()
+    flags = {"project_attributes": "git.repo, project", "team_from_email": "*@pay.example.com=payments,*@*.x.io=$2"}
+    config = load_config(flags=flags, environ={})
+    assert config.project_attributes == ("git.repo", "project")
+    assert [str(rule) for rule in config.team_from_email] == ["*@pay.example.com=payments", "*@*.x.io=$2"]
+    config_file = tmp_path / "ccmon.toml"
+    config_file.write_text('team_from_email = ["*@data.example.com=data"]\nproject_attributes = []\n')
+    from_file = load_config(environ={}, config_file=config_file)
+    assert [str(rule) for rule in from_file.team_from_email] == ["*@data.example.com=data"]
+    assert from_file.project_attributes == ()
+    assert load_config(environ={"CCMON_SCRAPE_TOKENS": "p1,p2"}).scrape_tokens == ("p1", "p2")
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        (
+            {"CCMON_TEAM_FROM_EMAIL": "payments"},
+            "team_from_email from CCMON_TEAM_FROM_EMAIL: team rule 'payments' is not",
+        ),
+        ({"CCMON_TEAM_FROM_EMAIL": "*@*.example.com=$3"}, r"\$3 names no \*"),
+        ({"CCMON_TEAM_FROM_EMAIL": "example.com=web"}, "must be an email pattern"),
+    ],
+)
+def test_bad_team_rules_name_the_setting(values: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_config(environ=values)
+
+
+def test_a_list_setting_in_the_file_must_be_a_list_of_text(tmp_path: Path) -> None:
+    config_file = tmp_path / "ccmon.toml"
+    config_file.write_text("project_attributes = [1, 2]\n")
+    with pytest.raises(ConfigError, match=r"project_attributes from .*: expected a list of text, got \[1, 2\]"):
+        load_config(environ={}, config_file=config_file)
+
+
 def test_budget_from_the_file_or_the_environment(tmp_path: Path) -> None:
     assert load_config(environ={"CCMON_MONTHLY_BUDGET_USD": "2500.50"}).monthly_budget_usd == 2500.5
     config_file = tmp_path / "ccmon.toml"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
+import signal
 import sys
 from collections.abc import Sequence
 
@@ -73,14 +75,24 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
+"""The status of a command killed by SIGPIPE, as a shell reports it."""
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    if args.command == "serve":
-        return _serve(vars(args))
-    if args.command == "demo":
-        return _demo(args)
-    if args.command == "report":
-        return _report(args)
+    try:
+        if args.command == "serve":
+            return _serve(vars(args))
+        if args.command == "demo":
+            return _demo(args)
+        if args.command == "report":
+            return _report(args)
+    except BrokenPipeError:
+        # The reader of our output went away (`ccmon report ... | head`): stop quietly, as command-line tools do.
+        # Python would otherwise complain again when it flushes stdout at exit.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_BROKEN_PIPE
     return 2
 
 

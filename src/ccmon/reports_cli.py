@@ -29,9 +29,33 @@ class Report:
     """The API path under /api/v1."""
     params: Mapping[str, str]
     title: str
+    fields: tuple[str, ...] = ()
+    """For an answer without rows: the fields a table or CSV shows (`a.b` for nested ones); all when empty. JSON is
+    always the whole answer."""
 
 
 REPORTS: Mapping[str, Report] = {
+    "overview": Report(
+        "overview",
+        {},
+        "Overview",
+        # Seed 000's weekly report (total cost, active users, PRs, cost per PR, cost per user), and what goes with it.
+        (
+            "current.cost_usd",
+            "cost_change_pct",
+            "active_users",
+            "cost_per_user",
+            "current.pull_requests",
+            "cost_per_pull_request",
+            "current.commits",
+            "current.sessions",
+            "cost_per_session",
+            "lines_changed",
+            "lines_per_active_hour",
+            "edit_accept_rate",
+            "unattributed_cost_usd",
+        ),
+    ),
     "summary": Report("summary", {}, "Summary"),
     "cost": Report("cost/breakdown", {"by": "team", "top": "20"}, "Cost by team"),
     "people": Report("people/leaderboard", {"limit": "50"}, "People"),
@@ -86,6 +110,7 @@ def _in_process(report: Report, args: ReportArgs) -> dict[str, Any]:
     try:
         analytics = Analytics(store)
         results: dict[str, Callable[[], BaseModel]] = {
+            "overview": lambda: analytics.overview(query),
             "summary": lambda: analytics.summary(query),
             "cost": lambda: analytics.cost_by(query, "team", 20),
             "people": lambda: analytics.leaderboard(
@@ -100,15 +125,16 @@ def _in_process(report: Report, args: ReportArgs) -> dict[str, Any]:
         store.close()
 
 
-def rows_of(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+def rows_of(report: Report, body: Mapping[str, Any]) -> list[dict[str, Any]]:
     """The rows to show: the `rows` of tabular reports, or one `metric, value` row per field of the others."""
     if isinstance(body.get("rows"), list):
         return [flatten(row) for row in body["rows"]]
-    return [{"metric": key, "value": value} for key, value in flatten(dict(body)).items()]
+    fields = flatten(dict(body))
+    return [{"metric": key, "value": fields[key]} for key in report.fields or fields]
 
 
 def render(args: ReportArgs, body: Mapping[str, Any], out: TextIO = sys.stdout) -> None:
-    rows = rows_of(body)
+    rows = rows_of(REPORTS[args.kind], body)
     if args.output == "json":
         out.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
         return
@@ -137,6 +163,7 @@ def _cell(value: object) -> str:
 def run(args: ReportArgs, out: TextIO = sys.stdout) -> int:
     try:
         render(args, fetch(args), out)
+        out.flush()  # here, so a reader that went away (`| head`) is noticed while the caller can handle it
     except (ReportError, InvalidQuery, StoreError, httpx.HTTPError) as exc:
         print(f"ccmon report: {exc}", file=sys.stderr)
         return 1

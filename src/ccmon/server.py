@@ -15,6 +15,7 @@ from typing import Any
 import uvicorn
 
 from ccmon.analytics import Analytics
+from ccmon.ingest.attribution import Attribution
 from ccmon.ingest.stats import IngestStats
 from ccmon.ingest.writer import BatchWriter
 from ccmon.otlp.grpc import GrpcReceiverThread
@@ -150,6 +151,7 @@ class Server:
                 tokens=config.ingest_tokens,
                 max_request_bytes=config.max_request_bytes,
                 max_value_length=config.max_attribute_length,
+                attribution=Attribution(config.project_attributes, config.team_from_email),
             )
             grpc_server = GrpcReceiverThread(receiver, f"{config.host}:{config.otlp_grpc_port}")
             await asyncio.to_thread(grpc_server.start)
@@ -159,6 +161,7 @@ class Server:
                 registry=self.stats.registry,
                 info=ServerInfo.from_config(config),
                 api_tokens=config.api_tokens,
+                scrape_tokens=config.scrape_tokens,
             )
             listeners = [self._listener(OtlpHttpApp(receiver), config.otlp_http_port), self._listener(api, config.port)]
             tasks = [asyncio.create_task(listener.serve()) for listener in listeners]

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ccmon.ingest.attribution import TeamRule
+from ccmon.store.dimensions import DEFAULT_PROJECT_KEYS
+
 
 def _default_data_dir() -> str:
     base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
@@ -38,8 +41,8 @@ def _parse_budget(raw: str) -> float:
     return value
 
 
-def _parse_list(raw: str) -> tuple[str, ...]:
-    return tuple(item.strip() for item in raw.split(",") if item.strip())
+def _split(raw: str) -> list[str]:
+    return [item.strip() for item in raw.split(",") if item.strip()]
 
 
 @dataclass(frozen=True)
@@ -51,6 +54,9 @@ class Setting:
     help: str
     parse: Callable[[str], Any] = str
     secret: bool = False
+    each: Callable[[str], Any] | None = None
+    """For a list: how each item is read. A list is comma-separated text (flag, environment) or a TOML array, and
+    its value a tuple."""
 
     @property
     def env(self) -> str:
@@ -86,15 +92,24 @@ SETTINGS: tuple[Setting, ...] = (
         (),
         "Comma-separated bearer tokens accepted by the OTLP receivers "
         "(`Authorization: Bearer <token>`). Empty: no token is asked for (loopback only).",
-        _parse_list,
-        True,
+        secret=True,
+        each=str,
     ),
     Setting(
         "api_tokens",
         (),
-        "Comma-separated bearer tokens accepted by the HTTP API. Empty: no token is asked for (loopback only).",
-        _parse_list,
-        True,
+        "Comma-separated bearer tokens accepted by the HTTP API, `/metrics` and `/openapi.json`. Empty: no token is "
+        "asked for (loopback only).",
+        secret=True,
+        each=str,
+    ),
+    Setting(
+        "scrape_tokens",
+        (),
+        "Comma-separated bearer tokens accepted by `/metrics` only, for a Prometheus that should not read the API. "
+        "API tokens are accepted there too; with neither set, `/metrics` asks for none.",
+        secret=True,
+        each=str,
     ),
     Setting(
         "max_request_bytes",
@@ -139,6 +154,24 @@ SETTINGS: tuple[Setting, ...] = (
         "projected month-end spend against it. Unset: no budget.",
         _parse_budget,
     ),
+    Setting(
+        "project_attributes",
+        DEFAULT_PROJECT_KEYS,
+        "Attributes naming a row's project, comma-separated, most preferred first: the first that a record (or else "
+        "its resource) carries is the project. By default a `project` set in `OTEL_RESOURCE_ATTRIBUTES`, else the "
+        "repository Claude Code derives (`vcs.repository.name`, with `OTEL_METRICS_INCLUDE_REPOSITORY=1`). Applies to "
+        "telemetry received from then on.",
+        each=str,
+    ),
+    Setting(
+        "team_from_email",
+        (),
+        "Rules giving a team to telemetry that arrives without a team attribute, from the person's email: "
+        "comma-separated `PATTERN=TEAM`, tried in order. PATTERN is matched against the whole address, ignoring "
+        "case, `*` standing for any characters but `@`; TEAM may use `$1`, `$2`, ... for what each `*` matched. "
+        "E.g. `*@payments.example.com=payments,*@*.example.com=$2`. Applies to telemetry received from then on.",
+        each=TeamRule.parse,
+    ),
     Setting("log_level", "info", "Log level: debug, info, warning, error."),
     Setting("log_format", "json", "Log format: `json` (one object per line) or `text`."),
 )
@@ -164,6 +197,7 @@ class Config:
     database: str
     ingest_tokens: tuple[str, ...]
     api_tokens: tuple[str, ...]
+    scrape_tokens: tuple[str, ...]
     max_request_bytes: int
     max_attribute_length: int
     batch_max_rows: int
@@ -172,6 +206,8 @@ class Config:
     dedup_window_s: int
     dedup_max_keys: int
     monthly_budget_usd: float | None
+    project_attributes: tuple[str, ...]
+    team_from_email: tuple[TeamRule, ...]
     log_level: str
     log_format: str
 
@@ -185,12 +221,16 @@ class ConfigError(ValueError):
 
 def _coerce(setting: Setting, value: Any, source: str) -> Any:
     try:
+        if setting.each is not None:
+            if isinstance(value, str):
+                return tuple(setting.each(item) for item in _split(value))
+            if isinstance(value, list) and all(isinstance(item, str) for item in value):
+                return tuple(setting.each(item.strip()) for item in value if item.strip())
+            raise ValueError(f"expected a list of text, got {value!r}")
         if isinstance(value, str):
             return setting.parse(value)
-        if setting.parse is _parse_list and isinstance(value, list):
-            return tuple(str(v) for v in value)
         # A TOML number goes through the setting's own parser, checked as the same text in CCMON_* would be.
-        if isinstance(value, int | float) and not isinstance(value, bool) and setting.parse is not _parse_list:
+        if isinstance(value, int | float) and not isinstance(value, bool):
             return setting.parse(str(value))
         if setting.parse is str and value is not None:
             return str(value)
@@ -251,7 +291,7 @@ def settings_markdown() -> str:
         if s.name == "data_dir":
             default = "per-user data folder"
         elif isinstance(s.default, tuple):
-            default = "(none)"
+            default = f"`{','.join(s.default)}`" if s.default else "(none)"
         else:
             default = "(none)" if s.default is None else f"`{s.default}`"
         lines.append(f"| `{s.flag}` | `{s.env}` | `{s.name}` | {default} | {s.help} |")

@@ -23,9 +23,9 @@ EMPTY = Query(TimeRange(datetime(2020, 1, 1, tzinfo=UTC), datetime(2020, 1, 2, t
 def test_sessions_by_project(second_day: BatchWriter) -> None:
     rows = sessions_by_project(second_day.store, Query(SECOND_DAY)).rows
     assert [r.model_dump() for r in rows] == [
-        {"repository": "ccmon", "sessions": 2, "users": 1, "prompts": 4, "cost_usd": 0.75, "tokens": 1100},
-        {"repository": "(unknown)", "sessions": 1, "users": 1, "prompts": 1, "cost_usd": 0.0, "tokens": 0},
-        {"repository": "web", "sessions": 1, "users": 1, "prompts": 2, "cost_usd": 1.0, "tokens": 10000},
+        {"project": "ccmon", "sessions": 2, "users": 1, "prompts": 4, "cost_usd": 0.75, "tokens": 1100},
+        {"project": "(unknown)", "sessions": 1, "users": 1, "prompts": 1, "cost_usd": 0.0, "tokens": 0},
+        {"project": "web", "sessions": 1, "users": 1, "prompts": 2, "cost_usd": 1.0, "tokens": 10000},
     ]
 
 
@@ -75,7 +75,7 @@ def test_cost_per_session(second_day: BatchWriter) -> None:
 
 def test_filters_apply_to_sessions(second_day: BatchWriter) -> None:
     ccmon = Query(SECOND_DAY, filters=Filters({"repository": ("ccmon",)}))
-    assert [r.repository for r in sessions_by_project(second_day.store, ccmon).rows] == ["ccmon"]
+    assert [r.project for r in sessions_by_project(second_day.store, ccmon).rows] == ["ccmon"]
     assert session_distribution(second_day.store, ccmon, "prompts").sessions == 2
 
 

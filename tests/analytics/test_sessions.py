@@ -57,7 +57,7 @@ def test_session_rows_name_their_repository(second_day: BatchWriter) -> None:
         ("s3", "web", 10000, 2, 120.0),
         ("s1", "ccmon", 1000, 3, 600.0),  # its cost and token points sent no repository, the rest did
         ("s2", "ccmon", 100, 1, 60.0),
-        ("s4", "", 0, 1, 0.0),
+        ("s4", "(unknown)", 0, 1, 0.0),
     ]
 
 

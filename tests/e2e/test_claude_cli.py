@@ -188,3 +188,32 @@ def test_traces_are_stored(server: RunningServer, api: FakeAnthropic, tmp_path: 
     assert names.get("claude_code.llm_request") == result["num_turns"]
     assert names.get("claude_code.tool") == 1
     assert orphans == 0
+
+
+def test_dimensions_of_real_claude_code_data(
+    server: RunningServer, api: FakeAnthropic, tmp_path: Path, chdb_path: Path
+) -> None:
+    """Provider from Claude Code's own `anthropic.provider`, project and team from `OTEL_RESOURCE_ATTRIBUTES`, on
+    every row it sends; each breakdown by them holds the whole cost Claude Code reports."""
+    result = _claude(
+        server,
+        api,
+        tmp_path,
+        "grpc",
+        "WRITEFILE please",
+        OTEL_RESOURCE_ATTRIBUTES="team=platform,department=engineering,project=checkout",
+        CLAUDE_CODE_ENHANCED_TELEMETRY_BETA="1",
+        OTEL_TRACES_EXPORTER="otlp",
+    )
+    store = Store.open(data_dir=str(chdb_path), database=server.config.database)
+    try:
+        for table in ("events", "metric_points", "spans"):
+            rows = store.query(f"SELECT DISTINCT provider, project, team FROM {table}")
+            assert rows == [("anthropic", "checkout", "platform")], table
+    finally:
+        store.close()
+    window = {"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z"}
+    for by, key in (("provider", "anthropic"), ("project", "checkout"), ("team", "platform")):
+        rows = server.http.get(f"{server.api_url}/api/v1/cost/breakdown", params={**window, "by": by}).json()["rows"]
+        assert [r["key"] for r in rows] == [key]
+        assert rows[0]["cost_usd"] == pytest.approx(result["total_cost_usd"], abs=1e-9)

@@ -21,6 +21,7 @@ from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import (
 )
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceResponse
 
+from ccmon.analytics import UNKNOWN
 from ccmon.otlp.errors import RequestTooLarge
 from ccmon.otlp.http import decompress
 from tests.otlp.helpers import (
@@ -31,6 +32,7 @@ from tests.otlp.helpers import (
     REQUEST_TYPES,
     Document,
     assert_healthy,
+    client,
     custom_server,
     data_point,
     event,
@@ -411,6 +413,29 @@ def test_non_finite_data_points_are_rejected_in_partial_success(
         assert (partial.rejected_data_points, partial.error_message) == (3, message)
     stored = query(shared_server, "SELECT value FROM metric_points WHERE session_id = {s:String}", {"s": session_id})
     assert stored == [(1.5,)]
+    assert_healthy(shared_server)
+
+
+def test_huge_data_points_are_rejected_and_huge_attributes_answer_like_any_other(
+    shared_server: RunningServer,
+) -> None:
+    """Values too large for any counter are refused, like NaN; huge numbers in event attributes are kept, and every
+    analytics endpoint still answers (the rollups' exact sums take them as 0 rather than fail the insert)."""
+    session_id = session()
+    attrs = {"session.id": session_id}
+    points = [data_point(v, {**attrs, "n": i}) for i, v in enumerate([1e300, -1.7e308, 1e16, 1e15, 2.5])]
+    response = post(shared_server, "metrics", to_json(metrics_request([sum_metric("test.huge", points)])), JSON)
+    message = "metric 'test.huge': a data point value is beyond ±1e+15"
+    assert response.json() == {"partialSuccess": {"rejectedDataPoints": "3", "errorMessage": message}}
+    stored = query(shared_server, "SELECT value FROM metric_points WHERE session_id = {s:String}", {"s": session_id})
+    assert sorted(stored) == [(2.5,), (1e15,)]
+    record = event("api_request", session_id, 0, cost_usd=1e300, duration_ms=1.7e308, model="claude-sonnet-4-5")
+    tool = event("tool_result", session_id, 1, tool_name="Bash", duration_ms=1e300, success="true")
+    assert post(shared_server, "logs", to_json(logs_request([record, tool])), JSON).status_code == 200
+    window = {"from": "2000-01-01T00:00:00Z", "to": "2100-01-01T00:00:00Z", "person": UNKNOWN}
+    for path in ("summary", "overview", "sessions", "engineering/tools", "engineering/latency-by-model"):
+        answer = client().get(f"{shared_server.api_url}/api/v1/{path}", params=window)
+        assert answer.status_code == 200, (path, answer.text)
     assert_healthy(shared_server)
 
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import hashlib
+
 import pytest
 
 from ccmon.ingest.vocabulary import EVENTS, METRICS, SPANS, Layout
@@ -51,3 +53,18 @@ def test_migrations_are_applied_once(store: Store) -> None:
 def test_invalid_database_names_are_refused() -> None:
     with pytest.raises(StoreError, match="letters, digits and underscores"):
         Store.open(data_dir="/nonexistent", database="x; DROP")
+
+
+# The statements of released migrations, by digest: a store that applied one must never see it change (schema
+# changes are new migrations). Building them from shared code (`store.rollups`) makes an accidental edit easy.
+RELEASED = {
+    1: "2f28a58ee62f0aff1565070287767556867a6c0c4ad368f460ea1291cce77632",
+    2: "63df7032d88615cd8524d5a7afa86abea7f85b492225bfdb364cad27f5884ad0",
+    3: "c28617e56f3a851300a411238747cccc668a864019108fefa7125283e21500d0",
+}
+
+
+@pytest.mark.parametrize("version", sorted(RELEASED))
+def test_released_migrations_never_change(version: int) -> None:
+    (migration,) = [m for m in MIGRATIONS if m.version == version]
+    assert hashlib.sha256("\n".join(migration.statements).encode()).hexdigest() == RELEASED[version]

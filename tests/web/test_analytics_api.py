@@ -33,6 +33,11 @@ def _get(server: RunningServer, path: str, **params: str | list[str]) -> httpx.R
     return server.http.get(f"{server.api_url}/api/v1/{path}", params={**RANGE, **params})
 
 
+def _get_whole(server: RunningServer, path: str, **params: str | list[str]) -> httpx.Response:
+    """An endpoint that takes no time range (one session, month to date)."""
+    return server.http.get(f"{server.api_url}/api/v1/{path}", params=params)
+
+
 def test_every_endpoint_answers(loaded_server: RunningServer) -> None:
     for path in (
         "summary",
@@ -41,9 +46,7 @@ def test_every_endpoint_answers(loaded_server: RunningServer) -> None:
         "cost/tokens",
         "cost/breakdown",
         "cost/efficiency",
-        "cost/month-to-date",
         "sessions",
-        "sessions/s-a",
         "events",
         "people/leaderboard",
         "people/acceptance",
@@ -59,6 +62,9 @@ def test_every_endpoint_answers(loaded_server: RunningServer) -> None:
         "productivity/lines",
     ):
         response = _get(loaded_server, path)
+        assert response.status_code == 200, (path, response.text)
+    for path in ("cost/month-to-date", "sessions/s-a"):
+        response = _get_whole(loaded_server, path)
         assert response.status_code == 200, (path, response.text)
 
 
@@ -92,6 +98,10 @@ def test_timeseries_csv_has_one_line_per_point(loaded_server: RunningServer) -> 
     ("path", "params", "message"),
     [
         ("summary", {"teem": "platform"}, "unknown parameter teem"),
+        ("summary", {"bucket": "1h"}, "unknown parameter bucket"),  # it would be ignored: a summary has no buckets
+        ("people/leaderboard", {"bucket": "1d"}, "unknown parameter bucket"),
+        ("sessions/s-a", {}, "unknown parameter from, to"),  # a session is shown whole
+        ("cost/month-to-date", {}, "unknown parameter from, to"),  # it is as of one instant
         (
             "cost/timeseries",
             {"bucket": "1m", "from": "2026-01-01T00:00:00Z", "to": "2026-02-01T00:00:00Z"},
@@ -116,6 +126,22 @@ def test_bad_parameters_get_422_saying_what_is_wrong(
     response = loaded_server.http.get(f"{loaded_server.api_url}/api/v1/{path}", params={**RANGE, **params})
     assert response.status_code == 422, response.text
     assert message in str(response.json()["detail"])
+
+
+@pytest.mark.parametrize(
+    ("as_of", "message"),
+    [
+        ("2026-11-20T10:00:00", "has no UTC offset"),
+        ("2026-11-20T10:00:00+02:00", "not in UTC"),
+        ("tomorrow", "not an RFC 3339 timestamp"),
+    ],
+)
+def test_month_to_date_reads_as_of_like_every_time(loaded_server: RunningServer, as_of: str, message: str) -> None:
+    response = _get_whole(loaded_server, "cost/month-to-date", as_of=as_of)
+    assert response.status_code == 422 and f"as_of: {as_of!r}" in response.json()["detail"], response.text
+    assert message in response.json()["detail"]
+    answer = _get_whole(loaded_server, "cost/month-to-date", as_of="2026-11-20T11:00:00Z").json()
+    assert (answer["as_of"], answer["spend_usd"]) == ("2026-11-20T11:00:00Z", 1.75)
 
 
 def test_tool_csv_matches_json(loaded_server: RunningServer) -> None:
@@ -150,7 +176,7 @@ def test_events_and_sessions(loaded_server: RunningServer) -> None:
     assert [s["session_id"] for s in listed["rows"]] == ["s-a", "s-b"]
     beyond = _get(loaded_server, "sessions", offset="10").json()
     assert (beyond["total"], beyond["rows"]) == (2, [])
-    detail = _get(loaded_server, "sessions/s-b").json()
+    detail = _get_whole(loaded_server, "sessions/s-b").json()
     assert [e["name"] for p in detail["prompts"] for e in p["events"]] == [  # in time order: minutes 3, 30, 31, 31
         "tool_decision",
         "api_request",
@@ -188,7 +214,7 @@ def test_session_analytics_csv_equals_json(loaded_server: RunningServer) -> None
 
 def test_session_analytics_over_http(loaded_server: RunningServer) -> None:
     projects = _get(loaded_server, "engineering/sessions-by-project", **SECOND_DAY).json()["rows"]
-    assert [(r["repository"], r["sessions"]) for r in projects] == [("ccmon", 2), ("(unknown)", 1), ("web", 1)]
+    assert [(r["project"], r["sessions"]) for r in projects] == [("ccmon", 2), ("(unknown)", 1), ("web", 1)]
     prompts = _get(loaded_server, "engineering/session-distribution", **SECOND_DAY, measure="prompts").json()
     assert (prompts["sessions"], prompts["mean"], prompts["p50"]) == (4, 1.75, 1.5)
     assert [b["sessions"] for b in prompts["rows"]] == [2, 1, 1]

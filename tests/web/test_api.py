@@ -64,14 +64,32 @@ def test_openapi_documents_the_summary(server: RunningServer) -> None:
     spec = httpx.get(f"{server.api_url}/openapi.json").json()
     assert "/api/v1/summary" in spec["paths"]
     parameters = {p["name"] for p in spec["paths"]["/api/v1/summary"]["get"]["parameters"]}
-    assert parameters == {"from", "to", "bucket", *DIMENSIONS}
+    assert parameters == {"from", "to", *DIMENSIONS}
+    series = {p["name"] for p in spec["paths"]["/api/v1/cost/tokens"]["get"]["parameters"]}
+    assert series == {"from", "to", "bucket", "format", *DIMENSIONS}
+    whole = {p["name"] for p in spec["paths"]["/api/v1/cost/month-to-date"]["get"]["parameters"]}
+    assert whole == {"as_of", *DIMENSIONS}
 
 
-def test_api_tokens_guard_the_api_but_not_health(chdb_path: Path, database: str) -> None:
-    config = make_config(chdb_path, database=database, api_tokens=("reader-1",))
+def test_api_tokens_guard_the_api_metrics_and_openapi_but_not_health(chdb_path: Path, database: str) -> None:
+    config = make_config(chdb_path, database=database, api_tokens=("reader-1",), scrape_tokens=("prometheus",))
     with in_process_server(config) as running:
-        url = f"{running.api_url}/api/v1/summary"
-        assert httpx.get(url).status_code == 401
-        assert httpx.get(url, headers={"authorization": "Bearer nope"}).status_code == 401
-        assert httpx.get(url, headers={"authorization": "Bearer reader-1"}).status_code == 200
-        assert httpx.get(f"{running.api_url}/healthz").status_code == 200
+
+        def status(path: str, token: str | None = None) -> int:
+            headers = {"authorization": f"Bearer {token}"} if token else {}
+            return httpx.get(f"{running.api_url}{path}", headers=headers).status_code
+
+        for path in ("/api/v1/summary", "/openapi.json", "/metrics"):
+            assert (status(path), status(path, "nope"), status(path, "reader-1")) == (401, 401, 200), path
+        # The scrape token reads the metrics and nothing else.
+        assert [status(p, "prometheus") for p in ("/metrics", "/api/v1/summary", "/openapi.json")] == [200, 401, 401]
+        assert (status("/healthz"), status("/readyz")) == (200, 200)
+
+
+def test_scrape_tokens_alone_guard_only_the_metrics(chdb_path: Path, database: str) -> None:
+    config = make_config(chdb_path, database=database, scrape_tokens=("prometheus",))
+    with in_process_server(config) as running:
+        assert httpx.get(f"{running.api_url}/metrics").status_code == 401
+        scraped = httpx.get(f"{running.api_url}/metrics", headers={"authorization": "Bearer prometheus"})
+        assert scraped.status_code == 200 and "ccmon_otlp_requests_total" in scraped.text
+        assert httpx.get(f"{running.api_url}/openapi.json").status_code == 200

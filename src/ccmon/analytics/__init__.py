@@ -7,7 +7,7 @@ from datetime import datetime
 from ccmon.analytics import adoption, cost, engineering, explorer, people, productivity, session_stats
 from ccmon.analytics import sessions as session_queries
 from ccmon.analytics.overview import Overview, overview
-from ccmon.analytics.query import BUCKETS, DIMENSIONS, Filters, Query
+from ccmon.analytics.query import BUCKETS, DIMENSIONS, UNKNOWN, Filters, Query
 from ccmon.analytics.results import TimeSeries, to_csv
 from ccmon.analytics.scope import Scope
 from ccmon.analytics.summary import Summary, summary
@@ -122,6 +122,7 @@ class Analytics:
 __all__ = [
     "BUCKETS",
     "DIMENSIONS",
+    "UNKNOWN",
     "Analytics",
     "Filters",
     "InvalidQuery",

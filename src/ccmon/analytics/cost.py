@@ -1,13 +1,14 @@
 """Cost and tokens: over time by model or model family, broken down by any dimension, efficiency, and month-end.
 
 All from the `claude_code.cost.usage` and `claude_code.token.usage` counters (stored as increments), read through the
-`metrics_by_hour` rollup.
+metric rollups, whose sums are exact decimals: every breakdown adds up to the summary's cost to the digit.
 """
 
 from __future__ import annotations
 
 import calendar
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 
 from pydantic import BaseModel
 
@@ -91,14 +92,14 @@ def cost_by(store: Store, query: Query, dimension: str, top: int | None = 10) ->
         "GROUP BY key HAVING cost != 0 ORDER BY cost DESC, key",
         params | {"metric": COST},
     )
-    total = sum(number(c) for _, c in rows)
-    shares = [(str(k), number(c)) for k, c in rows]
+    shares: list[tuple[str, Decimal]] = [(str(k), Decimal(c)) for k, c in rows]
+    total = sum((c for _, c in shares), Decimal(0))  # exact: the summary's cost
     if top is not None and len(shares) > top:
-        shares = [*shares[:top], (REST, sum(c for _, c in shares[top:]))]
+        shares = [*shares[:top], (REST, sum((c for _, c in shares[top:]), Decimal(0)))]
     return Breakdown(
         dimension=dimension,
-        total_cost_usd=total,
-        rows=[Share(key=k, cost_usd=c, share=ratio(c, total) or 0.0) for k, c in shares],
+        total_cost_usd=number(total),
+        rows=[Share(key=k, cost_usd=number(c), share=ratio(number(c), number(total)) or 0.0) for k, c in shares],
     )
 
 
@@ -160,8 +161,8 @@ def month_to_date(store: Store, query: Query, now: datetime | None = None) -> Mo
     as_of = (now or datetime.now(UTC)).astimezone(UTC)
     month_start = as_of.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
     month_end = month_start + timedelta(days=calendar.monthrange(as_of.year, as_of.month)[1])
-    spend = _cost(store, query.with_range(TimeRange(month_start, as_of)))
-    week = _cost(store, query.with_range(TimeRange(as_of - timedelta(days=7), as_of)))
+    spend = total_cost(store, query.with_range(TimeRange(month_start, as_of)))
+    week = total_cost(store, query.with_range(TimeRange(as_of - timedelta(days=7), as_of)))
     daily = week / 7
     return MonthToDate(
         month_start=month_start,
@@ -173,7 +174,8 @@ def month_to_date(store: Store, query: Query, now: datetime | None = None) -> Mo
     )
 
 
-def _cost(store: Store, query: Query) -> float:
+def total_cost(store: Store, query: Query) -> float:
+    """The cost of the query's range, scope and filters."""
     source, params = rollup_rows(METRICS, query, uses=("metric_name",), where="metric_name = {metric:String}")
     rows = store.query(f"SELECT sum(value) FROM ({source})", params | {"metric": COST})
     return number(rows[0][0])

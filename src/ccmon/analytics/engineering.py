@@ -2,14 +2,15 @@
 
 Counts come from the events rollups. Percentiles come from the raw events: they are exact and interpolated
 between the closest ranks (ClickHouse `quantileExactInclusive`, the same as a spreadsheet's PERCENTILE.INC), so small
-samples give the numbers a person computes by hand, and no rollup can hold them exactly.
+samples give the numbers a person computes by hand, and no rollup can hold them exactly. Means are exact sums over
+counts. Events without a tool or model name are one `(unknown)` row, so the rows add up to the summary.
 """
 
 from __future__ import annotations
 
 from pydantic import BaseModel
 
-from ccmon.analytics.query import Query, bucket_sql
+from ccmon.analytics.query import Query, bucket_sql, label_sql
 from ccmon.analytics.results import Point, TimeSeries, integer, number, ratio, utc
 from ccmon.analytics.rollup import rollup_rows
 from ccmon.analytics.timerange import InvalidQuery
@@ -17,6 +18,9 @@ from ccmon.store.facade import Store
 from ccmon.store.rollups import EVENTS
 
 _PERCENTILES = "quantilesExactInclusive(0.5, 0.95, 0.99)"
+# Durations summed exactly, as whole microseconds (a float sum's last digits depend on the order of the rows; a sum of
+# `exact` decimals costs 20 times more over millions of raw rows). No tool runs for 31 years: such values count as 0.
+_SUM_MICROSECONDS = "sum(toInt64(round(if(abs(duration_ms) < 1e12, duration_ms, 0) * 1000)))"
 
 
 class ToolStats(BaseModel):
@@ -27,6 +31,7 @@ class ToolStats(BaseModel):
     success_rate: float | None
     rejections: int
     """`tool_decision` events with decision=reject: the tool was not allowed to run."""
+    duration_mean_ms: float | None
     duration_p50_ms: float | None
     duration_p95_ms: float | None
     duration_p99_ms: float | None
@@ -38,38 +43,41 @@ class Tools(BaseModel):
 
 def tools(store: Store, query: Query) -> Tools:
     """Per tool: calls, success rate, rejections and duration percentiles, most called first."""
+    tool = label_sql("tool_name")
     source, params = rollup_rows(
         EVENTS,
         query,
         uses=("event_name", "tool_name", "outcome", "decision"),
-        where="event_name IN ('tool_result', 'tool_decision') AND tool_name != ''",
+        where="event_name IN ('tool_result', 'tool_decision')",
     )
     rows = store.query(
-        "SELECT tool_name, sumIf(events, event_name = 'tool_result') AS calls, "
+        f"SELECT {tool} AS tool, sumIf(events, event_name = 'tool_result') AS calls, "
         "sumIf(events, event_name = 'tool_result' AND outcome = 1), "
         "sumIf(events, event_name = 'tool_decision' AND decision = 'reject') "
-        f"FROM ({source}) GROUP BY tool_name ORDER BY calls DESC, tool_name",
+        f"FROM ({source}) GROUP BY tool ORDER BY calls DESC, tool",
         params,
     )
     where, params = query.where()
-    durations: dict[str, list[float]] = dict(
-        store.query(
-            f"SELECT tool_name, {_PERCENTILES}(duration_ms) FROM events "
-            f"WHERE event_name = 'tool_result' AND tool_name != '' AND {where} GROUP BY tool_name",
+    durations = {
+        name: (ratio(number(total_us) / 1000, number(count)), quantiles)
+        for name, total_us, count, quantiles in store.query(
+            f"SELECT {tool} AS tool, {_SUM_MICROSECONDS}, count(duration_ms), "
+            f"{_PERCENTILES}(duration_ms) FROM events WHERE event_name = 'tool_result' AND {where} GROUP BY tool",
             params,
         )
-    )
+    }
     return Tools(
         rows=[
             ToolStats(
-                tool=tool,
+                tool=name,
                 calls=integer(calls),
                 successes=integer(ok),
                 success_rate=ratio(number(ok), number(calls)),
                 rejections=integer(rejected),
-                **_percentiles("duration", durations.get(tool, [])),
+                duration_mean_ms=durations.get(name, (None, []))[0],
+                **_percentiles("duration", durations.get(name, (None, []))[1]),
             )
-            for tool, calls, ok, rejected in rows
+            for name, calls, ok, rejected in rows
         ]
     )
 
@@ -96,8 +104,8 @@ def tool_heatmap(store: Store, query: Query) -> Heatmap:
         EVENTS, query, uses=("event_name", "tool_name"), bucket="1h", where="event_name = 'tool_result'"
     )
     rows = store.query(
-        f"SELECT tool_name, toHour(hour, 'UTC') AS hour_of_day, sum(events) FROM ({source}) "
-        "GROUP BY tool_name, hour_of_day ORDER BY tool_name, hour_of_day",
+        f"SELECT {label_sql('tool_name')} AS tool, toHour(hour, 'UTC') AS hour_of_day, sum(events) FROM ({source}) "
+        "GROUP BY tool, hour_of_day ORDER BY tool, hour_of_day",
         params,
     )
     return Heatmap(rows=[HeatCell(tool=t, hour=int(h), calls=integer(c)) for t, h, c in rows])
@@ -129,6 +137,8 @@ def api_latency(store: Store, query: Query, measure: str = "duration") -> TimeSe
 class ModelLatency(BaseModel):
     model: str
     requests: int
+    share: float
+    """This model's share of the API requests (0..1): seed 002's model distribution."""
     duration_p50_ms: float | None
     duration_p95_ms: float | None
     duration_p99_ms: float | None
@@ -144,15 +154,18 @@ class LatencyByModel(BaseModel):
 def latency_by_model(store: Store, query: Query) -> LatencyByModel:
     where, params = query.where()
     rows = store.query(
-        f"SELECT model, count() AS requests, {_PERCENTILES}(duration_ms), {_PERCENTILES}(ttft_ms) FROM events "
-        f"WHERE event_name = 'api_request' AND {where} GROUP BY model ORDER BY requests DESC, model",
+        f"SELECT {label_sql('model')} AS name, count() AS requests, {_PERCENTILES}(duration_ms), "
+        f"{_PERCENTILES}(ttft_ms) FROM events "
+        f"WHERE event_name = 'api_request' AND {where} GROUP BY name ORDER BY requests DESC, name",
         params,
     )
+    total = sum(integer(requests) for _, requests, _, _ in rows)
     return LatencyByModel(
         rows=[
             ModelLatency(
                 model=model,
                 requests=integer(requests),
+                share=ratio(integer(requests), total) or 0.0,
                 **_percentiles("duration", durations),
                 **_percentiles("ttft", ttfts),
             )

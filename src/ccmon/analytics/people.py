@@ -2,46 +2,50 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from pydantic import BaseModel
 
 from ccmon.analytics.cost import Breakdown, cost_by
 from ccmon.analytics.engineering import Tools, tools
 from ccmon.analytics.overview import Overview, overview
 from ccmon.analytics.paging import Page, fetch_page
-from ccmon.analytics.query import Filters, Query, label_sql
+from ccmon.analytics.query import Filters, Query, label_sql, latest_sql
 from ccmon.analytics.results import integer, number, ratio
 from ccmon.analytics.rollup import rollup_rows
+from ccmon.analytics.summary import Decisions
 from ccmon.analytics.timerange import InvalidQuery
 from ccmon.store.facade import Store
-from ccmon.store.rollups import METRICS, SESSIONS
+from ccmon.store.rollups import EXACT_ZERO, METRICS, SESSIONS
 
 _EDIT = "claude_code.code_edit_tool.decision"
 
-# One row per person (or team) from the counters, and sessions from counters and events alike (both rollups).
+# One row per person (or team) from the counters, and sessions from counters and events alike (both rollups). Rows
+# without the key are one `(unknown)` row, so the rows add up to the summary. Ratios in Float64 over exact sums.
 _LEADERBOARD = """
 SELECT
     key,
-    anyLast(team_of) AS team,
+    {team} AS team,
     sumIf(value, metric_name = 'claude_code.pull_request.count') AS pull_requests,
     sumIf(value, metric_name = 'claude_code.commit.count') AS commits,
     sumIf(value, metric_name = 'claude_code.lines_of_code.count' AND type = 'added') AS lines_added,
     sumIf(value, metric_name = 'claude_code.lines_of_code.count' AND type = 'removed') AS lines_removed,
     sumIf(value, metric_name = 'claude_code.cost.usage') AS cost_usd,
     sumIf(value, metric_name = 'claude_code.token.usage') AS tokens,
-    if(pull_requests > 0, cost_usd / pull_requests, NULL) AS cost_per_pull_request,
+    if(pull_requests > 0, toFloat64(cost_usd) / toFloat64(pull_requests), NULL) AS cost_per_pull_request,
     sumIf(value, metric_name = '{edit}' AND decision = 'accept') AS accepted,
     sumIf(value, metric_name = '{edit}' AND decision = 'reject') AS rejected,
-    if(accepted + rejected > 0, accepted / (accepted + rejected), NULL) AS accept_rate,
+    if(accepted + rejected > 0, toFloat64(accepted) / toFloat64(accepted + rejected), NULL) AS accept_rate,
     uniqExactIf(session_id, session_id != '') AS sessions,
     sumIf(value, metric_name = 'claude_code.active_time.total') AS active_time_s
 FROM (
-    SELECT {key} AS key, team AS team_of, metric_name, type, decision, value, '' AS session_id
+    SELECT {key} AS key, hour, team AS team_of, metric_name, type, decision, value, '' AS session_id
     FROM ({metrics})
     UNION ALL
-    SELECT {key} AS key, team AS team_of, '' AS metric_name, '' AS type, '' AS decision, 0 AS value, session_id
+    SELECT {key} AS key, hour, team AS team_of, '' AS metric_name, '' AS type, '' AS decision,
+           {zero} AS value, session_id
     FROM ({sessions})
 )
-WHERE key != ''
 GROUP BY key
 """
 
@@ -63,8 +67,9 @@ SORTABLE = (
 
 class Standing(BaseModel):
     key: str
-    """The person key (email, else account uuid, else user id), or the team."""
+    """The person key (email, else account uuid, else user id), or the team; `(unknown)` for the rows without one."""
     team: str
+    """The team (of a person: the one of their latest data)."""
     pull_requests: int
     commits: int
     lines_added: int
@@ -73,10 +78,31 @@ class Standing(BaseModel):
     tokens: int
     """Tokens of every type (input, output, cache read, cache creation)."""
     cost_per_pull_request: float | None
+    edit_decisions: Decisions
     accept_rate: float | None
     """Accepted / all code-edit decisions."""
     sessions: int
     active_time_s: float
+
+
+def _standing(row: tuple[Any, ...]) -> Standing:
+    """A `Standing` from a row of `_LEADERBOARD`."""
+    key, team, prs, commits, added, removed, cost, tokens, per_pr, accepted, rejected, rate, sessions, active = row
+    return Standing(
+        key=key,
+        team=team,
+        pull_requests=integer(prs),
+        commits=integer(commits),
+        lines_added=integer(added),
+        lines_removed=integer(removed),
+        cost_usd=number(cost),
+        tokens=integer(tokens),
+        cost_per_pull_request=None if per_pr is None else number(per_pr),
+        edit_decisions=Decisions(accept=integer(accepted), reject=integer(rejected)),
+        accept_rate=None if rate is None else number(rate),
+        sessions=integer(sessions),
+        active_time_s=number(active),
+    )
 
 
 class Leaderboard(BaseModel):
@@ -106,28 +132,19 @@ def leaderboard(
     sessions, session_params = rollup_rows(SESSIONS, query, uses=(group, "team", "session_id"))
     rows, total = fetch_page(
         store,
-        _LEADERBOARD.format(edit=_EDIT, key=group, metrics=metrics, sessions=sessions),
+        _LEADERBOARD.format(
+            edit=_EDIT,
+            key=label_sql(group),
+            team=label_sql(latest_sql("team_of", "hour")),
+            zero=EXACT_ZERO,
+            metrics=metrics,
+            sessions=sessions,
+        ),
         metric_params | session_params,
         order_by=f"{sort} {'DESC' if descending else 'ASC'} NULLS LAST, key",
         page=page,
     )
-    standings = [
-        Standing(
-            key=key,
-            team=team,
-            pull_requests=integer(prs),
-            commits=integer(commits),
-            lines_added=integer(added),
-            lines_removed=integer(removed),
-            cost_usd=number(cost),
-            tokens=integer(tokens),
-            cost_per_pull_request=None if per_pr is None else number(per_pr),
-            accept_rate=None if rate is None else number(rate),
-            sessions=integer(sessions),
-            active_time_s=number(active),
-        )
-        for key, team, prs, commits, added, removed, cost, tokens, per_pr, _, _, rate, sessions, active in rows
-    ]
+    standings = [_standing(row) for row in rows]
     return Leaderboard(group=group, total=total, rows=standings)
 
 

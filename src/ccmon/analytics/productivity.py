@@ -22,7 +22,12 @@ from ccmon.store.rollups import METRICS
 
 LINES = "claude_code.lines_of_code.count"
 
-LINE_DIMENSIONS: Mapping[str, str] = {"language": "language", "model": "model", "repository": "repository"}
+LINE_DIMENSIONS: Mapping[str, str] = {
+    "language": "language",
+    "model": "model",
+    "repository": "repository",
+    "project": "project",
+}
 """API name -> column (of metric_points and metrics_by_hour), for the attributes the lines counter may carry."""
 
 
@@ -38,7 +43,7 @@ class LinesBreakdown(BaseModel):
 
 
 def lines_by(store: Store, query: Query, by: str = "language") -> LinesBreakdown:
-    """Lines added and removed per language (or model, or repository), most lines changed first."""
+    """Lines added and removed per language (or model, repository or project), most lines changed first."""
     if by not in LINE_DIMENSIONS:
         raise InvalidQuery(f"by: {by!r} is not one of {', '.join(LINE_DIMENSIONS)}")
     source, params = rollup_rows(

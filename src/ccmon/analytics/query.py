@@ -23,6 +23,9 @@ DIMENSIONS: Mapping[str, str] = {
     "repository": "repository",
     "terminal": "terminal_type",
     "version": "version",
+    "project": "project",
+    "provider": "provider",
+    "organization": "organization_id",
 }
 
 # Bucket sizes, smallest first. Weeks start on Monday; the others are aligned on the Unix epoch, i.e. UTC midnight.
@@ -57,12 +60,24 @@ def choose_bucket(time_range: TimeRange, requested: str | None = None) -> str:
 
 
 UNKNOWN = "(unknown)"
-"""How a group whose dimension is empty (the attribute was not sent) is labelled."""
+"""How a group whose dimension is empty (the attribute was not sent) is labelled, in every answer; as a filter value
+it selects those rows."""
 
 
 def label_sql(column: str) -> str:
     """A dimension as a group label: its value, or `(unknown)` when empty."""
     return f"if({column} = '', '{UNKNOWN}', {column})"
+
+
+def label(value: str) -> str:
+    """`label_sql` for a value already read."""
+    return value or UNKNOWN
+
+
+def latest_sql(column: str, time: str) -> str:
+    """Of a group's rows, the latest non-empty value of `column` ('' when none has one); ties by the value, so the
+    answer never depends on the order rows are read in."""
+    return f"argMaxIf({column}, ({time}, {column}), {column} != '')"
 
 
 def bucket_sql(bucket: str, column: str = "ts") -> str:
@@ -93,7 +108,7 @@ class Filters:
         for name, allowed in sorted(self.values.items()):
             if allowed:
                 clauses.append(f"{DIMENSIONS[name]} IN {{filter_{name}:Array(String)}}")
-                params[f"filter_{name}"] = list(allowed)
+                params[f"filter_{name}"] = ["" if value == UNKNOWN else value for value in allowed]
         return " AND ".join(clauses), params
 
 

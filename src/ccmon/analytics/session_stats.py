@@ -8,6 +8,7 @@ sorted by tokens.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from itertools import pairwise
 
 from pydantic import BaseModel
@@ -15,14 +16,14 @@ from pydantic import BaseModel
 from ccmon.analytics.histogram import bin_sql, linear_edges, log_edges
 from ccmon.analytics.query import Query, label_sql
 from ccmon.analytics.results import integer, number
-from ccmon.analytics.session_totals import session_totals
+from ccmon.analytics.session_totals import NO_SESSION, session_totals
 from ccmon.analytics.timerange import InvalidQuery
 from ccmon.store.facade import Store
 
 
 class ProjectSessions(BaseModel):
-    repository: str
-    """`(unknown)` for sessions that sent no repository."""
+    project: str
+    """`(unknown)` for sessions that sent none (see the `project_attributes` setting)."""
     sessions: int
     users: int
     prompts: int
@@ -35,17 +36,18 @@ class SessionsByProject(BaseModel):
 
 
 def sessions_by_project(store: Store, query: Query) -> SessionsByProject:
-    """Sessions, people, prompts, cost and tokens per repository, most sessions first."""
+    """Sessions, people, prompts, cost and tokens per project, most sessions first. The data without a session id
+    counts in its project's cost, tokens and prompts, not as a session."""
     totals, params = session_totals(query)
     rows = store.query(
-        f"SELECT {label_sql('repository')} AS project, count() AS n, uniqExactIf(person, person != ''), sum(prompts), "
-        f"sum(cost_usd), sum(tokens) FROM ({totals}) GROUP BY project ORDER BY n DESC, project",
+        f"SELECT {label_sql('project')} AS name, countIf(NOT {NO_SESSION}) AS n, uniqExactIf(person, person != ''), "
+        f"sum(prompts), sum(cost_usd), sum(tokens) FROM ({totals}) GROUP BY name ORDER BY n DESC, name",
         params,
     )
     return SessionsByProject(
         rows=[
             ProjectSessions(
-                repository=project,
+                project=project,
                 sessions=integer(n),
                 users=integer(users),
                 prompts=integer(prompts),
@@ -57,15 +59,22 @@ def sessions_by_project(store: Store, query: Query) -> SessionsByProject:
     )
 
 
-MEASURES: Mapping[str, bool] = {
-    "duration_s": False,
-    "prompts": True,
-    "tokens": True,
-    "cost_usd": False,
-    "tool_calls": True,
+@dataclass(frozen=True)
+class Measure:
+    whole: bool
+    """A count (whole numbers)."""
+    exact: str
+    """SQL of the measure as an exact number (a decimal or an integer), to sum."""
+
+
+MEASURES: Mapping[str, Measure] = {
+    "duration_s": Measure(False, "toDecimal128(dateDiff('millisecond', started, ended), 3) / 1000"),
+    "prompts": Measure(True, "prompts"),
+    "tokens": Measure(True, "tokens"),
+    "cost_usd": Measure(False, "cost_usd"),
+    "tool_calls": Measure(True, "tool_calls"),
 }
-"""The per-session measures one can ask the distribution of (columns of the session totals), and whether each is a
-count (whole numbers)."""
+"""The per-session measures one can ask the distribution of (columns of the session totals)."""
 SCALES = ("linear", "log")
 MAX_BINS = 100
 
@@ -102,9 +111,12 @@ def session_distribution(
     if not 1 <= bins <= MAX_BINS:
         raise InvalidQuery(f"bins: must be between 1 and {MAX_BINS}")
     totals, params = session_totals(query)
-    values = f"SELECT toFloat64({measure}) AS v FROM ({totals})"
-    ((count, mean, low, high, low_positive, quantiles),) = store.query(
-        "SELECT count(), avg(v), min(v), max(v), minIf(v, v > 0), quantilesExactInclusive(0.5, 0.9, 0.99)(v) "
+    # Sessions only; `exact` is the measure as an exact decimal, whose sum does not depend on the order of the rows.
+    values = (
+        f"SELECT toFloat64({measure}) AS v, {MEASURES[measure].exact} AS exact FROM ({totals}) WHERE NOT {NO_SESSION}"
+    )
+    ((count, total, low, high, low_positive, quantiles),) = store.query(
+        "SELECT count(), sum(exact), min(v), max(v), minIf(v, v > 0), quantilesExactInclusive(0.5, 0.9, 0.99)(v) "
         f"FROM ({values})",
         params,
     )
@@ -125,7 +137,7 @@ def session_distribution(
     if scale == "log":
         edges = log_edges(low, high, number(low_positive) if high > 0 else None, bins)
     else:
-        edges = linear_edges(low, high, bins, whole=MEASURES[measure])
+        edges = linear_edges(low, high, bins, whole=MEASURES[measure].whole)
     counts = dict(
         store.query(
             f"SELECT {bin_sql('v')} AS bin, count() FROM ({values}) GROUP BY bin",
@@ -137,7 +149,7 @@ def session_distribution(
         measure=measure,
         scale=scale,
         sessions=integer(count),
-        mean=number(mean),
+        mean=number(total) / integer(count),
         min=low,
         max=high,
         p50=p50,

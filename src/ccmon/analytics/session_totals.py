@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ccmon.analytics.query import Query
+from ccmon.analytics.query import Query, latest_sql
 from ccmon.analytics.rollup import rollup_rows
 from ccmon.store.rollups import SESSIONS
 
@@ -17,6 +17,7 @@ COLUMNS = (
     "person",
     "team",
     "repository",
+    "project",
     "started",
     "ended",
     "duration_s",
@@ -29,28 +30,34 @@ COLUMNS = (
 )
 """The columns of `session_totals`, in order."""
 
+NO_SESSION = "session_id = ''"
+"""SQL over `session_totals`: the row of the data that carries no session id."""
+
 
 def session_totals(query: Query) -> tuple[str, dict[str, Any]]:
     """A SELECT giving one row per session (`COLUMNS`) over the query's range, scope and filters; its parameters.
 
     From the sessions rollups (events and data points alike). A session's rows are those with its id in the
     range: started and ended are its first and last row there; prompts, requests, errors and tool calls are counted
-    from the events, cost and tokens summed from the counters (as everywhere else). The repository is any non-empty
-    one among the rows: Claude Code derives it once per session, and sends it only when asked to (see docs/api.md),
-    so rows without one must not blank it.
+    from the events, cost and tokens summed from the counters (as everywhere else). Person, team, repository and
+    project are those of its latest row that has one: Claude Code derives the repository once per session, and sends
+    it only when asked to (see docs/api.md), so rows without one must not blank it.
+
+    Data without a session id is one more row, with an empty id (`NO_SESSION`), so the rows add up to the summary;
+    it is not a session, and its duration is null. Empty values are labelled `(unknown)` by whoever shows them.
     """
-    source, params = rollup_rows(
-        SESSIONS, query, uses=("session_id", "person", "team", "repository"), where="session_id != ''"
-    )
+    source, params = rollup_rows(SESSIONS, query, uses=("session_id", "person", "team", "repository", "project"))
+    latest = {column: latest_sql(column, "last_ts") for column in ("person", "team", "repository", "project")}
     sql = f"""
 SELECT
     session_id,
-    anyLast(person) AS person,
-    anyLast(team) AS team,
-    anyLastIf(repository, repository != '') AS repository,
+    {latest["person"]} AS person,
+    {latest["team"]} AS team,
+    {latest["repository"]} AS repository,
+    {latest["project"]} AS project,
     min(first_ts) AS started,
     max(last_ts) AS ended,
-    dateDiff('millisecond', started, ended) / 1000 AS duration_s,
+    if({NO_SESSION}, NULL, dateDiff('millisecond', started, ended) / 1000) AS duration_s,
     sum(prompts) AS prompts,
     sum(api_requests) AS api_requests,
     sum(errors) AS errors,

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from ccmon.analytics.event_rows import COLUMNS, EventView, event_view
 from ccmon.analytics.paging import Page, fetch_page
-from ccmon.analytics.query import Query
+from ccmon.analytics.query import Query, label
 from ccmon.analytics.results import integer, number, utc
 from ccmon.analytics.session_totals import COLUMNS as TOTALS
 from ccmon.analytics.session_totals import session_totals
@@ -22,13 +22,16 @@ SORTABLE = ("started", "duration_s", "prompts", "api_requests", "errors", "tool_
 
 class SessionRow(BaseModel):
     session_id: str
+    """`(unknown)`: the data that carries no session id (not a session: it has no duration)."""
     person: str
     team: str
     repository: str
-    """The project: the `vcs.repository.name` Claude Code sends when asked to; empty when not sent."""
+    """The `vcs.repository.name` Claude Code sends when asked to."""
+    project: str
+    """The project (the `project_attributes` setting; by default a `project` attribute, else the repository)."""
     started: datetime
     ended: datetime
-    duration_s: float
+    duration_s: float | None
     prompts: int
     api_requests: int
     errors: int
@@ -39,7 +42,7 @@ class SessionRow(BaseModel):
 
 class Sessions(BaseModel):
     total: int
-    """Sessions across all pages."""
+    """Rows across all pages (the sessions, and the `(unknown)` row when data came without a session id)."""
     rows: list[SessionRow]
 
 
@@ -55,7 +58,7 @@ def sessions(
         store,
         totals,
         params,
-        order_by=f"{sort} {'DESC' if descending else 'ASC'}, session_id",
+        order_by=f"{sort} {'DESC' if descending else 'ASC'} NULLS LAST, session_id",
         page=page,
     )
     return Sessions(total=total, rows=[_session_row(row) for row in rows])
@@ -64,13 +67,14 @@ def sessions(
 def _session_row(row: tuple[Any, ...]) -> SessionRow:
     totals = dict(zip(TOTALS, row, strict=True))
     return SessionRow(
-        session_id=totals["session_id"],
-        person=totals["person"],
-        team=totals["team"],
-        repository=totals["repository"],
+        session_id=label(totals["session_id"]),
+        person=label(totals["person"]),
+        team=label(totals["team"]),
+        repository=label(totals["repository"]),
+        project=label(totals["project"]),
         started=utc(totals["started"]),
         ended=utc(totals["ended"]),
-        duration_s=number(totals["duration_s"]),
+        duration_s=None if totals["duration_s"] is None else number(totals["duration_s"]),
         prompts=integer(totals["prompts"]),
         api_requests=integer(totals["api_requests"]),
         errors=integer(totals["errors"]),

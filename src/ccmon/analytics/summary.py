@@ -7,7 +7,9 @@ Where each number comes from (Claude Code sends some facts twice, as a counter a
   `tool_result` events; there is no counter for them.
 - sessions and users: distinct session ids and person keys across both.
 
-Each is read through the smallest rollup that has the columns it needs (`analytics.rollup`).
+Each is read through the smallest rollup that has the columns it needs (`analytics.rollup`). Sums are exact decimals
+(`store.rollups.exact`), so the same question gets the same digits every time. Rows without a person or session
+count in every total, but not as a user or a session.
 """
 
 from __future__ import annotations
@@ -99,7 +101,7 @@ def summary(store: Store, query: Query) -> Summary:
     requests, errors, d_acc, d_rej, tool_calls = run(_EVENTS, EVENTS, "event_name", "decision")
     sessions, users = run(_DISTINCT, SESSIONS, "session_id", "person")
     return Summary(
-        cost_usd=round(number(cost), 10),
+        cost_usd=number(cost),
         tokens=Tokens(
             input=integer(t_in), output=integer(t_out), cache_read=integer(t_read), cache_creation=integer(t_create)
         ),
@@ -114,6 +116,5 @@ def summary(store: Store, query: Query) -> Summary:
         edit_decisions=Decisions(accept=integer(e_acc), reject=integer(e_rej)),
         tool_decisions=Decisions(accept=integer(d_acc), reject=integer(d_rej)),
         tool_calls=integer(tool_calls),
-        # Rounded like the cost: float sums in a different order must not change the answer.
-        active_time_s=ActiveTime(user=round(number(a_user), 6), cli=round(number(a_cli), 6)),
+        active_time_s=ActiveTime(user=number(a_user), cli=number(a_cli)),
     )

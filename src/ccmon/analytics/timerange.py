@@ -52,6 +52,10 @@ class TimeRange:
         )
 
 
+ALL_TIME = TimeRange(datetime(2000, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzinfo=UTC))
+"""Every instant a row can have (ingest repairs times outside [2000, now + 1 day]): for queries that take no range."""
+
+
 def _ns(instant: datetime) -> int:
     delta = instant - datetime(1970, 1, 1, tzinfo=UTC)
     return (delta.days * 86_400 + delta.seconds) * 10**9 + delta.microseconds * 1000

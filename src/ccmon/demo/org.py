@@ -67,18 +67,35 @@ PLATFORMS = (
     ("linux", "6.6.87.2-microsoft-standard-WSL2", "amd64", 4),
 )
 
-# (team, department, cost center prefix, UTC offset of its office in hours, repositories with their main language)
-TEAM_TEMPLATES: tuple[tuple[str, str, str, int, tuple[tuple[str, str], ...]], ...] = (
-    ("platform", "engineering", "ENG", 0, (("platform-core", "Go"), ("deploy-tools", "Python"))),
-    ("payments", "engineering", "ENG", 1, (("payments-api", "Kotlin"), ("ledger", "Java"))),
-    ("web", "product", "PRD", 0, (("storefront", "TypeScript"), ("design-system", "TypeScript"))),
-    ("mobile", "product", "PRD", -5, (("ios-app", "Swift"), ("android-app", "Kotlin"))),
-    ("data", "data", "DAT", 1, (("pipelines", "Python"), ("warehouse-models", "SQL"))),
-    ("ml", "data", "DAT", -5, (("ranking", "Python"), ("feature-store", "Python"))),
-    ("infra", "engineering", "ENG", -8, (("terraform", "HCL"), ("k8s-manifests", "YAML"))),
-    ("security", "security", "SEC", 0, (("secrets-scanner", "Rust"), ("policy-engine", "Go"))),
-    ("growth", "product", "PRD", -8, (("experiments", "TypeScript"), ("growth-api", "Python"))),
-    ("identity", "engineering", "ENG", 1, (("auth-service", "Go"), ("sso-gateway", "Rust"))),
+FIRST_PARTY, BEDROCK, VERTEX = "firstParty", "bedrock", "vertex"
+"""Claude Code's `anthropic.provider`: the Anthropic API, Amazon Bedrock, Google Vertex AI."""
+MODEL_IDS: dict[str, dict[str, str]] = {
+    BEDROCK: {
+        SONNET: "us.anthropic.claude-sonnet-4-5-20250929-v1:0",
+        OPUS: "us.anthropic.claude-opus-4-1-20250805-v1:0",
+        HAIKU: "us.anthropic.claude-haiku-4-5-20251001-v1:0",
+    },
+    VERTEX: {
+        SONNET: "claude-sonnet-4-5@20250929",
+        OPUS: "claude-opus-4-1@20250805",
+        HAIKU: "claude-haiku-4-5@20251001",
+    },
+}
+"""The model ids Claude Code sends on each cloud (the Anthropic API's are the names themselves)."""
+
+# (team, department, cost center prefix, UTC offset of its office in hours, repositories with their main language,
+#  the provider its people use, and the project its `OTEL_RESOURCE_ATTRIBUTES` tag, if any)
+TEAM_TEMPLATES: tuple[tuple[str, str, str, int, tuple[tuple[str, str], ...], str, str | None], ...] = (
+    ("platform", "engineering", "ENG", 0, (("platform-core", "Go"), ("deploy-tools", "Python")), FIRST_PARTY, None),
+    ("payments", "engineering", "ENG", 1, (("payments-api", "Kotlin"), ("ledger", "Java")), BEDROCK, "checkout"),
+    ("web", "product", "PRD", 0, (("storefront", "TypeScript"), ("design-system", "TypeScript")), FIRST_PARTY, None),
+    ("mobile", "product", "PRD", -5, (("ios-app", "Swift"), ("android-app", "Kotlin")), VERTEX, "mobile-apps"),
+    ("data", "data", "DAT", 1, (("pipelines", "Python"), ("warehouse-models", "SQL")), FIRST_PARTY, None),
+    ("ml", "data", "DAT", -5, (("ranking", "Python"), ("feature-store", "Python")), BEDROCK, None),
+    ("infra", "engineering", "ENG", -8, (("terraform", "HCL"), ("k8s-manifests", "YAML")), FIRST_PARTY, None),
+    ("security", "security", "SEC", 0, (("secrets-scanner", "Rust"), ("policy-engine", "Go")), FIRST_PARTY, None),
+    ("growth", "product", "PRD", -8, (("experiments", "TypeScript"), ("growth-api", "Python")), VERTEX, None),
+    ("identity", "engineering", "ENG", 1, (("auth-service", "Go"), ("sso-gateway", "Rust")), FIRST_PARTY, None),
 )
 
 FIRST_NAMES = (
@@ -113,6 +130,14 @@ class Team:
     utc_offset_h: int
     """The team's office: developers work 9-to-6 in this offset."""
     repositories: tuple[Repository, ...]
+    provider: str = FIRST_PARTY
+    """Where its people's requests go (`anthropic.provider`)."""
+    project: str | None = None
+    """The `project` its people set in `OTEL_RESOURCE_ATTRIBUTES`, if any."""
+
+    def model_id(self, model: str) -> str:
+        """The id Claude Code sends for a model on this team's provider."""
+        return MODEL_IDS.get(self.provider, {}).get(model, model)
 
 
 @dataclass(frozen=True)
@@ -184,14 +209,16 @@ def build_organisation(seed: int = 1, developers: int = 40, teams: int = 6) -> O
     return Organisation(seed, ORG_NAME, new_uuid(rng), team_list, people)
 
 
-def _team(template: tuple[str, str, str, int, tuple[tuple[str, str], ...]], index: int) -> Team:
-    name, department, prefix, offset, repositories = template
+def _team(template: tuple[str, str, str, int, tuple[tuple[str, str], ...], str, str | None], index: int) -> Team:
+    name, department, prefix, offset, repositories, provider, project = template
     return Team(
         name=name,
         department=department,
         cost_center=f"{prefix}-{100 + index:03d}",
         utc_offset_h=offset,
         repositories=tuple(Repository(repo, language) for repo, language in repositories),
+        provider=provider,
+        project=project,
     )
 
 

@@ -3,9 +3,10 @@
 Pure data, no OpenTelemetry objects (`send.py` builds those). What Claude Code 2.1.3xx puts on the wire:
 
 - Resource: `service.name=claude-code`, `service.version`, `os.type`, `os.version`, `host.arch`, plus the
-  `OTEL_RESOURCE_ATTRIBUTES` keys (`team`, `department`, `cost_center`), which since 2.1.161 are also copied onto every
-  data point and log record.
-- Every point and record: `user.id`, `session.id`, `organization.id`, `user.email`, `user.account_uuid`,
+  `OTEL_RESOURCE_ATTRIBUTES` keys (`team`, `department`, `cost_center`, for some teams `project`), which since 2.1.161
+  are also copied onto every data point and log record.
+- Every point and record: `user.id`, `session.id`, `anthropic.provider` (`firstParty`, or `bedrock`/`vertex` for the
+  teams on a cloud, whose model ids take that cloud's form), `organization.id`, `user.email`, `user.account_uuid`,
   `terminal.type` and the repository (`vcs.*`, with `OTEL_METRICS_INCLUDE_REPOSITORY=true`).
 - Events: body `claude_code.<name>`, `event.name`, `event.timestamp` (ISO, ms), `event.sequence` (per process, from 0),
   `prompt.id`. `api_request`/`api_error` numbers are numbers; `tool_result`'s `success` and `duration_ms` and
@@ -19,10 +20,10 @@ from __future__ import annotations
 
 import functools
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
-from ccmon.demo.org import VCS_OWNER, Person
+from ccmon.demo.org import VCS_OWNER, Person, Team
 from ccmon.demo.sessions import ApiError, ApiRequest, Prompt, Session, ToolUse
 
 AttributeValue = str | int | float | bool
@@ -92,12 +93,16 @@ class SessionTelemetry:
     points: tuple[Point, ...]
 
 
-def resource_attributes(person: Person) -> Attributes:
+def _org_chart(person: Person) -> Attributes:
+    """The keys a developer sets in `OTEL_RESOURCE_ATTRIBUTES`: on the resource, and copied onto every record."""
     team = person.team
+    tags: Attributes = {"team": team.name, "department": team.department, "cost_center": team.cost_center}
+    return tags | ({"project": team.project} if team.project else {})
+
+
+def resource_attributes(person: Person) -> Attributes:
     return {
-        "team": team.name,
-        "department": team.department,
-        "cost_center": team.cost_center,
+        **_org_chart(person),
         "host.arch": person.host_arch,
         "os.type": person.os_type,
         "os.version": person.os_version,
@@ -108,13 +113,12 @@ def resource_attributes(person: Person) -> Attributes:
 
 def identity(session: Session, organization_id: str) -> Attributes:
     """The attributes on every data point and log record of a session."""
-    person, team, repository = session.person, session.person.team, session.repository
+    person, repository = session.person, session.repository
     return {
-        "team": team.name,
-        "department": team.department,
-        "cost_center": team.cost_center,
+        **_org_chart(person),
         "user.id": person.user_id,
         "session.id": session.id,
+        "anthropic.provider": person.team.provider,
         "organization.id": organization_id,
         "user.email": person.email,
         "user.account_uuid": person.account_uuid,
@@ -128,12 +132,19 @@ def identity(session: Session, organization_id: str) -> Attributes:
 
 def session_telemetry(session: Session, organization_id: str) -> SessionTelemetry:
     base = identity(session, organization_id)
+    team = session.person.team
     return SessionTelemetry(
         session=session,
         cumulative=session.person.cumulative,
-        events=tuple(_events(session, base)),
-        points=tuple(_points(session, base)),
+        events=tuple(replace(e, attributes=_on_provider(e.attributes, team)) for e in _events(session, base)),
+        points=tuple(replace(p, attributes=_on_provider(p.attributes, team)) for p in _points(session, base)),
     )
+
+
+def _on_provider(attributes: Attributes, team: Team) -> Attributes:
+    """The attributes with the model named as the team's provider names it."""
+    model = attributes.get("model")
+    return attributes | {"model": team.model_id(model)} if isinstance(model, str) else attributes
 
 
 def iso_ms(time_ms: int) -> str:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 
 import xxhash
 
+from ccmon.ingest.attribution import Attribution, first_values
 from ccmon.ingest.values import to_text
 from ccmon.ingest.vocabulary import EVENT_PREFIX, EVENTS, METRICS, SPANS, Layout
 from ccmon.settings import default
@@ -26,6 +27,9 @@ Attributes = Iterable[tuple[str, object]]
 _MIN_NS = 946_684_800 * 10**9
 _FUTURE_SLACK_NS = 86_400 * 10**9
 ORIGINAL_TIME_KEY = "ccmon.original_time_unix_nano"
+MAX_POINT_VALUE = 1e15
+"""The largest magnitude a data point may have: far above any counter Claude Code keeps (tokens, dollars, seconds,
+lines), and such that the store's exact sums (29 integer digits) cannot overflow."""
 
 
 def _hash(text: str) -> int:
@@ -58,7 +62,7 @@ class IngestBatch:
 class ResourceContext:
     """A resource's attributes, converted once and shared by every record under it."""
 
-    __slots__ = ("_defaults", "identity", "pairs")
+    __slots__ = ("_defaults", "attributes", "identity", "pairs")
 
     def __init__(self, builder: RowBuilder, attrs: Attributes) -> None:
         pairs: list[tuple[str, str]] = []
@@ -67,6 +71,7 @@ class ResourceContext:
             if text is not None:
                 pairs.append((builder.key(key), text))
         self.pairs = pairs
+        self.attributes = first_values(pairs)
         self.identity = "\x1e".join(f"{k}\x1f{v}" for k, v in sorted(pairs))
         self._defaults: dict[int, Row] = {}
 
@@ -99,10 +104,16 @@ def _set_person(row: Row, index: dict[str, int]) -> None:
 class RowBuilder:
     """Builds the rows of one `IngestBatch`; the single place the Claude Code vocabulary is applied."""
 
-    def __init__(self, max_value_length: int = default("max_attribute_length"), now_ns: int | None = None) -> None:
+    def __init__(
+        self,
+        max_value_length: int = default("max_attribute_length"),
+        now_ns: int | None = None,
+        attribution: Attribution | None = None,
+    ) -> None:
         self.batch = IngestBatch()
         self.max_value_length = max_value_length
         self.now_ns = time.time_ns() if now_ns is None else now_ns
+        self.attribution = attribution or Attribution()
 
     def resource(self, attrs: Attributes) -> ResourceContext:
         return ResourceContext(self, attrs)
@@ -187,6 +198,8 @@ class RowBuilder:
         else:
             identity = f"{time_ns}\x1f{observed_ns}\x1f{body_text}\x1f{extras!r}\x1f{row[1:]!r}"
         row[_E["dedup_key"]] = _hash(identity)
+        # After the key: a retry must be recognised even if the attribution settings changed in between.
+        self.attribution.apply(row, _E, extras, ctx.attributes)
         row[_E["attrs"]] = extras
         row[_E["resource"]] = ctx.pairs
         self.batch.events.append(row)
@@ -207,6 +220,9 @@ class RowBuilder:
         if not math.isfinite(value):
             self.batch.reject(1, f"metric {metric_name!r}: a data point value is NaN or infinite")
             return
+        if abs(value) > MAX_POINT_VALUE:
+            self.batch.reject(1, f"metric {metric_name!r}: a data point value is beyond ±{MAX_POINT_VALUE:.0e}")
+            return
         pairs = list(attrs)
         row = ctx.defaults(METRICS).copy()
         extras: list[tuple[str, str]] = []
@@ -223,6 +239,7 @@ class RowBuilder:
         row[_M["series_id"]] = series_id
         _set_person(row, _M)
         row[_M["dedup_key"]] = _hash(f"{series_id}\x1f{start_ns}\x1f{time_ns}")
+        self.attribution.apply(row, _M, extras, ctx.attributes)
         row[_M["attrs"]] = extras
         row[_M["resource"]] = ctx.pairs
         self.batch.points.append(row)
@@ -257,6 +274,7 @@ class RowBuilder:
         row[_S["status_message"]] = self.text(status_message) or ""
         _set_person(row, _S)
         row[_S["dedup_key"]] = _hash(f"{trace_id}\x1f{span_id}")
+        self.attribution.apply(row, _S, extras, ctx.attributes)
         row[_S["attrs"]] = extras
         row[_S["resource"]] = ctx.pairs
         self.batch.spans.append(row)

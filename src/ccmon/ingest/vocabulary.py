@@ -95,6 +95,8 @@ def _identity_columns() -> list[Column]:
         _text("service_name", "service.name", resource=True),
         _text("version", "app.version", "service.version", resource=True),
         _text("repository", "vcs.repository.name", resource=True),
+        _text("project"),  # derived from attributes by `attribution` (configurable keys)
+        _text("provider"),  # derived from attributes and the model by `attribution`
         _text("team", "team", "team.name", "team.id", resource=True),
         _text("department", "department", "dept", resource=True),
         _text("cost_center", "cost_center", "cost.center", "costcenter", resource=True),

@@ -9,6 +9,7 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Protocol
 
+from ccmon.ingest.attribution import Attribution
 from ccmon.ingest.rows import IngestBatch
 from ccmon.ingest.stats import IngestStats
 from ccmon.otlp.signals import Encoding, Signal
@@ -43,12 +44,14 @@ class Receiver:
         tokens: Sequence[str] = (),
         max_request_bytes: int = default("max_request_bytes"),
         max_value_length: int = default("max_attribute_length"),
+        attribution: Attribution | None = None,
     ) -> None:
         self.writer = writer
         self.stats = stats
         self.tokens = tuple(t.encode() for t in tokens)
         self.max_request_bytes = max_request_bytes
         self.max_value_length = max_value_length
+        self.attribution = attribution or Attribution()
 
     def authorized(self, authorization: str | None) -> bool:
         """True when no tokens are configured, or the `Bearer` credential matches one (in constant time)."""
@@ -66,9 +69,9 @@ class Receiver:
 
     async def export(self, signal: Signal, encoding: Encoding, data: bytes, transport: str) -> ExportOutcome:
         if len(data) > _DECODE_INLINE_BYTES:
-            batch = await asyncio.to_thread(signal.decode, data, encoding, self.max_value_length)
+            batch = await asyncio.to_thread(signal.decode, data, encoding, self.max_value_length, self.attribution)
         else:
-            batch = signal.decode(data, encoding, self.max_value_length)
+            batch = signal.decode(data, encoding, self.max_value_length, self.attribution)
         self.stats.received.labels(transport, signal.name).inc(batch.rows + batch.rejected)
         if batch.rejected:
             self.stats.rejected.labels(signal.name).inc(batch.rejected)

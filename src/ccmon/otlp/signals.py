@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from enum import Enum
 
+from ccmon.ingest.attribution import Attribution
 from ccmon.ingest.rows import IngestBatch, RowBuilder
 from ccmon.otlp import json as otlp_json
 from ccmon.otlp import protobuf as otlp_protobuf
@@ -27,8 +28,10 @@ class Signal:
     rejected_field: str
     """The partial_success field counting this signal's rejected items."""
 
-    def decode(self, data: bytes, encoding: Encoding, max_value_length: int) -> IngestBatch:
-        builder = RowBuilder(max_value_length)
+    def decode(
+        self, data: bytes, encoding: Encoding, max_value_length: int, attribution: Attribution | None = None
+    ) -> IngestBatch:
+        builder = RowBuilder(max_value_length, attribution=attribution)
         (self.json if encoding is Encoding.JSON else self.protobuf)(data, builder)
         return builder.batch
 

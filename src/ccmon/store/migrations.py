@@ -10,13 +10,24 @@ Table design, for time-bounded dashboard queries:
 - Version 1's `metrics_hourly` and `events_hourly` rollups (hour, person, team, model) could not answer the other
   filters; version 2 replaces them with `metrics_by_hour`, `events_by_hour` and `sessions_by_hour`
   (`ccmon.store.rollups`), keyed by every filterable dimension, and backfills them from the raw rows.
+- Version 3 adds the daily rollups, backfilled from the hourly ones.
+- Version 4 adds the derived dimensions `project` and `provider` to the raw tables (`ccmon.store.dimensions`: derived
+  here for the rows already stored, by ingest for new ones) and replaces every rollup by one that also keys them and
+  the organisation, with exact decimal sums.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ccmon.store.rollups import DAILY_ROLLUPS, HOURLY_ROLLUPS
+from ccmon.store.dimensions import project_sql, provider_sql
+from ccmon.store.rollups import VERSION_2, VERSION_3, VERSION_4, Rollup
+
+RAW_TABLES = ("events", "metric_points", "spans")
+
+
+def _create(rollups: tuple[tuple[Rollup, Rollup | None], ...]) -> tuple[str, ...]:
+    return tuple(statement for rollup, source in rollups for statement in rollup.statements(backfill_from=source))
 
 
 @dataclass(frozen=True)
@@ -189,13 +200,32 @@ GROUP BY hour, event_name, team, person, model
             "DROP VIEW IF EXISTS events_hourly_mv",
             "DROP TABLE IF EXISTS metrics_hourly",
             "DROP TABLE IF EXISTS events_hourly",
-            *(statement for rollup in HOURLY_ROLLUPS for statement in rollup.statements()),
+            *_create(VERSION_2),
         ),
     ),
     Migration(
         3,
         "daily rollups: metrics and events per person or per other dimensions, sessions without the model",
-        tuple(statement for daily, hourly in DAILY_ROLLUPS for statement in daily.statements(backfill_from=hourly)),
+        _create(VERSION_3),
+    ),
+    Migration(
+        4,
+        "project and provider dimensions; rollups keyed by them and the organisation, with exact decimal sums",
+        (
+            *(
+                f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS project LowCardinality(String) AFTER repository, "
+                "ADD COLUMN IF NOT EXISTS provider LowCardinality(String) AFTER project"
+                for table in RAW_TABLES
+            ),
+            # Rows stored before: derived from what they kept (the default project keys; their attribute maps).
+            *(
+                f"ALTER TABLE {table} UPDATE project = {project_sql()}, provider = {provider_sql()} WHERE 1 "
+                "SETTINGS mutations_sync = 2"
+                for table in RAW_TABLES
+            ),
+            *(statement for rollup, _ in VERSION_4 for statement in rollup.drop_statements()),
+            *_create(VERSION_4),
+        ),
     ),
 )
 

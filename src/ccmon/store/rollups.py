@@ -1,37 +1,47 @@
 """Rollups: what dashboards read instead of raw rows, filled by materialized views as rows are inserted.
 
 Rollups come in tiers (`METRICS`, `EVENTS`, `SESSIONS`), each ordered smallest first:
-- the hourly rollups (schema version 2) keep the hour, all eight filterable dimensions and every column a query
-  groups by, so any query can read them;
-- the daily rollups (version 3) keep the day and fewer columns: one keeps the person and the org chart (a person's
-  team, department and cost centre add no rows), another every dimension but the person. At 1,000 developers they
-  hold 10-40 times fewer rows than the hourly ones.
+- the hourly rollups keep the hour, every filterable dimension and every column a query groups by, so any query
+  can read them;
+- the daily rollups keep the day and fewer columns: one keeps the person and the org chart (a person's team,
+  department, cost centre and organisation add no rows), another every dimension but the person. At 1,000
+  developers they hold 10-40 times fewer rows than the hourly ones.
 The analytics layer reads, for each query, the smallest tier that has every column the query uses, filters or is
 scoped by (`analytics.rollup`). Within a rollup, the WHERE fragment of `analytics.query.Query` means the same as on
 raw rows. The raw-row equivalent of each rollup is its materialized view's own SELECT (`Rollup.select`), which the
 analytics layer also runs on the raw rows at the partial hours at either end of a range, and which the tests compare
 with the rollup on whole datasets.
 
-A rollup's definition is part of the schema: changing one means a new migration that creates a new rollup (and
-backfills it), never an edit here.
+Sums of values that are not whole (cost, active time; all of a metric's values, for simplicity) are exact decimals
+(`exact`): each value is rounded to 9 decimal places once, and sums of decimals do not depend on the order rows are
+added in, which merges and parallel reads change. So the same question always gets the same answer, to the digit.
+
+A rollup's definition is part of the schema: changing one means a new migration that replaces it (and backfills
+it). The definitions of earlier schema versions are kept (`VERSION_2`, `VERSION_3`) to build the migrations that
+created them.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
-DIMENSION_COLUMNS = (
-    "person",
-    "team",
-    "department",
-    "cost_center",
-    "model",
-    "repository",
-    "terminal_type",
-    "version",
-)
-"""The filterable dimensions, as columns of every raw table and every rollup."""
+from ccmon.store.dimensions import DIMENSION_COLUMNS
+
+EXACT_SCALE = 9
+EXACT_TYPE = f"Decimal(38, {EXACT_SCALE})"
+"""Sums of up to 10^29 with 9 decimal places: nano-dollars and nanoseconds, and any count of tokens."""
+
+
+EXACT_ZERO = f"toDecimal128(0, {EXACT_SCALE})"
+
+
+def exact(expression: str) -> str:
+    """A Float64 as the decimal of `EXACT_SCALE` places nearest to it (through its shortest text, because casting a
+    float truncates: 2.675 would become 2.67499...). Values beyond the type's range, which ingest refuses anyway,
+    become 0 rather than failing the insert."""
+    return f"toDecimal128OrZero(toString(round({expression}, {EXACT_SCALE})), {EXACT_SCALE})"
 
 
 _TRUNCATE = {3600: "toStartOfHour", 86_400: "toStartOfDay"}
@@ -99,6 +109,11 @@ class Rollup:
         ]
         return f"SELECT {', '.join(columns)} FROM {finer.table} GROUP BY {self.group_by}"
 
+    def drop_statements(self) -> tuple[str, ...]:
+        """Remove the rollup (of this name, whatever its earlier definition) and its views."""
+        views = tuple(f"DROP VIEW IF EXISTS {self.table}_from_{source}" for source, _ in self.sources)
+        return (*views, f"DROP TABLE IF EXISTS {self.table}")
+
     def statements(self, backfill_from: Rollup | None = None) -> tuple[str, ...]:
         create = (
             f"CREATE TABLE IF NOT EXISTS {self.table} ({self.columns}\n)\nENGINE = AggregatingMergeTree\n"
@@ -127,8 +142,6 @@ _KEY_EXPRESSIONS = {
     "status_code": "toInt32(ifNull(status_code, 0))",
     "os_type": "resource['os.type']",
 }
-_ORG_CHART = ("person", "team", "department", "cost_center")
-_NOT_PERSON = tuple(column for column in DIMENSION_COLUMNS if column != "person")
 
 
 def _rollup(
@@ -156,35 +169,47 @@ def _rollup(
     )
 
 
-_METRIC_MEASURES = """
-    value SimpleAggregateFunction(sum, Float64),
+@dataclass(frozen=True)
+class _Number:
+    """How a rollup sums the values that are not whole: the column type, a raw value as that type, and zero."""
+
+    type: str
+    of: Callable[[str], str]
+    zero: str
+
+
+_FLOAT = _Number("Float64", lambda expression: expression, "toFloat64(0)")
+"""Schema versions 2 and 3: float sums, whose last digits depend on the order rows are added in (merges change it)."""
+_EXACT = _Number(EXACT_TYPE, exact, EXACT_ZERO)
+"""Schema version 4: exact decimal sums, the same whatever the order."""
+
+
+def _metrics(table: str, keys: tuple[str, ...], grain_s: int, number: _Number = _EXACT) -> Rollup:
+    measures = f"""
+    value SimpleAggregateFunction(sum, {number.type}),
     points SimpleAggregateFunction(sum, UInt64)"""
-_METRIC_VALUES = {"metric_points": "sum(value) AS value, toUInt64(count()) AS points"}
+    values = {"metric_points": f"sum({number.of('value')}) AS value, toUInt64(count()) AS points"}
+    return _rollup(table, ("metric_name", *keys), measures, values, grain_s=grain_s)
 
 
-def _metrics(table: str, keys: tuple[str, ...], grain_s: int) -> Rollup:
-    return _rollup(table, ("metric_name", *keys), _METRIC_MEASURES, _METRIC_VALUES, grain_s=grain_s)
-
-
-_EVENT_MEASURES = """
+def _events(table: str, keys: tuple[str, ...], grain_s: int, number: _Number = _EXACT) -> Rollup:
+    measures = f"""
     events SimpleAggregateFunction(sum, UInt64),
-    cost_usd SimpleAggregateFunction(sum, Float64),
+    cost_usd SimpleAggregateFunction(sum, {number.type}),
     input_tokens SimpleAggregateFunction(sum, UInt64),
     output_tokens SimpleAggregateFunction(sum, UInt64),
     cache_read_tokens SimpleAggregateFunction(sum, UInt64),
     cache_creation_tokens SimpleAggregateFunction(sum, UInt64)"""
-_EVENT_VALUES = {
-    "events": "toUInt64(count()) AS events, sum(cost_usd) AS cost_usd, sum(input_tokens) AS input_tokens, "
-    "sum(output_tokens) AS output_tokens, sum(cache_read_tokens) AS cache_read_tokens, "
-    "sum(cache_creation_tokens) AS cache_creation_tokens"
-}
+    values = {
+        "events": f"toUInt64(count()) AS events, sum({number.of('cost_usd')}) AS cost_usd, "
+        "sum(input_tokens) AS input_tokens, sum(output_tokens) AS output_tokens, "
+        "sum(cache_read_tokens) AS cache_read_tokens, sum(cache_creation_tokens) AS cache_creation_tokens"
+    }
+    return _rollup(table, ("event_name", *keys), measures, values, grain_s=grain_s)
 
 
-def _events(table: str, keys: tuple[str, ...], grain_s: int) -> Rollup:
-    return _rollup(table, ("event_name", *keys), _EVENT_MEASURES, _EVENT_VALUES, grain_s=grain_s)
-
-
-_SESSION_MEASURES = """
+def _sessions(table: str, keys: tuple[str, ...], grain_s: int, number: _Number = _EXACT) -> Rollup:
+    measures = f"""
     first_ts SimpleAggregateFunction(min, DateTime64(9, 'UTC')),
     last_ts SimpleAggregateFunction(max, DateTime64(9, 'UTC')),
     events SimpleAggregateFunction(sum, UInt64),
@@ -193,67 +218,84 @@ _SESSION_MEASURES = """
     errors SimpleAggregateFunction(sum, UInt64),
     tool_calls SimpleAggregateFunction(sum, UInt64),
     points SimpleAggregateFunction(sum, UInt64),
-    cost_usd SimpleAggregateFunction(sum, Float64),
-    tokens SimpleAggregateFunction(sum, Float64)"""
-_SESSION_VALUES = {
-    "events": "min(ts) AS first_ts, max(ts) AS last_ts, "
-    "toUInt64(count()) AS events, toUInt64(countIf(event_name = 'user_prompt')) AS prompts, "
-    "toUInt64(countIf(event_name = 'api_request')) AS api_requests, "
-    "toUInt64(countIf(event_name = 'api_error')) AS errors, "
-    "toUInt64(countIf(event_name = 'tool_result')) AS tool_calls, toUInt64(0) AS points, "
-    "toFloat64(0) AS cost_usd, toFloat64(0) AS tokens",
-    "metric_points": "min(ts) AS first_ts, max(ts) AS last_ts, "
-    "toUInt64(0) AS events, toUInt64(0) AS prompts, toUInt64(0) AS api_requests, toUInt64(0) AS errors, "
-    "toUInt64(0) AS tool_calls, toUInt64(count()) AS points, "
-    "sumIf(value, metric_name = 'claude_code.cost.usage') AS cost_usd, "
-    "sumIf(value, metric_name = 'claude_code.token.usage') AS tokens",
-}
-
-
-def _sessions(table: str, keys: tuple[str, ...], grain_s: int) -> Rollup:
-    return _rollup(
-        table, ("session_id", *keys, "os_type"), _SESSION_MEASURES, _SESSION_VALUES, grain_s=grain_s, time_leads=True
-    )
+    cost_usd SimpleAggregateFunction(sum, {number.type}),
+    tokens SimpleAggregateFunction(sum, {number.type})"""
+    values = {
+        "events": "min(ts) AS first_ts, max(ts) AS last_ts, "
+        "toUInt64(count()) AS events, toUInt64(countIf(event_name = 'user_prompt')) AS prompts, "
+        "toUInt64(countIf(event_name = 'api_request')) AS api_requests, "
+        "toUInt64(countIf(event_name = 'api_error')) AS errors, "
+        "toUInt64(countIf(event_name = 'tool_result')) AS tool_calls, toUInt64(0) AS points, "
+        f"{number.zero} AS cost_usd, {number.zero} AS tokens",
+        "metric_points": "min(ts) AS first_ts, max(ts) AS last_ts, "
+        "toUInt64(0) AS events, toUInt64(0) AS prompts, toUInt64(0) AS api_requests, toUInt64(0) AS errors, "
+        "toUInt64(0) AS tool_calls, toUInt64(count()) AS points, "
+        f"sumIf({number.of('value')}, metric_name = 'claude_code.cost.usage') AS cost_usd, "
+        f"sumIf({number.of('value')}, metric_name = 'claude_code.token.usage') AS tokens",
+    }
+    return _rollup(table, ("session_id", *keys, "os_type"), measures, values, grain_s=grain_s, time_leads=True)
 
 
 _HOUR, _DAY = 3600, 86_400
+_BREAKDOWNS = ("tool_name", "decision", "decision_source")
+"""What a tool, its decisions and their sources add to the keys of metric and event rollups."""
 
-# Schema version 2: every dimension, by hour.
-METRICS_BY_HOUR = _metrics(
-    "metrics_by_hour", ("type", *DIMENSION_COLUMNS, "tool_name", "decision", "decision_source", "language"), _HOUR
-)
-EVENTS_BY_HOUR = _events(
-    "events_by_hour",
-    (*DIMENSION_COLUMNS, "tool_name", "decision", "decision_source", "outcome", "status_code"),
-    _HOUR,
-)
-SESSIONS_BY_HOUR = _sessions("sessions_by_hour", DIMENSION_COLUMNS, _HOUR)
-HOURLY_ROLLUPS = (METRICS_BY_HOUR, EVENTS_BY_HOUR, SESSIONS_BY_HOUR)
 
-# Schema version 3: by day, per person (with the org chart, which adds no rows) or per everything but the person.
-METRICS_BY_DAY_AND_PERSON = _metrics("metrics_by_day_and_person", ("type", "decision", *_ORG_CHART), _DAY)
-METRICS_BY_DAY = _metrics(
-    "metrics_by_day", ("type", *_NOT_PERSON, "tool_name", "decision", "decision_source", "language"), _DAY
-)
-EVENTS_BY_DAY_AND_PERSON = _events("events_by_day_and_person", ("decision", *_ORG_CHART), _DAY)
-EVENTS_BY_DAY = _events(
-    "events_by_day",
-    (*_ORG_CHART[1:], "model", "tool_name", "decision", "decision_source", "outcome", "status_code"),
-    _DAY,
-)
-# Without the model: a session uses several, and each would be a row of its own.
-SESSIONS_BY_DAY = _sessions("sessions_by_day", tuple(c for c in DIMENSION_COLUMNS if c != "model"), _DAY)
-DAILY_ROLLUPS = (
-    (METRICS_BY_DAY_AND_PERSON, METRICS_BY_HOUR),
-    (METRICS_BY_DAY, METRICS_BY_HOUR),
-    (EVENTS_BY_DAY_AND_PERSON, EVENTS_BY_HOUR),
-    (EVENTS_BY_DAY, EVENTS_BY_HOUR),
-    (SESSIONS_BY_DAY, SESSIONS_BY_HOUR),
-)
-"""Each daily rollup with the hourly one it is backfilled from."""
+def _schema(dimensions: tuple[str, ...], org_chart: tuple[str, ...], number: _Number) -> tuple[Rollup, ...]:
+    """The rollups of one schema version, hourly first: every dimension by hour; by day, per person with the org
+    chart (a person's team, department, cost centre and organisation add no rows) or per every dimension but the
+    person; sessions by day without the model and what follows from it (a session uses several models, and each
+    would be a row of its own)."""
+    not_person = tuple(c for c in dimensions if c != "person")
+    per_model = {"model", "provider"}
+    return (
+        _metrics("metrics_by_hour", ("type", *dimensions, *_BREAKDOWNS, "language"), _HOUR, number),
+        _events("events_by_hour", (*dimensions, *_BREAKDOWNS, "outcome", "status_code"), _HOUR, number),
+        _sessions("sessions_by_hour", dimensions, _HOUR, number),
+        _metrics("metrics_by_day_and_person", ("type", "decision", *org_chart), _DAY, number),
+        _metrics("metrics_by_day", ("type", *not_person, *_BREAKDOWNS, "language"), _DAY, number),
+        _events("events_by_day_and_person", ("decision", *org_chart), _DAY, number),
+        _events(
+            "events_by_day",
+            (*org_chart[1:], *(c for c in dimensions if c in per_model), *_BREAKDOWNS, "outcome", "status_code"),
+            _DAY,
+            number,
+        ),
+        _sessions("sessions_by_day", tuple(c for c in dimensions if c not in per_model), _DAY, number),
+    )
+
+
+def _backfilled(rollups: tuple[Rollup, ...]) -> tuple[tuple[Rollup, Rollup | None], ...]:
+    """Each rollup of a schema with the one it is backfilled from: hourly ones from raw rows (None), daily ones from
+    the hourly rollup of their family (an order of magnitude fewer rows)."""
+    hourly = {rollup.table.split("_by_")[0]: rollup for rollup in rollups if rollup.grain_s == _HOUR}
+    return tuple(
+        (rollup, None if rollup.grain_s == _HOUR else hourly[rollup.table.split("_by_")[0]]) for rollup in rollups
+    )
+
+
+# Earlier schemas, frozen: their migrations are built from them.
+_DIMENSIONS_V2 = ("person", "team", "department", "cost_center", "model", "repository", "terminal_type", "version")
+_ORG_CHART_V3 = ("person", "team", "department", "cost_center")
+_VERSION_3 = _schema(_DIMENSIONS_V2, _ORG_CHART_V3, _FLOAT)
+VERSION_2 = _backfilled(_VERSION_3[:3])
+"""Schema version 2: the hourly rollups, with eight dimensions and float sums."""
+VERSION_3 = _backfilled(_VERSION_3)[3:]
+"""Schema version 3: the daily rollups next to them."""
+(
+    METRICS_BY_HOUR,
+    EVENTS_BY_HOUR,
+    SESSIONS_BY_HOUR,
+    METRICS_BY_DAY_AND_PERSON,
+    METRICS_BY_DAY,
+    EVENTS_BY_DAY_AND_PERSON,
+    EVENTS_BY_DAY,
+    SESSIONS_BY_DAY,
+) = ROLLUPS = _schema(DIMENSION_COLUMNS, (*_ORG_CHART_V3, "organization_id"), _EXACT)
+"""Schema version 4, today's: every dimension (project, provider and organisation too), exact sums."""
+VERSION_4 = _backfilled(ROLLUPS)
 
 # The tiers the analytics layer chooses from, smallest first; the last of each has every column.
 METRICS = (METRICS_BY_DAY_AND_PERSON, METRICS_BY_DAY, METRICS_BY_HOUR)
 EVENTS = (EVENTS_BY_DAY_AND_PERSON, EVENTS_BY_DAY, EVENTS_BY_HOUR)
 SESSIONS = (SESSIONS_BY_DAY, SESSIONS_BY_HOUR)
-ROLLUPS = (*HOURLY_ROLLUPS, *(daily for daily, _ in DAILY_ROLLUPS))

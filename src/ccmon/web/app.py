@@ -5,7 +5,6 @@ they name are closures of `create_app`.
 """
 
 from collections.abc import Callable, Sequence
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -26,7 +25,8 @@ from ccmon.analytics.people import SORTABLE, AcceptanceBreakdown, Leaderboard, P
 from ccmon.analytics.productivity import LINE_DIMENSIONS, LinesBreakdown
 from ccmon.analytics.session_stats import MAX_BINS, MEASURES, SCALES, Distribution, SessionsByProject
 from ccmon.analytics.sessions import SessionDetail, Sessions
-from ccmon.web.params import Format, authorizer, query_dependency, tabular
+from ccmon.analytics.timerange import parse_instant
+from ccmon.web.params import Format, QueryDependencies, authorizer, tabular
 from ccmon.web.ui import ServerInfo, StaticAssets, ui_routes
 
 
@@ -37,15 +37,21 @@ def create_app(
     registry: CollectorRegistry,
     info: ServerInfo,
     api_tokens: Sequence[str] = (),
+    scrape_tokens: Sequence[str] = (),
 ) -> FastAPI:
-    # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, and ccmon must work offline.
+    # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, and ccmon must work offline. The OpenAPI
+    # document is served below, behind the API token.
     app = FastAPI(
         title="ccmon",
         version=__version__,
         summary="A self-hosted monitor for Claude Code.",
         docs_url=None,
         redoc_url=None,
+        openapi_url=None,
     )
+    authorize = authorizer(api_tokens)
+    # Prometheus may be given a token that reads nothing else.
+    authorize_scrape = authorizer((*api_tokens, *scrape_tokens))
 
     @app.exception_handler(InvalidQuery)
     async def invalid_query(_: Request, exc: InvalidQuery) -> JSONResponse:
@@ -63,27 +69,33 @@ def create_app(
             return JSONResponse({"status": "ready"})
         return JSONResponse({"status": "starting"}, status_code=503)
 
-    @app.get("/metrics", tags=["operations"], response_class=PlainTextResponse)
+    @app.get(
+        "/metrics", tags=["operations"], response_class=PlainTextResponse, dependencies=[Depends(authorize_scrape)]
+    )
     def metrics() -> PlainTextResponse:
-        """ccmon's own metrics in Prometheus text format."""
+        """ccmon's own metrics in Prometheus text format (an API or scrape token when tokens are configured)."""
         return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
-    authorize = authorizer(api_tokens)
+    @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(authorize)])
+    def openapi() -> JSONResponse:
+        return JSONResponse(app.openapi())
 
     @app.get("/api/v1/server", tags=["operations"], dependencies=[Depends(authorize)])
     def server_info() -> ServerInfo:
         """This server: its version, where Claude Code should send telemetry, whether tokens are asked, the budget."""
         return info.model_copy(update={"has_data": analytics.has_data()})
 
-    app.include_router(_analytics_routes(analytics, query_dependency(authorize)), prefix="/api/v1")
+    app.include_router(_analytics_routes(analytics, QueryDependencies(authorize)), prefix="/api/v1")
     app.include_router(ui_routes())
     app.mount("/static", StaticAssets(), name="static")
     return app
 
 
-def _analytics_routes(analytics: Analytics, build_query: Callable[..., Query]) -> APIRouter:
+def _analytics_routes(analytics: Analytics, queries: QueryDependencies) -> APIRouter:
     router = APIRouter(tags=["analytics"])
-    QueryParams = Annotated[Query, Depends(build_query)]
+    QueryParams = Annotated[Query, Depends(queries.ranged)]
+    SeriesParams = Annotated[Query, Depends(queries.bucketed)]
+    FilterParams = Annotated[Query, Depends(queries.filtered)]
     FormatParam = Annotated[Format, Param(alias="format", description="json, or csv for the rows")]
 
     @router.get("/summary")
@@ -98,7 +110,7 @@ def _analytics_routes(analytics: Analytics, build_query: Callable[..., Query]) -
 
     @router.get("/cost/timeseries", response_model=TimeSeries)
     def get_cost_timeseries(
-        query: QueryParams,
+        query: SeriesParams,
         by: Annotated[str, Param(description="model, or family (haiku/sonnet/opus/other)")] = "model",
         fmt: FormatParam = "json",
     ) -> Any:
@@ -107,7 +119,7 @@ def _analytics_routes(analytics: Analytics, build_query: Callable[..., Query]) -
         return tabular(result, result.rows, fmt)
 
     @router.get("/cost/tokens", response_model=TimeSeries)
-    def get_token_timeseries(query: QueryParams, fmt: FormatParam = "json") -> Any:
+    def get_token_timeseries(query: SeriesParams, fmt: FormatParam = "json") -> Any:
         """Tokens per time bucket, one series per type (input, output, cache_read, cache_creation)."""
         result = analytics.tokens_over_time(query)
         return tabular(result, result.rows, fmt)
@@ -133,11 +145,11 @@ def _analytics_routes(analytics: Analytics, build_query: Callable[..., Query]) -
 
     @router.get("/cost/month-to-date")
     def get_month_to_date(
-        query: QueryParams,
-        as_of: Annotated[datetime | None, Param(description="RFC 3339; default: now")] = None,
+        query: FilterParams,
+        as_of: Annotated[str | None, Param(description="RFC 3339 in UTC; default: now")] = None,
     ) -> MonthToDate:
         """Spend since the first of the month (UTC) and the projected month-end spend, with the method used."""
-        return analytics.month_to_date(query, as_of)
+        return analytics.month_to_date(query, parse_instant(as_of, "as_of") if as_of else None)
 
     @router.get("/adoption/activity", response_model=Activity)
     def get_activity(query: QueryParams, fmt: FormatParam = "json") -> Any:
@@ -202,8 +214,9 @@ def _analytics_routes(analytics: Analytics, build_query: Callable[..., Query]) -
         return tabular(result, result.rows, fmt)
 
     @router.get("/sessions/{session_id}")
-    def get_session(query: QueryParams, session_id: str) -> SessionDetail:
-        """One session's events in order, grouped by prompt with per-prompt cost, tokens and tool calls; its spans."""
+    def get_session(query: FilterParams, session_id: str) -> SessionDetail:
+        """One session whole (no time range): its events in order, grouped by prompt with per-prompt cost, tokens and
+        tool calls; its spans."""
         return analytics.session(query, session_id)
 
     @router.get("/events", response_model=EventPage)
@@ -244,7 +257,7 @@ def _analytics_routes(analytics: Analytics, build_query: Callable[..., Query]) -
 
     @router.get("/engineering/latency", response_model=TimeSeries)
     def get_latency(
-        query: QueryParams,
+        query: SeriesParams,
         measure: Annotated[str, Param(description="duration (whole request) or ttft (time to first token)")] = (
             "duration"
         ),
@@ -261,7 +274,7 @@ def _analytics_routes(analytics: Analytics, build_query: Callable[..., Query]) -
         return tabular(result, result.rows, fmt)
 
     @router.get("/engineering/errors")
-    def get_errors(query: QueryParams) -> Errors:
+    def get_errors(query: SeriesParams) -> Errors:
         """API error rate (overall and per bucket), errors by status code, exhausted retries."""
         return analytics.errors(query)
 

@@ -14,7 +14,8 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from ccmon.analytics import BUCKETS, DIMENSIONS, Filters, InvalidQuery, Query, Scope, TimeRange, to_csv
+from ccmon.analytics import BUCKETS, DIMENSIONS, UNKNOWN, Filters, InvalidQuery, Query, Scope, TimeRange, to_csv
+from ccmon.analytics.timerange import ALL_TIME
 
 Format = Literal["json", "csv"]
 
@@ -59,47 +60,76 @@ def reject_unknown_parameters(request: Request) -> None:
         )
 
 
-def query_dependency(authorize: Callable[[Request], Scope]) -> Callable[..., Query]:
-    """The dependency building the `Query` of a request: time range, bucket, filters and the caller's scope."""
+class QueryDependencies:
+    """The dependencies building a request's `Query`, one per kind of endpoint, so each declares exactly the
+    parameters it uses (anything else is a 422, `reject_unknown_parameters`):
 
-    def build(
-        scope: Annotated[Scope, Depends(authorize)],
-        _: Annotated[None, Depends(reject_unknown_parameters)],
-        start: Annotated[
-            str | None, Param(alias="from", description="RFC 3339 in UTC; default: 24 h before `to`")
-        ] = None,
-        end: Annotated[str | None, Param(alias="to", description="RFC 3339 in UTC; default: now")] = None,
-        bucket: Annotated[
-            str | None, Param(description=f"time bucket, one of {', '.join(BUCKETS)}; default: chosen from the range")
-        ] = None,
-        person: Annotated[
-            list[str] | None, Param(description="person key (email, else account uuid, else user id)")
-        ] = None,
-        team: Annotated[list[str] | None, Param()] = None,
-        department: Annotated[list[str] | None, Param()] = None,
-        cost_center: Annotated[list[str] | None, Param()] = None,
-        model: Annotated[list[str] | None, Param()] = None,
-        repository: Annotated[list[str] | None, Param()] = None,
-        terminal: Annotated[list[str] | None, Param()] = None,
-        version: Annotated[list[str] | None, Param()] = None,
-    ) -> Query:
-        given = {
-            "person": person,
-            "team": team,
-            "department": department,
-            "cost_center": cost_center,
-            "model": model,
-            "repository": repository,
-            "terminal": terminal,
-            "version": version,
-        }
-        assert set(given) == set(DIMENSIONS)
-        filters = Filters({name: tuple(values) for name, values in given.items() if values})
-        query = Query(TimeRange.parse(start, end), scope, filters, bucket)
-        query.chosen_bucket  # noqa: B018 - validates the bucket against the range now, as a 422
-        return query
+    - `filtered`: the caller's scope and the dimension filters (one session, month to date: no range);
+    - `ranged`: those and the time range `from`/`to`;
+    - `bucketed`: those and the time `bucket` (series per bucket).
+    """
 
-    return build
+    def __init__(self, authorize: Callable[[Request], Scope]) -> None:
+        def filtered(
+            scope: Annotated[Scope, Depends(authorize)],
+            _: Annotated[None, Depends(reject_unknown_parameters)],
+            person: Annotated[
+                list[str] | None,
+                Param(description=f"person key (email, else account uuid, else user id); `{UNKNOWN}`: none sent"),
+            ] = None,
+            team: Annotated[list[str] | None, Param()] = None,
+            department: Annotated[list[str] | None, Param()] = None,
+            cost_center: Annotated[list[str] | None, Param()] = None,
+            model: Annotated[list[str] | None, Param()] = None,
+            repository: Annotated[list[str] | None, Param()] = None,
+            terminal: Annotated[list[str] | None, Param()] = None,
+            version: Annotated[list[str] | None, Param()] = None,
+            project: Annotated[list[str] | None, Param(description="the `project_attributes` setting says how")] = None,
+            provider: Annotated[
+                list[str] | None, Param(description="anthropic, bedrock, vertex, foundry or as set; see docs/api.md")
+            ] = None,
+            organization: Annotated[list[str] | None, Param(description="`organization.id`")] = None,
+        ) -> Query:
+            given = {
+                "person": person,
+                "team": team,
+                "department": department,
+                "cost_center": cost_center,
+                "model": model,
+                "repository": repository,
+                "terminal": terminal,
+                "version": version,
+                "project": project,
+                "provider": provider,
+                "organization": organization,
+            }
+            assert set(given) == set(DIMENSIONS)
+            filters = Filters({name: tuple(values) for name, values in given.items() if values})
+            return Query(ALL_TIME, scope, filters)
+
+        def ranged(
+            query: Annotated[Query, Depends(filtered)],
+            start: Annotated[
+                str | None, Param(alias="from", description="RFC 3339 in UTC; default: 24 h before `to`")
+            ] = None,
+            end: Annotated[str | None, Param(alias="to", description="RFC 3339 in UTC; default: now")] = None,
+        ) -> Query:
+            return query.with_range(TimeRange.parse(start, end))
+
+        def bucketed(
+            query: Annotated[Query, Depends(ranged)],
+            bucket: Annotated[
+                str | None,
+                Param(description=f"time bucket, one of {', '.join(BUCKETS)}; default: chosen from the range"),
+            ] = None,
+        ) -> Query:
+            chosen = Query(query.time_range, query.scope, query.filters, bucket)
+            chosen.chosen_bucket  # noqa: B018 - validates the bucket against the range now, as a 422
+            return chosen
+
+        self.filtered = filtered
+        self.ranged = ranged
+        self.bucketed = bucketed
 
 
 def tabular(result: BaseModel, rows: Sequence[BaseModel], fmt: Format) -> Any:

@@ -28,7 +28,9 @@ def _contract(page: str, panels: str = "", stats: str = "", tables: str = "") ->
     return Contract(page, frozenset(panels.split()), frozenset(stats.split()), frozenset(tables.split()))
 
 
-OVERVIEW_STATS = "cost_usd active_users dau wau mau pull_requests accept_rate cost_per_pull_request"
+OVERVIEW_STATS = (
+    "cost_usd active_users cost_per_user dau wau mau pull_requests accept_rate cost_per_pull_request lines_changed"
+)
 PAGES = {
     "/": _contract(
         "executive",
@@ -38,13 +40,13 @@ PAGES = {
     ),
     "/cost": _contract(
         "cost",
-        "cost-by-family cost-by-team tokens-over-time",
+        "cost-by-family cost-by-team cost-by-provider tokens-over-time",
         "token_efficiency cache_efficiency cost_per_million_tokens month_to_date_usd projected_usd",
         "cost-by-project cost-by-model",
     ),
     "/engineering": _contract(
         "engineering",
-        "tool-heatmap latency errors-by-status error-rate tool-failures",
+        "tool-heatmap latency errors-by-status error-rate tool-failures requests-by-model",
         "",
         "tools latency-by-model sessions-by-project",
     ),

@@ -89,6 +89,7 @@ function syncControls() {
     const value = params.get(name) || "";
     if (![...select.options].some((o) => o.value === value)) select.append(h("option", { value }, value));
     select.value = value;
+    if (value) select.closest("label").hidden = false;
   }
   document.querySelector(".brand").href = state.href("/");
   for (const link of document.querySelectorAll("#nav a")) {
@@ -101,7 +102,8 @@ function syncControls() {
 }
 
 // Filter choices: the values seen in the window (largest cost first), fetched after the page has drawn so they
-// never delay it.
+// never delay it. A filter with fewer than two values to choose from is hidden (one organisation, one provider),
+// unless one is chosen.
 let optionsKey = null;
 async function loadFilterOptions(ctx) {
   const key = ctx.range.from.slice(0, 13) + ctx.range.to.slice(0, 13);
@@ -121,11 +123,13 @@ async function loadFilterOptions(ctx) {
       const chosen = select.value;
       const keep = select.options[0];
       clear(select).append(keep);
-      // `(unknown)` labels rows without the value: no filter can select those.
+      // `(unknown)` selects the rows without a value (sent without the attribute): last, after the names.
       const values = rows.map((r) => r.key).filter((k) => k && k !== "(rest)" && k !== "(unknown)").sort();
+      if (rows.some((r) => r.key === "(unknown)")) values.push("(unknown)");
       if (chosen && !values.includes(chosen)) values.unshift(chosen);
       for (const v of values) select.append(h("option", { value: v }, v));
       select.value = chosen;
+      select.closest("label").hidden = values.length < 2 && !chosen;
     }),
   );
 }

@@ -24,6 +24,14 @@ export class PageContext {
     return params;
   }
 
+  // The filters without the window, plus endpoint options: for the requests that take no window (a session is shown
+  // whole; month to date is as of an instant).
+  withFilters(extra = {}) {
+    const params = state.filterParams(this.params);
+    for (const [key, value] of Object.entries(extra)) params.set(key, value);
+    return params;
+  }
+
   get(path, params) {
     return get(path, params, this.signal);
   }

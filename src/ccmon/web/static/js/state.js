@@ -1,7 +1,12 @@
 // The view's state lives in the URL, so every view can be bookmarked and shared: the time range (a preset or
 // from/to), the filters, and page options such as a table's sort.
 
-export const FILTERS = ["team", "person", "model", "repository"];
+// How the API labels a group whose value was not sent.
+export const UNKNOWN = "(unknown)";
+
+// The dimension filters of the controls bar (API parameters of the same names). `(unknown)` selects the rows that
+// carry no value.
+export const FILTERS = ["team", "person", "model", "project", "provider", "department", "cost_center", "organization"];
 const PRESETS = { "1h": 3600, "24h": 86400, "7d": 7 * 86400, "30d": 30 * 86400, "90d": 90 * 86400 };
 const DEFAULT_RANGE = "30d";
 
@@ -75,10 +80,17 @@ export function bucketFor(range) {
   return "1w";
 }
 
+// The filters alone, for the requests that take no window (one session is shown whole).
+export function filterParams(params = current()) {
+  const out = new URLSearchParams();
+  for (const key of FILTERS) for (const v of params.getAll(key)) out.append(key, v);
+  return out;
+}
+
 // The parameters every analytics request takes: the window and the filters.
 export function queryParams(params = current()) {
   const range = timeRange(params);
   const out = new URLSearchParams({ from: range.from, to: range.to });
-  for (const key of FILTERS) for (const v of params.getAll(key)) out.append(key, v);
+  for (const [key, value] of filterParams(params)) out.append(key, value);
   return out;
 }

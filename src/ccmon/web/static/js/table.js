@@ -12,6 +12,7 @@ export const TOOL_COLUMNS = [
   { key: "calls", label: "Calls", numeric: true, format: count },
   { key: "success_rate", label: "Success", numeric: true, format: percent },
   { key: "rejections", label: "Rejected", numeric: true, format: count },
+  { key: "duration_mean_ms", label: "Mean", numeric: true, format: ms },
   { key: "duration_p50_ms", label: "p50", numeric: true, format: ms },
   { key: "duration_p95_ms", label: "p95", numeric: true, format: ms },
   { key: "duration_p99_ms", label: "p99", numeric: true, format: ms },
@@ -39,7 +40,7 @@ function cellValue(value) {
 }
 
 /**
- * columns: [{key, label, format?, numeric?, link?(row) -> href, sortable? (default true)}]
+ * columns: [{key, label, format?, numeric?, link?(row) -> href or null, sortable? (default true)}]
  * options: {sort?: {column, descending}, onSort?(column, descending) (server-side sorting),
  *           csv?: {path, params, filename}, empty?}
  */
@@ -87,7 +88,8 @@ export function table(name, columns, rows, options = {}) {
         columns.map((col) => {
           const raw = row[col.key];
           const text = col.format ? col.format(raw, row) : raw === null || raw === undefined ? "—" : String(raw);
-          const content = col.link && raw !== null && raw !== "" ? h("a", { href: col.link(row) }, text) : text;
+          const target = col.link && raw !== null && raw !== "" ? col.link(row) : null;
+          const content = target ? h("a", { href: target }, text) : text;
           return h("td", { "data-column": col.key, "data-value": cellValue(raw), class: col.numeric ? "num" : null }, content);
         }),
       ),

@@ -18,8 +18,10 @@ function snippet(info) {
   ];
   if (info.ingest_token_required) lines.push('export OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer <your ingest token>"');
   lines.push(
-    "# who is who, for the per-team views (optional)",
-    "export OTEL_RESOURCE_ATTRIBUTES=team=platform,department=engineering,cost_center=ENG-001",
+    "# who is who, for the per-team and per-project views (optional)",
+    "export OTEL_RESOURCE_ATTRIBUTES=team=platform,department=engineering,cost_center=ENG-001,project=checkout",
+    "# the repository of each session, as a project when none is set (optional)",
+    "export OTEL_METRICS_INCLUDE_REPOSITORY=1",
     "# beta: traces, for the span waterfall on session pages (optional)",
     "export CLAUDE_CODE_ENHANCED_TELEMETRY_BETA=1 OTEL_TRACES_EXPORTER=otlp",
   );

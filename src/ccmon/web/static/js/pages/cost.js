@@ -27,7 +27,7 @@ export async function render(ctx) {
     tiles.set("cache_efficiency", e.cache_efficiency, percent(e.cache_efficiency), "cache reads ÷ prompt tokens");
     tiles.set("cost_per_million_tokens", e.cost_per_million_tokens, usd(e.cost_per_million_tokens));
   });
-  const monthToDate = ctx.get("cost/month-to-date", ctx.with({ as_of: monthAsOf(ctx.range) }));
+  const monthToDate = ctx.get("cost/month-to-date", ctx.withFilters({ as_of: monthAsOf(ctx.range) }));
   tiles.fill(Promise.all([monthToDate, ctx.info]), ([m, info]) => {
     const limit = info ? info.monthly_budget_usd : null;
     tiles.set("month_to_date_usd", m.spend_usd, usd(m.spend_usd), limit ? `of ${usd(limit)} budget` : "");
@@ -48,6 +48,12 @@ export async function render(ctx) {
   ctx.fill(teams, ctx.get("cost/breakdown", teamParams), (b) =>
     barChart(teams.figure, teams.body, b.rows.map((r) => ({ label: r.key, value: r.cost_usd })), { format: usd, label: "Cost by team" }),
   );
+  // Seed 000: Bedrock, Vertex, the Anthropic API or a subscription (inferred when not set: docs/api.md).
+  const providers = ctx.panel(grid, "cost-by-provider", "Cost by provider");
+  const providerParams = ctx.with({ by: "provider", top: "10" });
+  ctx.fill(providers, ctx.get("cost/breakdown", providerParams), (b) =>
+    barChart(providers.figure, providers.body, b.rows.map((r) => ({ label: r.key, value: r.cost_usd })), { format: usd, label: "Cost by provider" }),
+  );
 
   const tokens = ctx.panel(grid, "tokens-over-time", "Tokens by type");
   const tokenParams = ctx.with({ bucket: ctx.bucket });
@@ -65,7 +71,7 @@ export async function render(ctx) {
     { key: "share", label: "Share", numeric: true, format: percent },
   ];
   const projects = ctx.panel(grid, "cost-by-project", "Cost by project", { chart: false });
-  const projectParams = ctx.with({ by: "repository", top: "25" });
+  const projectParams = ctx.with({ by: "project", top: "25" });
   ctx.fill(projects, ctx.get("cost/breakdown", projectParams), (b) =>
     projects.body.replaceChildren(
       table("cost-by-project", breakdownColumns("Project"), b.rows, {

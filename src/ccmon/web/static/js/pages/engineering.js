@@ -87,15 +87,17 @@ export async function render(ctx) {
     }),
   );
 
-  const byModel = ctx.panel(grid, "latency-by-model", "Latency by model", { chart: false, wide: true });
+  const byModel = ctx.panel(grid, "latency-by-model", "Requests and latency by model", { chart: false, wide: true });
   const byModelParams = ctx.with();
-  ctx.fill(byModel, ctx.get("engineering/latency-by-model", byModelParams), (l) =>
+  const models = ctx.get("engineering/latency-by-model", byModelParams);
+  ctx.fill(byModel, models, (l) =>
     byModel.body.replaceChildren(
       table(
         "latency-by-model",
         [
           { key: "model", label: "Model" },
           { key: "requests", label: "Requests", numeric: true, format: count },
+          { key: "share", label: "Share", numeric: true, format: percent },
           { key: "duration_p50_ms", label: "Duration p50", numeric: true, format: ms },
           { key: "duration_p95_ms", label: "p95", numeric: true, format: ms },
           { key: "duration_p99_ms", label: "p99", numeric: true, format: ms },
@@ -107,6 +109,11 @@ export async function render(ctx) {
       ),
     ),
   );
+  // Seed 002's model distribution: each model's share of the API requests.
+  const shares = ctx.panel(grid, "requests-by-model", "Share of API requests by model");
+  ctx.fill(shares, models, (l) =>
+    barChart(shares.figure, shares.body, l.rows.map((r) => ({ label: r.model, value: r.share })), { format: percent, label: "Share of API requests by model" }),
+  );
 
   const projects = ctx.panel(grid, "sessions-by-project", "Sessions by project", { chart: false, wide: true });
   const projectParams = ctx.with();
@@ -115,7 +122,7 @@ export async function render(ctx) {
       table(
         "sessions-by-project",
         [
-          { key: "repository", label: "Project" },
+          { key: "project", label: "Project" },
           { key: "sessions", label: "Sessions", numeric: true, format: count },
           { key: "users", label: "People", numeric: true, format: count },
           { key: "prompts", label: "Prompts", numeric: true, format: count },

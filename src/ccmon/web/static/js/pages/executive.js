@@ -17,10 +17,12 @@ export async function render(ctx) {
   const tiles = ctx.stats(grid, [
     { name: "cost_usd", label: "Spend" },
     { name: "active_users", label: "Active users" },
+    { name: "cost_per_user", label: "Cost per user" },
     { name: "pull_requests", label: "Pull requests" },
-    { name: "accept_rate", label: "Edit accept rate" },
     { name: "cost_per_pull_request", label: "Cost per PR" },
+    { name: "accept_rate", label: "Edit accept rate" },
     { name: "sessions", label: "Sessions" },
+    { name: "lines_changed", label: "Lines changed" },
   ]);
   const budget = ctx.panel(grid, "budget", "Month to date");
   const budgetTiles = ctx.stats(budget.figure, [
@@ -47,7 +49,7 @@ export async function render(ctx) {
   );
 
   // Month to date as of the window's end, so a past window shows that month.
-  const monthToDate = ctx.get("cost/month-to-date", ctx.with({ as_of: monthAsOf(ctx.range) }));
+  const monthToDate = ctx.get("cost/month-to-date", ctx.withFilters({ as_of: monthAsOf(ctx.range) }));
   ctx.fill(budget, Promise.all([monthToDate, ctx.info]), ([m, info]) => {
     const limit = info ? info.monthly_budget_usd : null;
     const share = limit ? `${percent(m.spend_usd / limit)} of ${usd(limit)}` : "";
@@ -71,10 +73,15 @@ export async function render(ctx) {
   tiles.fill(ctx.get("overview", ctx.query), (o) => {
     tiles.set("cost_usd", o.current.cost_usd, usd(o.current.cost_usd), costChange(o.cost_change_pct));
     tiles.set("active_users", o.active_users, count(o.active_users));
+    // Cost of the people identified ÷ active users; cost without a person is not anyone's.
+    const unattributed = o.unattributed_cost_usd ? `${usd(o.unattributed_cost_usd)} not attributed to anyone` : "";
+    tiles.set("cost_per_user", o.cost_per_user, usd(o.cost_per_user), unattributed);
     tiles.set("pull_requests", o.current.pull_requests, count(o.current.pull_requests), `${count(o.current.commits)} commits`);
-    tiles.set("accept_rate", o.edit_accept_rate, percent(o.edit_accept_rate));
     tiles.set("cost_per_pull_request", o.cost_per_pull_request, usd(o.cost_per_pull_request));
+    tiles.set("accept_rate", o.edit_accept_rate, percent(o.edit_accept_rate));
     tiles.set("sessions", o.current.sessions, count(o.current.sessions), `${usd(o.cost_per_session)} each`);
+    const perHour = o.lines_per_active_hour === null ? "" : `${count(o.lines_per_active_hour)} added per active hour`;
+    tiles.set("lines_changed", o.lines_changed, count(o.lines_changed), perHour);
   });
 
   const params = ctx.with({ sort: "tokens", order: "desc", limit: "10" });

@@ -54,7 +54,8 @@ export async function render(ctx, sessionId) {
   ctx.heading("Session " + sessionId);
   const grid = ctx.section();
   const timeline = ctx.panel(grid, "timeline", "Timeline", { chart: false, wide: true });
-  const detail = ctx.get("sessions/" + encodeURIComponent(sessionId), ctx.query);
+  // A session is shown whole: the filters apply, the window does not.
+  const detail = ctx.get("sessions/" + encodeURIComponent(sessionId), ctx.withFilters());
   ctx.fill(timeline, detail, (d) => {
     const events = d.prompts.flatMap((p) => p.events);
     const cost = d.prompts.reduce((t, p) => t + p.cost_usd, 0);

@@ -1,7 +1,7 @@
 // The sessions list: every session active in the window, sorted and paged by the server.
 
 import { count, duration, time, usd } from "../format.js";
-import { href } from "../state.js";
+import { UNKNOWN, href } from "../state.js";
 import { serverPaged, table } from "../table.js";
 
 export const name = "sessions";
@@ -21,10 +21,11 @@ export async function render(ctx) {
       table(
         "sessions",
         [
-          { key: "session_id", label: "Session", link: (r) => href("/sessions/" + encodeURIComponent(r.session_id)), format: (v) => v.slice(0, 8) },
+          // `(unknown)`: the data sent without a session id, which is not a session and has no page.
+          { key: "session_id", label: "Session", link: (r) => (r.session_id === UNKNOWN ? null : href("/sessions/" + encodeURIComponent(r.session_id))), format: (v) => (v === UNKNOWN ? v : v.slice(0, 8)) },
           { key: "person", label: "Person", link: (r) => href("/people/" + encodeURIComponent(r.person)) },
           { key: "team", label: "Team" },
-          { key: "repository", label: "Project" },
+          { key: "project", label: "Project" },
           { key: "started", label: "Started", format: time },
           { key: "duration_s", label: "Duration", numeric: true, format: duration },
           { key: "prompts", label: "Prompts", numeric: true, format: count },
