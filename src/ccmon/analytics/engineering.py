@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel
 
-from ccmon.analytics.query import Query, bucket_sql, label_sql
+from ccmon.analytics.query import Query, bucket_sql, label
 from ccmon.analytics.results import Point, TimeSeries, integer, number, ratio, utc
 from ccmon.analytics.rollup import rollup_rows
 from ccmon.analytics.timerange import InvalidQuery
@@ -43,7 +43,6 @@ class Tools(BaseModel):
 
 def tools(store: Store, query: Query) -> Tools:
     """Per tool: calls, success rate, rejections and duration percentiles, most called first."""
-    tool = label_sql("tool_name")
     source, params = rollup_rows(
         EVENTS,
         query,
@@ -51,25 +50,25 @@ def tools(store: Store, query: Query) -> Tools:
         where="event_name IN ('tool_result', 'tool_decision')",
     )
     rows = store.query(
-        f"SELECT {tool} AS tool, sumIf(events, event_name = 'tool_result') AS calls, "
+        "SELECT tool_name, sumIf(events, event_name = 'tool_result') AS calls, "
         "sumIf(events, event_name = 'tool_result' AND outcome = 1), "
         "sumIf(events, event_name = 'tool_decision' AND decision = 'reject') "
-        f"FROM ({source}) GROUP BY tool ORDER BY calls DESC, tool",
+        f"FROM ({source}) GROUP BY tool_name ORDER BY calls DESC, tool_name",
         params,
     )
     where, params = query.where()
     durations = {
         name: (ratio(number(total_us) / 1000, number(count)), quantiles)
         for name, total_us, count, quantiles in store.query(
-            f"SELECT {tool} AS tool, {_SUM_MICROSECONDS}, count(duration_ms), "
-            f"{_PERCENTILES}(duration_ms) FROM events WHERE event_name = 'tool_result' AND {where} GROUP BY tool",
+            f"SELECT tool_name, {_SUM_MICROSECONDS}, count(duration_ms), {_PERCENTILES}(duration_ms) "
+            f"FROM events WHERE event_name = 'tool_result' AND {where} GROUP BY tool_name",
             params,
         )
     }
     return Tools(
         rows=[
             ToolStats(
-                tool=name,
+                tool=label(name),
                 calls=integer(calls),
                 successes=integer(ok),
                 success_rate=ratio(number(ok), number(calls)),
@@ -104,11 +103,11 @@ def tool_heatmap(store: Store, query: Query) -> Heatmap:
         EVENTS, query, uses=("event_name", "tool_name"), bucket="1h", where="event_name = 'tool_result'"
     )
     rows = store.query(
-        f"SELECT {label_sql('tool_name')} AS tool, toHour(hour, 'UTC') AS hour_of_day, sum(events) FROM ({source}) "
-        "GROUP BY tool, hour_of_day ORDER BY tool, hour_of_day",
+        f"SELECT tool_name, toHour(hour, 'UTC') AS hour_of_day, sum(events) FROM ({source}) "
+        "GROUP BY tool_name, hour_of_day ORDER BY tool_name, hour_of_day",
         params,
     )
-    return Heatmap(rows=[HeatCell(tool=t, hour=int(h), calls=integer(c)) for t, h, c in rows])
+    return Heatmap(rows=[HeatCell(tool=label(t), hour=int(h), calls=integer(c)) for t, h, c in rows])
 
 
 LATENCY_MEASURES = {"duration": "duration_ms", "ttft": "ttft_ms"}
@@ -154,16 +153,15 @@ class LatencyByModel(BaseModel):
 def latency_by_model(store: Store, query: Query) -> LatencyByModel:
     where, params = query.where()
     rows = store.query(
-        f"SELECT {label_sql('model')} AS name, count() AS requests, {_PERCENTILES}(duration_ms), "
-        f"{_PERCENTILES}(ttft_ms) FROM events "
-        f"WHERE event_name = 'api_request' AND {where} GROUP BY name ORDER BY requests DESC, name",
+        f"SELECT model, count() AS requests, {_PERCENTILES}(duration_ms), {_PERCENTILES}(ttft_ms) FROM events "
+        f"WHERE event_name = 'api_request' AND {where} GROUP BY model ORDER BY requests DESC, model",
         params,
     )
     total = sum(integer(requests) for _, requests, _, _ in rows)
     return LatencyByModel(
         rows=[
             ModelLatency(
-                model=model,
+                model=label(model),
                 requests=integer(requests),
                 share=ratio(integer(requests), total) or 0.0,
                 **_percentiles("duration", durations),

@@ -10,7 +10,7 @@ from ccmon.analytics.cost import Breakdown, cost_by
 from ccmon.analytics.engineering import Tools, tools
 from ccmon.analytics.overview import Overview, overview
 from ccmon.analytics.paging import Page, fetch_page
-from ccmon.analytics.query import Filters, Query, label_sql, latest_sql
+from ccmon.analytics.query import Filters, Query, label, label_sql, latest_sql
 from ccmon.analytics.results import integer, number, ratio
 from ccmon.analytics.rollup import rollup_rows
 from ccmon.analytics.summary import Decisions
@@ -21,7 +21,8 @@ from ccmon.store.rollups import EXACT_ZERO, METRICS, SESSIONS
 _EDIT = "claude_code.code_edit_tool.decision"
 
 # One row per person (or team) from the counters, and sessions from counters and events alike (both rollups). Rows
-# without the key are one `(unknown)` row, so the rows add up to the summary. Ratios in Float64 over exact sums.
+# without the key are one row, labelled `(unknown)` when read (grouping by the column itself is faster), so the rows
+# add up to the summary. Ratios in Float64 over exact sums.
 _LEADERBOARD = """
 SELECT
     key,
@@ -89,8 +90,8 @@ def _standing(row: tuple[Any, ...]) -> Standing:
     """A `Standing` from a row of `_LEADERBOARD`."""
     key, team, prs, commits, added, removed, cost, tokens, per_pr, accepted, rejected, rate, sessions, active = row
     return Standing(
-        key=key,
-        team=team,
+        key=label(key),
+        team=label(team),
         pull_requests=integer(prs),
         commits=integer(commits),
         lines_added=integer(added),
@@ -134,8 +135,8 @@ def leaderboard(
         store,
         _LEADERBOARD.format(
             edit=_EDIT,
-            key=label_sql(group),
-            team=label_sql(latest_sql("team_of", "hour")),
+            key=group,
+            team=latest_sql("team_of", "hour"),
             zero=EXACT_ZERO,
             metrics=metrics,
             sessions=sessions,

@@ -124,8 +124,8 @@ async function loadFilterOptions(ctx) {
       const keep = select.options[0];
       clear(select).append(keep);
       // `(unknown)` selects the rows without a value (sent without the attribute): last, after the names.
-      const values = rows.map((r) => r.key).filter((k) => k && k !== "(rest)" && k !== "(unknown)").sort();
-      if (rows.some((r) => r.key === "(unknown)")) values.push("(unknown)");
+      const values = rows.map((r) => r.key).filter((k) => k && k !== "(rest)" && k !== state.UNKNOWN).sort();
+      if (rows.some((r) => r.key === state.UNKNOWN)) values.push(state.UNKNOWN);
       if (chosen && !values.includes(chosen)) values.unshift(chosen);
       for (const v of values) select.append(h("option", { value: v }, v));
       select.value = chosen;
