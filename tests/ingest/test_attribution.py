@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 
 from ccmon.ingest.attribution import Attribution, TeamRule, parse_team_rules
+from ccmon.ingest.vocabulary import EVENTS, SPANS
+from ccmon.ingest.vocabulary import METRICS as METRICS_LAYOUT
 from ccmon.ingest.writer import BatchWriter
 from ccmon.otlp.signals import LOGS, METRICS, TRACES, Encoding
-from ccmon.store.dimensions import project_sql, provider_sql
+from ccmon.store.dimensions import PROMOTED_KEYS, project_sql, provider_sql
 from tests.otlp.helpers import (
     JSON,
     custom_server,
@@ -188,3 +190,10 @@ def test_the_server_applies_the_attribution_settings(chdb_path: Path) -> None:
         )
         assert post(server, "logs", to_json(logs_request([record])), JSON).status_code == 200
         assert query(server, "SELECT team, project FROM events") == [("data", "monorepo")]
+
+
+def test_promoted_project_keys_are_the_vocabulary_columns() -> None:
+    """A project key the vocabulary keeps in a column is read from that column, in Python and in SQL alike."""
+    for layout in (EVENTS, METRICS_LAYOUT, SPANS):
+        for key, column in PROMOTED_KEYS.items():
+            assert layout.record_keys[key].index == layout.index[column]

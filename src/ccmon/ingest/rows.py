@@ -18,6 +18,7 @@ from ccmon.ingest.attribution import Attribution, first_values
 from ccmon.ingest.values import to_text
 from ccmon.ingest.vocabulary import EVENT_PREFIX, EVENTS, METRICS, SPANS, Layout
 from ccmon.settings import default
+from ccmon.store.rollups import EXACT_MAX
 
 Row = list[object]
 Attributes = Iterable[tuple[str, object]]
@@ -27,9 +28,9 @@ Attributes = Iterable[tuple[str, object]]
 _MIN_NS = 946_684_800 * 10**9
 _FUTURE_SLACK_NS = 86_400 * 10**9
 ORIGINAL_TIME_KEY = "ccmon.original_time_unix_nano"
-MAX_POINT_VALUE = 1e15
+MAX_POINT_VALUE = EXACT_MAX
 """The largest magnitude a data point may have: far above any counter Claude Code keeps (tokens, dollars, seconds,
-lines), and such that the store's exact sums (29 integer digits) cannot overflow."""
+lines), and what the store's exact sums can take without overflowing."""
 
 
 def _hash(text: str) -> int:

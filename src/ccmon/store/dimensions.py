@@ -10,9 +10,10 @@ stored with each row:
   first is shown as `anthropic`), else inferred from the model id's form (`PROVIDER_MODELS`). The last is a guess:
   a gateway may serve any id.
 
-The rules are declared here once. `ccmon.ingest.attribution` applies them to each row as it is built; `sql()`
-renders them over the stored columns (`attrs`: the record's attributes no column holds, `resource`: the resource's),
-which is how migration 4 derived them for rows stored before it. A test checks that both give the same answer.
+The rules are declared here once, with their two readings side by side: `project_of` and `provider_of` in Python,
+which `ccmon.ingest.attribution` applies to each row as it is built, and `project_sql` and `provider_sql` in SQL over
+the stored columns (`attrs`: the record's attributes no column holds, `resource`: the resource's), which is how
+migration 4 derived them for the rows stored before it. A test checks that both give the same answer.
 """
 
 from __future__ import annotations

@@ -35,17 +35,20 @@ EXACT_TYPE = f"Decimal(38, {EXACT_SCALE})"
 
 
 EXACT_ZERO = f"toDecimal128(0, {EXACT_SCALE})"
+EXACT_MAX = 1e15
+"""The largest magnitude `exact` converts: 10^15 times 10^9 nano-units leaves room for 10^5 times as many rows in a
+sum (29 integer digits). Ingest refuses data points beyond it."""
 
 
 def exact(expression: str) -> str:
     """A Float64 as the decimal of `EXACT_SCALE` places nearest to it. Its whole part is exact as it is; only the
     fraction is rounded, so the nano-units never lose a digit (a float times 10^9 would, beyond 9 million), and the
     decimal is built from them directly, 4 times cheaper than through its text (casting a float truncates: 2.675 would
-    become 2.674999999). Magnitudes beyond 10^15, which ingest refuses for data points, become 0 rather than fail the
-    insert."""
+    become 2.674999999). Magnitudes beyond `EXACT_MAX`, which ingest refuses for data points, become 0 rather than
+    fail the insert."""
     whole = f"trunc({expression})"
     nanos = f"toInt128({whole}) * {10**EXACT_SCALE} + toInt128(round(({expression} - {whole}) * {10**EXACT_SCALE}))"
-    return f"reinterpret(if(abs({expression}) <= 1e15, {nanos}, toInt128(0)), '{EXACT_TYPE}')"
+    return f"reinterpret(if(abs({expression}) <= {EXACT_MAX:.0e}, {nanos}, toInt128(0)), '{EXACT_TYPE}')"
 
 
 _TRUNCATE = {3600: "toStartOfHour", 86_400: "toStartOfDay"}
