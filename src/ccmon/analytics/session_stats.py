@@ -8,7 +8,6 @@ sorted by tokens.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 from itertools import pairwise
 
 from pydantic import BaseModel
@@ -59,22 +58,15 @@ def sessions_by_project(store: Store, query: Query) -> SessionsByProject:
     )
 
 
-@dataclass(frozen=True)
-class Measure:
-    whole: bool
-    """A count (whole numbers)."""
-    exact: str
-    """SQL of the measure as an exact number (a decimal or an integer), to sum."""
-
-
-MEASURES: Mapping[str, Measure] = {
-    "duration_s": Measure(False, "toDecimal128(dateDiff('millisecond', started, ended), 3) / 1000"),
-    "prompts": Measure(True, "prompts"),
-    "tokens": Measure(True, "tokens"),
-    "cost_usd": Measure(False, "cost_usd"),
-    "tool_calls": Measure(True, "tool_calls"),
+MEASURES: Mapping[str, bool] = {
+    "duration_s": False,
+    "prompts": True,
+    "tokens": True,
+    "cost_usd": False,
+    "tool_calls": True,
 }
-"""The per-session measures one can ask the distribution of (columns of the session totals)."""
+"""The per-session measures one can ask the distribution of (columns of the session totals), and whether each is a
+count (whole numbers)."""
 SCALES = ("linear", "log")
 MAX_BINS = 100
 
@@ -111,10 +103,8 @@ def session_distribution(
     if not 1 <= bins <= MAX_BINS:
         raise InvalidQuery(f"bins: must be between 1 and {MAX_BINS}")
     totals, params = session_totals(query)
-    # Sessions only; `exact` is the measure as an exact decimal, whose sum does not depend on the order of the rows.
-    values = (
-        f"SELECT toFloat64({measure}) AS v, {MEASURES[measure].exact} AS exact FROM ({totals}) WHERE NOT {NO_SESSION}"
-    )
+    # Sessions only. The measures are exact (counts, decimals), so their sum does not depend on the order of the rows.
+    values = f"SELECT toFloat64({measure}) AS v, {measure} AS exact FROM ({totals}) WHERE NOT {NO_SESSION}"
     ((count, total, low, high, low_positive, quantiles),) = store.query(
         "SELECT count(), sum(exact), min(v), max(v), minIf(v, v > 0), quantilesExactInclusive(0.5, 0.9, 0.99)(v) "
         f"FROM ({values})",
@@ -137,7 +127,7 @@ def session_distribution(
     if scale == "log":
         edges = log_edges(low, high, number(low_positive) if high > 0 else None, bins)
     else:
-        edges = linear_edges(low, high, bins, whole=MEASURES[measure].whole)
+        edges = linear_edges(low, high, bins, whole=MEASURES[measure])
     counts = dict(
         store.query(
             f"SELECT {bin_sql('v')} AS bin, count() FROM ({values}) GROUP BY bin",

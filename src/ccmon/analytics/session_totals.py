@@ -44,7 +44,9 @@ def session_totals(query: Query) -> tuple[str, dict[str, Any]]:
     it only when asked to (see docs/api.md), so rows without one must not blank it.
 
     Data without a session id is one more row, with an empty id (`NO_SESSION`), so the rows add up to the summary;
-    it is not a session, and its duration is null. Empty values are labelled `(unknown)` by whoever shows them.
+    it is not a session, and its duration is null. Every measure is exact (counts, and decimals: the duration to the
+    millisecond), so sums over sessions do not depend on their order. Empty values are labelled `(unknown)` by whoever
+    shows them.
     """
     source, params = rollup_rows(SESSIONS, query, uses=("session_id", "person", "team", "repository", "project"))
     latest = {column: latest_sql(column, "last_ts") for column in ("person", "team", "repository", "project")}
@@ -57,7 +59,7 @@ SELECT
     {latest["project"]} AS project,
     min(first_ts) AS started,
     max(last_ts) AS ended,
-    if({NO_SESSION}, NULL, dateDiff('millisecond', started, ended) / 1000) AS duration_s,
+    if({NO_SESSION}, NULL, toDecimal128(dateDiff('millisecond', started, ended), 3) / 1000) AS duration_s,
     sum(prompts) AS prompts,
     sum(api_requests) AS api_requests,
     sum(errors) AS errors,
