@@ -5,7 +5,7 @@ from __future__ import annotations
 from pydantic import BaseModel
 
 from ccmon.analytics.cost import total_cost
-from ccmon.analytics.query import UNKNOWN, Filters, Query
+from ccmon.analytics.query import UNKNOWN, Query
 from ccmon.analytics.results import ratio
 from ccmon.analytics.summary import Summary, summary
 from ccmon.store.facade import Store
@@ -64,5 +64,4 @@ def _unattributed_cost(store: Store, query: Query) -> float:
     persons = query.filters.values.get("person")
     if persons and UNKNOWN not in persons:
         return 0.0
-    unknown = Filters({**query.filters.values, "person": (UNKNOWN,)})
-    return total_cost(store, Query(query.time_range, query.scope, unknown, query.bucket))
+    return total_cost(store, query.with_filter("person", UNKNOWN))

@@ -10,7 +10,7 @@ from ccmon.analytics.cost import Breakdown, cost_by
 from ccmon.analytics.engineering import Tools, tools
 from ccmon.analytics.overview import Overview, overview
 from ccmon.analytics.paging import Page, fetch_page
-from ccmon.analytics.query import Filters, Query, label, label_sql, latest_sql
+from ccmon.analytics.query import Query, label, label_sql, latest_sql
 from ccmon.analytics.results import integer, number, ratio
 from ccmon.analytics.rollup import rollup_rows
 from ccmon.analytics.summary import Decisions
@@ -203,7 +203,7 @@ class Profile(BaseModel):
 
 
 def profile(store: Store, query: Query, person: str) -> Profile:
-    mine = Query(query.time_range, query.scope, Filters({**query.filters.values, "person": (person,)}), query.bucket)
+    mine = query.with_filter("person", person)
     return Profile(
         person=person,
         overview=overview(store, mine),

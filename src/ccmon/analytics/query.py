@@ -134,6 +134,10 @@ class Query:
     def with_range(self, time_range: TimeRange) -> Query:
         return Query(time_range, self.scope, self.filters, self.bucket)
 
+    def with_filter(self, name: str, *values: str) -> Query:
+        """The same query with the filter on dimension `name` replaced by these values."""
+        return Query(self.time_range, self.scope, Filters({**self.filters.values, name: values}), self.bucket)
+
     @property
     def chosen_bucket(self) -> str:
         return choose_bucket(self.time_range, self.bucket)
