@@ -17,7 +17,7 @@ from typing import Any
 import clickhouse_connect
 import pyarrow as pa
 
-from ccmon.store.migrations import MIGRATIONS, MIGRATIONS_TABLE, Migration
+from ccmon.store.migrations import MIGRATIONS, MIGRATIONS_TABLE, RAW_TABLES, Migration
 from ccmon.store.series import SeriesPoint
 
 log = logging.getLogger(__name__)
@@ -118,7 +118,7 @@ class Store:
 
     def recent_dedup_keys(self, table: str, window_s: float, limit: int) -> list[int]:
         """Keys of the rows `table` received in the last `window_s` seconds (to recognise exporter retries)."""
-        if table not in {"events", "metric_points", "spans"}:
+        if table not in RAW_TABLES:
             raise StoreError(f"no dedup keys in table {table!r}")
         rows = self.query(
             f"SELECT dedup_key FROM {table} WHERE ingested_at >= now() - toIntervalSecond({{window:UInt32}}) "
