@@ -166,6 +166,23 @@ def in_process_server(config: Config) -> Iterator[RunningServer]:
         raise failure[0]
 
 
+def ccmon_env() -> dict[str, str]:
+    """This environment without the CCMON_* settings of whoever runs the tests."""
+    return {k: v for k, v in os.environ.items() if not k.startswith("CCMON_")}
+
+
+def run_ccmon(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`ccmon ARGS` as a child process run to its end, its output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "ccmon", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=ccmon_env(),
+        check=False,
+    )
+
+
 @contextlib.contextmanager
 def subprocess_server(
     config: Config, log_path: Path, *extra_args: str
@@ -192,9 +209,8 @@ def subprocess_server(
         "text",
         *extra_args,
     ]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("CCMON_")}
     with log_path.open("ab") as log:
-        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=env)
+        process = subprocess.Popen(args, stdout=log, stderr=subprocess.STDOUT, env=ccmon_env())
     running = RunningServer(config)
     try:
         wait_ready(running.api_url, process=process)

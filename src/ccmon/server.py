@@ -21,6 +21,8 @@ from ccmon.ingest.writer import BatchWriter
 from ccmon.otlp.grpc import GrpcReceiverThread
 from ccmon.otlp.http import OtlpHttpApp
 from ccmon.otlp.receiver import Receiver
+from ccmon.ports import PortsUnavailable, check_ports, ports_of
+from ccmon.server_demo import DEMO_DOMAIN, DEMO_DURATION, DemoLoad
 from ccmon.settings import Config, ConfigError
 from ccmon.store.facade import Store
 from ccmon.web.app import create_app
@@ -67,6 +69,7 @@ class Server:
         self.demo = demo
         self.stats = IngestStats()
         self.ready = False
+        self.demo_load: DemoLoad | None = None
         self._stop = asyncio.Event()
 
     def request_stop(self) -> None:
@@ -85,37 +88,30 @@ class Server:
             )
         )
 
-    def _start_demo(self, store: Store) -> None:
-        """Send the demo organisation to our own OTLP/gRPC port, in the background, if the store has no events.
-
-        Only into an empty store: the demo is deterministic, and re-sent after the dedup window it would count twice.
-        """
+    def _plan_demo(self, store: Store) -> DemoLoad | None:
+        """The demo load to run once the receivers listen: only into an empty store (the demo is deterministic, and
+        re-sent after the dedup window it would count twice). Planned before the server says it is ready, so the
+        load shows as running from the first answer on."""
         if store.has_events():
             log.info("demo data not loaded: the store already holds events")
-            return
-        from ccmon import demo  # the OpenTelemetry SDK loads only when asked for
+            return None
+        return DemoLoad()
 
+    def _start_demo(self, load: DemoLoad) -> None:
+        """Send the demo organisation to our own OTLP/gRPC port, in the background."""
         wildcard = self.config.host in {"0.0.0.0", "::", "localhost"} or ":" in self.config.host
         host = "127.0.0.1" if wildcard else self.config.host
         endpoint = f"http://{host}:{self.config.otlp_grpc_port}"
         token = self.config.ingest_tokens[0] if self.config.ingest_tokens else None
-
-        def send() -> None:
-            try:
-                totals = demo.run(endpoint, "grpc", token=token)
-            except Exception:
-                log.exception("demo data could not be loaded")
-            else:
-                log.info("demo data loaded: %s", totals.describe())
-
-        log.info("loading demo data in the background (about a minute)")
-        threading.Thread(target=send, name="ccmon-demo", daemon=True).start()
+        log.info("loading demo data in the background (%s); the dashboard shows its progress", DEMO_DURATION)
+        threading.Thread(target=load.send, args=(endpoint, token), name="ccmon-demo", daemon=True).start()
 
     async def run(self) -> None:
         # Two receiver loops and the writer take turns holding the GIL; at the default 5 ms a decode is cut into
         # several slices and the hand-offs cost about a fifth of the throughput under load (docs/performance.md).
         sys.setswitchinterval(GIL_SWITCH_INTERVAL_S)
         config = self.config
+        check_ports(config.host, ports_of(config))  # before the store is opened: a clash changes nothing
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
@@ -145,6 +141,8 @@ class Server:
                 dedup_max_keys=config.dedup_max_keys,
             )
             await asyncio.to_thread(writer.start)
+            if self.demo:
+                self.demo_load = await asyncio.to_thread(self._plan_demo, store)
             receiver = Receiver(
                 writer,
                 self.stats,
@@ -159,15 +157,22 @@ class Server:
                 Analytics(store),
                 ready=lambda: self.ready,
                 registry=self.stats.registry,
-                info=ServerInfo.from_config(config),
+                info=ServerInfo.from_config(config, demo_domain=DEMO_DOMAIN),
+                loading=lambda: self.demo_load.status() if self.demo_load else None,
                 api_tokens=config.api_tokens,
                 scrape_tokens=config.scrape_tokens,
             )
+            named = {port.number: port for port in ports_of(config)}
             listeners = [self._listener(OtlpHttpApp(receiver), config.otlp_http_port), self._listener(api, config.port)]
             tasks = [asyncio.create_task(listener.serve()) for listener in listeners]
             while not all(listener.started for listener in listeners):
-                if any(task.done() for task in tasks):
-                    raise OSError("a listener failed to start (is its port already in use?)")
+                for listener, task in zip(listeners, tasks, strict=True):
+                    if task.done():
+                        port = named[listener.config.port]
+                        raise PortsUnavailable(
+                            f"port {port.number} ({port.purpose}) on {config.host} could not be bound: "
+                            f"is another process using it? Choose another with {port.flag}"
+                        )
                 await asyncio.sleep(0.02)
             self.ready = True
             log.info(
@@ -178,8 +183,8 @@ class Server:
                     "otlp_http": f"http://{config.host}:{config.otlp_http_port}",
                 },
             )
-            if self.demo:
-                await asyncio.to_thread(self._start_demo, store)
+            if self.demo_load:
+                self._start_demo(self.demo_load)
             stop = asyncio.create_task(self._stop.wait())
             await asyncio.wait([stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
             stop.cancel()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -47,6 +48,35 @@ def test_summary_equals_the_demo_and_resending_changes_nothing(
 
     demo.run(_endpoint(server, protocol), protocol, developers=developers, teams=teams, days=days, now=NOW, processes=1)
     _assert_summary(server.summary(), expected)
+
+
+@pytest.mark.parametrize("processes", [1, 2])
+def test_progress_counts_every_acknowledged_event_and_point(server: RunningServer, processes: int) -> None:
+    reports: list[tuple[int, int | None]] = []
+    threads: set[str] = set()
+
+    def progress(done: int, total: int | None) -> None:
+        reports.append((done, total))
+        threads.add(threading.current_thread().name)
+
+    sent = demo.run(
+        _endpoint(server, "grpc"),
+        "grpc",
+        seed=7,
+        developers=4,
+        teams=2,
+        days=2,
+        now=NOW,
+        processes=processes,
+        progress=progress,
+    )
+    everything = sent.events + sent.metric_points
+    assert reports[-1] == (everything, everything)
+    done = [d for d, _ in reports]
+    assert done == sorted(done) and len(reports) >= sent.requests
+    assert {t for _, t in reports} <= {None, everything}
+    if processes > 1:
+        assert threads == {"ccmon-demo-progress"}, "reported in the caller's process, never in a worker"
 
 
 def test_worker_processes(server: RunningServer) -> None:

@@ -11,7 +11,7 @@ from tests.support import RunningServer, in_process_server, make_config
 
 def test_health_readiness_and_metrics(server: RunningServer) -> None:
     assert httpx.get(f"{server.api_url}/healthz").json() == {"status": "ok"}
-    assert httpx.get(f"{server.api_url}/readyz").json() == {"status": "ready"}
+    assert httpx.get(f"{server.api_url}/readyz").json() == {"status": "ready", "demo": None}
     metrics = httpx.get(f"{server.api_url}/metrics")
     assert metrics.status_code == 200
     for name in ("ccmon_write_queue_rows", "ccmon_batch_commit_seconds", "ccmon_otlp_requests_total"):

@@ -27,11 +27,24 @@ def test_every_page_path_answers_the_shell_with_a_strict_policy(server: RunningS
     assert server.http.head(server.api_url + path).status_code == 200
 
 
-def test_unknown_paths_and_api_paths_are_not_the_shell(server: RunningServer) -> None:
-    assert server.http.get(server.api_url + "/nope").status_code == 404
-    assert server.http.get(server.api_url + "/api/v1/nope").status_code == 404
-    assert server.http.get(server.api_url + "/static/js/nope.js").status_code == 404
-    assert server.http.get(server.api_url + "/static/../ui.py").status_code == 404
+def test_unknown_paths_say_so_to_browsers_and_to_programs(server: RunningServer) -> None:
+    browser = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    page = server.http.get(server.api_url + "/nope", headers=browser)
+    # A browser gets the shell, whose script draws "Page not found" with the navigation, under a 404.
+    assert page.status_code == 404 and '<main id="page"' in page.text
+    assert page.headers["content-security-policy"]
+    program = server.http.get(server.api_url + "/nope")
+    assert program.status_code == 404
+    assert program.json() == {
+        "detail": "Not Found: /nope is neither a page nor an API path (the API is /api/v1, described at /openapi.json)"
+    }
+    for path in ("/api/v1/nope", "/static/js/nope.js"):
+        response = server.http.get(server.api_url + path, headers=browser)
+        assert response.status_code == 404 and '<main id="page"' not in response.text, path
+    escape = server.http.get(server.api_url + "/static/../ui.py")
+    assert escape.status_code == 404 and "import" not in escape.text
+    # Other errors are FastAPI's own.
+    assert server.http.post(server.api_url + "/api/v1/summary").json() == {"detail": "Method Not Allowed"}
 
 
 def test_every_script_the_shell_names_is_served_and_nothing_comes_from_elsewhere(server: RunningServer) -> None:
@@ -71,7 +84,9 @@ def test_server_info_tells_where_to_send_telemetry(server: RunningServer) -> Non
         "api_token_required": False,
         "monthly_budget_usd": None,
         "parallel_requests": 1,
+        "demo_domain": "northwind.example",
         "has_data": False,
+        "loading": None,
     }
     server.post("logs", b'{"resourceLogs": []}', "application/json")
     log = (

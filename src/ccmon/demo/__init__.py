@@ -24,14 +24,19 @@ caller's GIL (e.g. a server sending the demo to itself).
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 import os
 import time
+from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from multiprocessing.queues import Queue
+from typing import Literal
 
-from ccmon.demo.org import Organisation, build_organisation
+from ccmon.demo.org import DOMAIN, Organisation, build_organisation
+from ccmon.demo.progress import Message, Progress, QueueDrain, Tally
 from ccmon.demo.send import DEFAULT_ENDPOINTS, PROTOCOLS, DemoError, check_endpoint, send_telemetry
 from ccmon.demo.sessions import Session, generate_sessions, window
 from ccmon.demo.telemetry import SessionTelemetry, session_telemetry
@@ -89,6 +94,7 @@ def run(
     token: str | None = None,
     now: datetime | None = None,
     processes: int | None = None,
+    progress: Progress | None = None,
 ) -> DemoTotals:
     """Generate the demo and send it to an OTLP endpoint; returns what was sent.
 
@@ -97,7 +103,8 @@ def run(
     `Authorization: Bearer <token>`. Blocks until every export is acknowledged (ccmon acknowledges after commit).
     `processes`: worker processes, default min(4, CPUs); 1 sends from this process. The workers are spawned, so a
     script calling `run` needs the usual `if __name__ == "__main__":` guard. Raises `DemoError` if the endpoint
-    cannot be reached or an export fails, `ValueError` for impossible sizes.
+    cannot be reached or an export fails, `ValueError` for impossible sizes. `progress(done, total)` is called, from
+    one thread of this process, as exports are acknowledged (events and data points; `total` is None until known).
     """
     build_organisation(seed, developers, teams)  # validates the sizes before any process starts
     now = now or datetime.now(UTC)
@@ -106,11 +113,19 @@ def run(
     count = processes or min(MAX_PROCESSES, os.cpu_count() or 1, developers)
     started = time.monotonic()
     job = _Job(endpoint, protocol, seed, developers, teams, days, token, now, count)
+    tally = Tally(count, progress) if progress else None
     if count <= 1:
-        parts = [_send_shard(job, 0)]
+        parts = [_send_shard(job, 0, tally.report if tally else None)]
     else:
-        with ProcessPoolExecutor(count, mp_context=multiprocessing.get_context("spawn")) as pool:
-            parts = list(pool.map(_send_shard, [job] * count, range(count)))
+        context = multiprocessing.get_context("spawn")
+        queue: Queue[Message | None] | None = context.Queue() if tally else None
+        drain = QueueDrain(queue, tally) if queue and tally else None
+        try:
+            with ProcessPoolExecutor(count, mp_context=context, initializer=_worker, initargs=(queue,)) as pool:
+                parts = list(pool.map(_send_shard, [job] * count, range(count)))
+        finally:
+            if drain:
+                drain.close()
     totals = DemoTotals.merge(parts)
     totals.start, totals.end = start, end
     totals.seconds = round(time.monotonic() - started, 3)
@@ -130,7 +145,24 @@ class _Job:
     shards: int
 
 
-def _send_shard(job: _Job, index: int) -> DemoTotals:
+_REPORTS: Queue[Message | None] | None = None
+"""In a worker process: where its progress goes (set by `_worker`)."""
+
+
+def _worker(reports: Queue[Message | None] | None) -> None:
+    global _REPORTS  # noqa: PLW0603 -- a process pool passes per-process state through an initializer only
+    _REPORTS = reports
+
+
+def _send_shard(
+    job: _Job, index: int, report: Callable[[Literal["total", "done"], int], None] | None = None
+) -> DemoTotals:
+    queue = _REPORTS
+    if report is None and queue is not None:
+
+        def report(kind: Literal["total", "done"], count: int) -> None:
+            queue.put((kind, count))
+
     demo = generate(
         seed=job.seed,
         developers=job.developers,
@@ -140,16 +172,24 @@ def _send_shard(job: _Job, index: int) -> DemoTotals:
         shard=(index, job.shards),
     )
     totals = demo.totals()
-    totals.requests = send_telemetry(demo.telemetry, job.endpoint, job.protocol, token=job.token)
+    acknowledged = None
+    if report is not None:
+        report("total", totals.events + totals.metric_points)
+        acknowledged = functools.partial(report, "done")
+    totals.requests = send_telemetry(
+        demo.telemetry, job.endpoint, job.protocol, token=job.token, acknowledged=acknowledged
+    )
     return totals
 
 
 __all__ = [
     "DEFAULT_ENDPOINTS",
+    "DOMAIN",
     "PROTOCOLS",
     "Demo",
     "DemoError",
     "DemoTotals",
+    "Progress",
     "expected_totals",
     "generate",
     "run",

@@ -135,7 +135,8 @@ def check_endpoint(endpoint: str, protocol: str) -> None:
         with socket.create_connection((parts.hostname, port), timeout=5):
             pass
     except OSError as exc:
-        raise DemoError(f"cannot connect to {endpoint} ({exc}); is `ccmon serve` running?") from None
+        reason = (exc.strerror or str(exc)).lower()
+        raise DemoError(f"cannot connect to {endpoint} ({reason}): is `ccmon serve` running?") from None
 
 
 def send_telemetry(
@@ -145,13 +146,18 @@ def send_telemetry(
     *,
     token: str | None = None,
     in_flight: int = IN_FLIGHT,
+    acknowledged: Callable[[int], None] | None = None,
 ) -> int:
-    """Export everything; returns the number of OTLP requests. Raises `DemoError` if an export fails."""
+    """Export everything; returns the number of OTLP requests. Raises `DemoError` if an export fails.
+
+    `acknowledged(n)` is called (from worker threads) as each export of n events or data points is acknowledged.
+    """
     check_endpoint(endpoint, protocol)
     exporters = _Exporters(endpoint, protocol, token)
     objects = _Objects()
-    metric_jobs = [_metrics_job(exporters, objects, batch) for batch in _metric_batches(telemetry)]
-    log_jobs = [_logs_job(exporters, objects, batch) for batch in _event_batches(telemetry)]
+    done = acknowledged or (lambda _: None)
+    metric_jobs = [_metrics_job(exporters, objects, batch, done) for batch in _metric_batches(telemetry)]
+    log_jobs = [_logs_job(exporters, objects, batch, done) for batch in _event_batches(telemetry)]
     # Metrics and logs alternately, so both signals fill in as the demo loads.
     jobs = [job for pair in zip_longest(metric_jobs, log_jobs) for job in pair if job is not None]
     pool = ThreadPoolExecutor(max_workers=max(1, in_flight), thread_name_prefix="ccmon-demo")
@@ -200,23 +206,30 @@ def _event_batches(telemetry: Sequence[SessionTelemetry]) -> Iterator[list[tuple
         yield batch
 
 
-def _metrics_job(exporters: _Exporters, objects: _Objects, batch: list[SessionTelemetry]) -> Callable[[], None]:
+def _metrics_job(
+    exporters: _Exporters, objects: _Objects, batch: list[SessionTelemetry], done: Callable[[int], None]
+) -> Callable[[], None]:
     def job() -> None:
         data = metrics_data(objects, batch)
         count = sum(len(part.points) for part in batch)
         if exporters.get()[0].export(data, timeout_millis=TIMEOUT_S * 1000) is not MetricExportResult.SUCCESS:
             raise DemoError(f"exporting {count} data points to {exporters.endpoint} failed (see the log above)")
+        done(count)
 
     return job
 
 
 def _logs_job(
-    exporters: _Exporters, objects: _Objects, batch: list[tuple[SessionTelemetry, int, int]]
+    exporters: _Exporters,
+    objects: _Objects,
+    batch: list[tuple[SessionTelemetry, int, int]],
+    done: Callable[[int], None],
 ) -> Callable[[], None]:
     def job() -> None:
         records = log_records(objects, batch)
         if exporters.get()[1].export(records) is not LogRecordExportResult.SUCCESS:
             raise DemoError(f"exporting {len(records)} events to {exporters.endpoint} failed (see the log above)")
+        done(len(records))
 
     return job
 

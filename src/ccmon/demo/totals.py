@@ -9,6 +9,7 @@ from typing import Any
 
 from ccmon.demo.sessions import ApiError, ApiRequest, Session, ToolUse
 from ccmon.demo.telemetry import SessionTelemetry
+from ccmon.text import plural
 
 
 @dataclass
@@ -89,18 +90,19 @@ class DemoTotals:
         if self.start is not None and self.end is not None:
             window = f" from {self.start:%Y-%m-%d} to {self.end:%Y-%m-%d %H:%M} UTC"
         tokens = " · ".join(f"{kind.replace('_', ' ')} {count:,}" for kind, count in self.tokens.items())
+        p = plural
         return "\n".join(
             [
-                f"sent {self.events:,} events and {self.metric_points:,} data points in {self.requests:,} OTLP requests"
-                f" in {self.seconds:.1f} s{window}",
-                f"  sessions      {self.sessions:,} by {self.users:,} developers",
+                f"sent {p(self.events, 'event')} and {p(self.metric_points, 'data point')} in"
+                f" {p(self.requests, 'OTLP request')} in {self.seconds:.1f} s{window}",
+                f"  sessions      {p(self.sessions, 'session')} by {p(self.users, 'developer')}",
                 f"  cost          ${self.cost_usd:,.2f}",
                 f"  tokens        {tokens}",
-                f"  API requests  {self.api_requests:,}, {self.api_errors:,} errors",
-                f"  tools         {self.tool_calls:,} calls; {self.tool_decisions['accept']:,} accepted,"
+                f"  API requests  {self.api_requests:,}, {p(self.api_errors, 'error')}",
+                f"  tools         {p(self.tool_calls, 'call')}; {self.tool_decisions['accept']:,} accepted,"
                 f" {self.tool_decisions['reject']:,} rejected ({self.edit_decisions['reject']:,} of them edits)",
-                f"  code          +{self.lines_added:,} / -{self.lines_removed:,} lines, {self.commits:,} commits,"
-                f" {self.pull_requests:,} pull requests",
+                f"  code          +{self.lines_added:,} / -{self.lines_removed:,} lines, {p(self.commits, 'commit')},"
+                f" {p(self.pull_requests, 'pull request')}",
                 f"  active time   user {self.active_time_s['user'] / 3600:,.1f} h,"
                 f" CLI {self.active_time_s['cli'] / 3600:,.1f} h",
             ]

@@ -85,6 +85,9 @@ def create_grpc_server(receiver: Receiver, address: str) -> grpc.aio.Server:
         options=[
             ("grpc.max_receive_message_length", limit),
             ("grpc.max_send_message_length", 4 * 1024 * 1024),
+            # gRPC's default SO_REUSEPORT lets a second process listen on the same port and take half the exports
+            # into another store: a receiver owns its port or fails to start.
+            ("grpc.so_reuseport", 0),
         ]
     )
     server.add_generic_rpc_handlers(
@@ -98,7 +101,7 @@ def create_grpc_server(receiver: Receiver, address: str) -> grpc.aio.Server:
     except RuntimeError:  # newer grpcio raises where older ones returned 0
         bound = 0
     if bound == 0:
-        raise OSError(f"cannot bind the OTLP/gRPC receiver to {address} (is the port already in use?)")
+        raise OSError(f"cannot bind the OTLP/gRPC receiver to {address}: is the port in use by another process?")
     return server
 
 

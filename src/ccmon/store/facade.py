@@ -8,7 +8,10 @@ shared by concurrent queries), so the writer thread and the API's worker threads
 
 from __future__ import annotations
 
+import fcntl
 import logging
+import os
+import re
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -62,6 +65,7 @@ class Store:
                 raise StoreError("either a data directory or a ClickHouse URL is needed")
             path = Path(data_dir).expanduser().resolve()
             path.mkdir(parents=True, exist_ok=True)
+            _check_not_held(path)
 
             def connect_embedded(db: str | None) -> Client:
                 return clickhouse_connect.get_client(interface="chdb", path=str(path), database=db or "default")
@@ -154,6 +158,35 @@ class Store:
                 client.close()
             except Exception:  # closing is best effort at shutdown
                 log.debug("error closing a store client", exc_info=True)
+
+
+def _check_not_held(path: Path) -> None:
+    """Refuse, with a message that says what to do, a data folder another process's engine holds.
+
+    ClickHouse holds an exclusive `flock` on `<path>/status` while it runs there and names its process in it; chDB
+    would print its own lock error and then fail with "Error initializing EmbeddedServer". A folder this process
+    holds already is fine: chDB gives every handle in one process the same engine.
+    """
+    status = path / "status"
+    try:
+        fd = os.open(status, os.O_RDONLY)
+    except OSError:
+        return  # no engine has run here, or it stopped cleanly
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        holder = re.search(rb"^PID: (\d+)", os.pread(fd, 200, 0), re.MULTILINE)
+        pid = int(holder.group(1)) if holder else None
+        if pid != os.getpid():
+            who = f"process {pid}" if pid else "another process"
+            raise StoreError(
+                f"the data folder {path} is in use by {who} (another `ccmon serve`?): stop it, or give this one "
+                "another --data-dir; `ccmon report --url` asks a running server instead of opening its folder"
+            ) from None
+    else:
+        fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
 
 
 def _redact(url: str) -> str:

@@ -12,6 +12,7 @@ from fastapi import Query as Param
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ccmon import __version__
 from ccmon.analytics import Analytics, InvalidQuery, Overview, Query, Summary, TimeSeries
@@ -27,7 +28,7 @@ from ccmon.analytics.session_stats import MAX_BINS, MEASURES, SCALES, Distributi
 from ccmon.analytics.sessions import SessionDetail, Sessions
 from ccmon.analytics.timerange import parse_instant
 from ccmon.web.params import Format, QueryDependencies, authorizer, tabular
-from ccmon.web.ui import ServerInfo, StaticAssets, ui_routes
+from ccmon.web.ui import LoadingStatus, ServerInfo, StaticAssets, not_found, ui_routes
 
 
 def create_app(
@@ -36,6 +37,7 @@ def create_app(
     ready: Callable[[], bool],
     registry: CollectorRegistry,
     info: ServerInfo,
+    loading: Callable[[], LoadingStatus | None] = lambda: None,
     api_tokens: Sequence[str] = (),
     scrape_tokens: Sequence[str] = (),
 ) -> FastAPI:
@@ -53,6 +55,8 @@ def create_app(
     # Prometheus may be given a token that reads nothing else.
     authorize_scrape = authorizer((*api_tokens, *scrape_tokens))
 
+    app.add_exception_handler(StarletteHTTPException, not_found)
+
     @app.exception_handler(InvalidQuery)
     async def invalid_query(_: Request, exc: InvalidQuery) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
@@ -64,10 +68,16 @@ def create_app(
 
     @app.get("/readyz", tags=["operations"])
     def readyz() -> JSONResponse:
-        """The store is open and migrated and the writer is running."""
+        """The store is open and migrated, the writer is running and every receiver takes telemetry.
+
+        Ready to receive is not "every number is in": a demo load this server started (`serve --demo`) may still be
+        running; `demo` says so (`running`, `done`, `failed`, or null when there is none).
+        """
+        status = loading()
+        demo = status.state if status else None
         if ready():
-            return JSONResponse({"status": "ready"})
-        return JSONResponse({"status": "starting"}, status_code=503)
+            return JSONResponse({"status": "ready", "demo": demo})
+        return JSONResponse({"status": "starting", "demo": demo}, status_code=503)
 
     @app.get(
         "/metrics", tags=["operations"], response_class=PlainTextResponse, dependencies=[Depends(authorize_scrape)]
@@ -83,7 +93,7 @@ def create_app(
     @app.get("/api/v1/server", tags=["operations"], dependencies=[Depends(authorize)])
     def server_info() -> ServerInfo:
         """This server: its version, where Claude Code should send telemetry, whether tokens are asked, the budget."""
-        return info.model_copy(update={"has_data": analytics.has_data()})
+        return info.model_copy(update={"has_data": analytics.has_data(), "loading": loading()})
 
     app.include_router(_analytics_routes(analytics, QueryDependencies(authorize)), prefix="/api/v1")
     app.include_router(ui_routes())
@@ -140,7 +150,8 @@ def _analytics_routes(analytics: Analytics, queries: QueryDependencies) -> APIRo
 
     @router.get("/cost/efficiency")
     def get_efficiency(query: QueryParams) -> Efficiency:
-        """Token totals, cache efficiency (cache reads / prompt tokens), output / input, cost per million tokens."""
+        """Token totals, cache efficiency = cache_read / (input + cache_creation + cache_read), output / input, and
+        cost per million tokens of every type (cache reads included)."""
         return analytics.efficiency(query)
 
     @router.get("/cost/month-to-date")

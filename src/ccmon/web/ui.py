@@ -7,13 +7,17 @@ the path and the query string (time range and filters), so any view can be bookm
 
 from __future__ import annotations
 
+from datetime import datetime
 from importlib.resources import files
 from pathlib import Path
+from typing import Literal
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Request
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ccmon import __version__
@@ -37,6 +41,20 @@ SECURITY_HEADERS = {
 }
 
 
+class LoadingStatus(BaseModel):
+    """A load of data into this server that it started itself (`serve --demo`), while it runs and after it ended."""
+
+    kind: Literal["demo"]
+    state: Literal["running", "done", "failed"]
+    done: int
+    """Events and data points acknowledged (stored) so far."""
+    total: int | None
+    """Events and data points to send, once known."""
+    started: datetime
+    finished: datetime | None = None
+    error: str | None = None
+
+
 class ServerInfo(BaseModel):
     """What the UI needs to know about this server: where Claude Code should send its telemetry, and the budget."""
 
@@ -52,11 +70,15 @@ class ServerInfo(BaseModel):
     """How many API requests the dashboard sends at once. The embedded store gives each query every core, so
     concurrent queries only share them and all finish late: one at a time. A ClickHouse server hides network waits
     behind a few at a time."""
+    demo_domain: str
+    """The email domain of the demo organisation's people (`ccmon demo`, `serve --demo`): their data is not real."""
     has_data: bool = False
     """Whether any telemetry has arrived (answered per request)."""
+    loading: LoadingStatus | None = None
+    """The demo load this process started, if any (answered per request): while it runs, numbers still grow."""
 
     @classmethod
-    def from_config(cls, config: Config) -> ServerInfo:
+    def from_config(cls, config: Config, *, demo_domain: str) -> ServerInfo:
         wildcard = config.host in {"0.0.0.0", "::", "[::]"}
         return cls(
             version=__version__,
@@ -67,12 +89,30 @@ class ServerInfo(BaseModel):
             api_token_required=bool(config.api_tokens),
             monthly_budget_usd=config.monthly_budget_usd,
             parallel_requests=1 if config.clickhouse_url is None else 4,
+            demo_domain=demo_domain,
         )
 
 
 def _shell() -> HTMLResponse:
     # Read per request: a few kB, and an edited shell shows on reload during development.
     return HTMLResponse((STATIC / "index.html").read_text(), headers=SECURITY_HEADERS)
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    """404s that say what to do: a browser gets the shell (its "Page not found" page, with the navigation), anything
+    else a JSON detail naming the path. Other HTTP errors are FastAPI's."""
+    if not isinstance(exc, StarletteHTTPException) or exc.status_code != 404:
+        return await http_exception_handler(request, exc)  # type: ignore[arg-type]
+    path = request.url.path
+    is_page = not path.startswith(("/api/", "/static/")) and request.method in {"GET", "HEAD"}
+    if is_page and "text/html" in request.headers.get("accept", ""):
+        page = _shell()
+        page.status_code = 404
+        return page
+    detail = exc.detail
+    if detail == "Not Found":  # Starlette's own: no route matched
+        detail = f"Not Found: {path} is neither a page nor an API path (the API is /api/v1, described at /openapi.json)"
+    return JSONResponse({"detail": detail}, status_code=404, headers=getattr(exc, "headers", None))
 
 
 def ui_routes() -> APIRouter:
