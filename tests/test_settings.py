@@ -1,15 +1,13 @@
 from __future__ import annotations
 
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from ccmon.server import check_exposure, is_loopback
 from ccmon.settings import SETTINGS, ConfigError, load_config, settings_markdown
-from tests.support import REPO, free_port
+from tests.support import REPO, free_port, run_ccmon
 
 
 def test_precedence_is_flag_then_env_then_file_then_default(tmp_path: Path) -> None:
@@ -50,6 +48,39 @@ def test_bad_values_name_the_setting(environ: dict[str, str], message: str) -> N
         load_config(environ=environ)
 
 
+@pytest.mark.parametrize(
+    ("flags", "environ", "toml", "message"),
+    [
+        ({"port": "70000"}, {}, "", "--port: 70000 is not a port number (1-65535)"),
+        ({"otlp_grpc_port": "0"}, {}, "", "--otlp-grpc-port: 0 is not a port number (1-65535)"),
+        ({"port": "abc"}, {}, "", '--port: "abc" is not a whole number'),
+        ({}, {"CCMON_OTLP_HTTP_PORT": "-1"}, "", "CCMON_OTLP_HTTP_PORT: -1 is not a port number (1-65535)"),
+        ({}, {"CCMON_PORT": "eighty"}, "", 'CCMON_PORT: "eighty" is not a whole number'),
+        ({}, {}, "otlp_grpc_port = 65536", "otlp_grpc_port in {file}: 65536 is not a port number (1-65535)"),
+        ({}, {}, 'port = "abc"', 'port in {file}: "abc" is not a whole number'),
+        ({}, {}, "port = 3000.5", 'port in {file}: "3000.5" is not a whole number'),
+        ({}, {"CCMON_QUEUE_MAX_ROWS": "1.5"}, "", 'CCMON_QUEUE_MAX_ROWS: "1.5" is not a whole number'),
+        ({"monthly_budget_usd": "lots"}, {}, "", '--monthly-budget-usd: "lots" is not an amount in USD (e.g. 2500)'),
+        ({"log_level": "loud"}, {}, "", '--log-level: "loud" is not one of debug, info, warning, error'),
+        ({}, {"CCMON_LOG_FORMAT": "xml"}, "", 'CCMON_LOG_FORMAT: "xml" is not one of auto, json, text'),
+    ],
+)
+def test_bad_numbers_and_choices_say_which_source_and_why(
+    tmp_path: Path, flags: dict[str, str], environ: dict[str, str], toml: str, message: str
+) -> None:
+    """Flags, CCMON_* variables and the TOML file are read alike, and each message names where the value came from."""
+    config_file = tmp_path / "ccmon.toml"
+    config_file.write_text(toml + "\n")
+    with pytest.raises(ConfigError) as raised:
+        load_config(flags=flags, environ=environ, config_file=config_file)
+    assert str(raised.value) == message.format(file=config_file)
+
+
+def test_ports_at_the_ends_of_the_range_are_accepted() -> None:
+    config = load_config(flags={"port": "1", "otlp_grpc_port": " 65535 "}, environ={})
+    assert (config.port, config.otlp_grpc_port) == (1, 65535)
+
+
 def test_attribution_settings_from_flags_the_environment_or_the_file(tmp_path: Path) -> None:
     default = load_config(environ={})
     assert default.project_attributes == ("project", "vcs.repository.name")
@@ -71,7 +102,7 @@ def test_attribution_settings_from_flags_the_environment_or_the_file(tmp_path: P
     [
         (
             {"CCMON_TEAM_FROM_EMAIL": "payments"},
-            "team_from_email from CCMON_TEAM_FROM_EMAIL: team rule 'payments' is not",
+            "CCMON_TEAM_FROM_EMAIL: team rule 'payments' is not",
         ),
         ({"CCMON_TEAM_FROM_EMAIL": "*@*.example.com=$3"}, r"\$3 names no \*"),
         ({"CCMON_TEAM_FROM_EMAIL": "example.com=web"}, "must be an email pattern"),
@@ -85,7 +116,7 @@ def test_bad_team_rules_name_the_setting(values: dict[str, str], message: str) -
 def test_a_list_setting_in_the_file_must_be_a_list_of_text(tmp_path: Path) -> None:
     config_file = tmp_path / "ccmon.toml"
     config_file.write_text("project_attributes = [1, 2]\n")
-    with pytest.raises(ConfigError, match=r"project_attributes from .*: expected a list of text, got \[1, 2\]"):
+    with pytest.raises(ConfigError, match=r"project_attributes in .*ccmon.toml: expected a list of text, got \[1, 2\]"):
         load_config(environ={}, config_file=config_file)
 
 
@@ -139,14 +170,7 @@ def test_non_loopback_needs_tokens() -> None:
 
 
 def test_serve_refuses_to_start_exposed_without_tokens(tmp_path: Path) -> None:
-    result = subprocess.run(
-        [sys.executable, "-m", "ccmon", "serve", "--host", "0.0.0.0", "--data-dir", str(tmp_path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={"PATH": "/usr/bin:/bin"},
-        check=False,
-    )
+    result = run_ccmon("serve", "--host", "0.0.0.0", "--data-dir", str(tmp_path))
     assert result.returncode == 2
     assert "refusing to listen on 0.0.0.0" in result.stderr
 
@@ -155,22 +179,9 @@ def test_an_unreachable_clickhouse_server_is_a_clear_error(tmp_path: Path) -> No
     with socket.socket() as sock:  # a port nobody listens on
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "ccmon",
-            "serve",
-            "--clickhouse-url",
-            f"http://default:secret@127.0.0.1:{port}",
-            "--data-dir",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={"PATH": "/usr/bin:/bin"},
-        check=False,
+    ports = (f"--{name}={free_port()}" for name in ("port", "otlp-grpc-port", "otlp-http-port"))
+    result = run_ccmon(
+        "serve", "--clickhouse-url", f"http://default:secret@127.0.0.1:{port}", "--data-dir", str(tmp_path), *ports
     )
     assert result.returncode == 1
     assert "ccmon: cannot open the store" in result.stderr
@@ -186,24 +197,11 @@ def test_a_busy_port_is_a_clear_error(tmp_path: Path, busy: str) -> None:
         taken = sock.getsockname()[1]
         ports = {flag: str(free_port()) for flag in ("--port", "--otlp-grpc-port", "--otlp-http-port")}
         ports[busy] = str(taken)
-        result = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "ccmon",
-                "serve",
-                "--data-dir",
-                str(tmp_path),
-                "--log-format",
-                "text",
-                *(item for pair in ports.items() for item in pair),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            env={"PATH": "/usr/bin:/bin"},
-            check=False,
-        )
-    assert result.returncode != 0
-    assert "Traceback" not in result.stderr
-    assert "in use" in result.stderr
+        result = run_ccmon("serve", "--data-dir", str(tmp_path), *(item for pair in ports.items() for item in pair))
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"ccmon: port {taken} (")
+    assert result.stderr.endswith(
+        f"is in use by another process. Stop the other process (another `ccmon serve`?) "
+        f"or choose other ports ({busy})\n"
+    )
+    assert result.stderr.count("\n") == 1

@@ -10,12 +10,16 @@ import sys
 from collections.abc import Sequence
 
 from ccmon import __version__
+from ccmon.analytics.timerange import DEFAULT_SPAN_TEXT
 from ccmon.logs import configure_logging
+from ccmon.reports_cli import DEFAULT_URL
 from ccmon.reports_cli import REPORTS as REPORT_KINDS
 from ccmon.settings import SETTINGS, ConfigError, load_config
+from ccmon.text import plural
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
+    """The top-level parser, and each command's own (whose usage its errors show)."""
     parser = argparse.ArgumentParser(prog="ccmon", description="A self-hosted monitor for Claude Code.")
     parser.add_argument("--version", action="version", version=f"ccmon {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -32,12 +36,14 @@ def _parser() -> argparse.ArgumentParser:
         help="when the store is empty, fill it with a demo organisation's last 30 days (see `ccmon demo`)",
     )
     for setting in SETTINGS:
+        default = setting.default_text
+        where = f"default {default}; env {setting.env}" if default is not None else f"env {setting.env}"
         serve.add_argument(
             setting.flag,
             dest=setting.name,
             default=None,
             metavar=setting.name.upper(),
-            help=f"{setting.help} [env {setting.env}]",
+            help=f"{setting.help} [{where}]".replace("%", "%%"),
         )
     demo = commands.add_parser(
         "demo",
@@ -52,27 +58,28 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--protocol", choices=("grpc", "http/protobuf"), default="grpc", help="OTLP protocol (grpc)")
     demo.add_argument("--seed", type=int, default=1, help="random seed (1)")
     demo.add_argument("--developers", type=int, default=40, help="number of developers (40)")
-    demo.add_argument("--teams", type=int, default=6, help="number of teams, at most 10 (6)")
+    demo.add_argument("--teams", type=int, default=6, help="number of teams, at most 10, one per developer at most (6)")
     demo.add_argument("--days", type=int, default=30, help="days of history up to now (30)")
     demo.add_argument("--token", help="ingest token, sent as `Authorization: Bearer TOKEN`")
     demo.add_argument("--processes", type=int, help="worker processes (default: up to 4, one per CPU)")
     report = commands.add_parser(
         "report",
         help="print analytics as a table, JSON or CSV",
-        description="Ask a running ccmon (or open a data folder) for a report and print it.",
+        description="Ask a running ccmon (or open a data folder) for a report and print it. Tables say which window "
+        "they show.",
     )
     report.add_argument("kind", choices=sorted(REPORT_KINDS), help="which report")
-    report.add_argument("--from", dest="start", help="RFC 3339 in UTC (default: 24 h before --to)")
+    report.add_argument("--from", dest="start", help=f"RFC 3339 in UTC (default: {DEFAULT_SPAN_TEXT} before --to)")
     report.add_argument("--to", dest="end", help="RFC 3339 in UTC (default: now)")
     report.add_argument("--team", action="append", default=[], help="only this team (repeatable)")
     report.add_argument("--person", action="append", default=[], help="only this person (repeatable)")
     output = report.add_mutually_exclusive_group()
     output.add_argument("--json", dest="output", action="store_const", const="json", help="print JSON")
     output.add_argument("--csv", dest="output", action="store_const", const="csv", help="print CSV")
-    report.add_argument("--url", default="http://127.0.0.1:3000", help="the ccmon API (http://127.0.0.1:3000)")
+    report.add_argument("--url", default=DEFAULT_URL, help=f"the ccmon API ({DEFAULT_URL})")
     report.add_argument("--token", help="API token, if the server asks for one")
     report.add_argument("--data-dir", help="open this data folder instead of asking a server")
-    return parser
+    return parser, {"serve": serve, "demo": demo, "report": report}
 
 
 EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
@@ -80,7 +87,12 @@ EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
+    parser, commands = _parser()
+    # A command's parser leaves what it does not know to the top-level one, whose error would show the top-level
+    # usage: say it with the usage of the command instead.
+    args, unknown = parser.parse_known_args(argv)
+    if unknown:
+        commands[args.command].error(f"unrecognized arguments: {' '.join(unknown)}")
     try:
         if args.command == "serve":
             return _serve(vars(args))
@@ -97,15 +109,19 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _serve(args: dict[str, object]) -> int:
-    from ccmon.server import Server  # imported here so `ccmon --help` stays fast
-    from ccmon.store.facade import StoreError
-
     try:
         config_file = args.get("config")
         config = load_config(
             flags={s.name: args.get(s.name) for s in SETTINGS},
             config_file=config_file if isinstance(config_file, str) else None,
         )
+    except ConfigError as exc:  # said before the server's modules load, so a typo is answered at once
+        print(f"ccmon: {exc}", file=sys.stderr)
+        return 2
+    from ccmon.server import Server  # imported here so `ccmon --help` stays fast
+    from ccmon.store.facade import StoreError
+
+    try:
         configure_logging(config.log_level, config.log_format)
         server = Server(config, demo=bool(args.get("demo")))
     except ConfigError as exc:
@@ -121,11 +137,17 @@ def _serve(args: dict[str, object]) -> int:
 
 def _demo(args: argparse.Namespace) -> int:
     from ccmon import demo  # imported here so `ccmon --help` stays fast
+    from ccmon.demo.org import TEAM_TEMPLATES, build_organisation
 
+    problem = _demo_size_problem(args, len(TEAM_TEMPLATES))
+    if problem:
+        print(f"ccmon demo: {problem}", file=sys.stderr)
+        return 2
     endpoint = args.endpoint or demo.DEFAULT_ENDPOINTS[args.protocol]
+    teams = len(build_organisation(args.seed, args.developers, args.teams).teams)  # never more than developers
     print(
-        f"ccmon demo: {args.developers} developers in {args.teams} teams, {args.days} days, seed {args.seed}: "
-        f"sending to {endpoint} ({args.protocol})...",
+        f"ccmon demo: {plural(args.developers, 'developer')} in {plural(teams, 'team')}, {plural(args.days, 'day')}, "
+        f"seed {args.seed}: sending to {endpoint} ({args.protocol})...",
         flush=True,
     )
     try:
@@ -140,13 +162,24 @@ def _demo(args: argparse.Namespace) -> int:
             processes=args.processes,
         )
     except ValueError as exc:
-        print(f"ccmon: {exc}", file=sys.stderr)
+        print(f"ccmon demo: {exc}", file=sys.stderr)
         return 2
     except demo.DemoError as exc:
-        print(f"ccmon: {exc}", file=sys.stderr)
+        print(f"ccmon demo: {exc}", file=sys.stderr)
         return 1
     print(totals.describe())
     return 0
+
+
+def _demo_size_problem(args: argparse.Namespace, max_teams: int) -> str | None:
+    for flag, value in (("--developers", args.developers), ("--teams", args.teams), ("--days", args.days)):
+        if value < 1:
+            return f"{flag} must be at least 1, not {value}"
+    if args.teams > max_teams:
+        return f"--teams: the demo has at most {max_teams} teams, not {args.teams}"
+    if args.processes is not None and args.processes < 1:
+        return f"--processes must be at least 1, not {args.processes}"
+    return None
 
 
 def _report(args: argparse.Namespace) -> int:

@@ -1,38 +1,31 @@
 """`ccmon report`: the analytics as tables in a terminal, or as JSON or CSV.
 
 It asks a running ccmon over HTTP (`--url`, default the local server), or, with `--data-dir`, opens the store
-directly (only when no server holds that folder: the embedded engine is one process's).
+directly (only when no server holds that folder: the embedded engine is one process's). The window is resolved here
+and sent as explicit `from` and `to`, so what a table says it shows is what was asked for. Every failure is one line
+on stderr saying what happened and what to do.
 """
 
 from __future__ import annotations
 
-import csv
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, TextIO
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
 
 import httpx
 import orjson
 from pydantic import BaseModel
-from rich.console import Console
-from rich.table import Table
 
-from ccmon.analytics.results import flatten
-from ccmon.analytics.timerange import InvalidQuery
+from ccmon.analytics.timerange import InvalidQuery, TimeRange
+from ccmon.reports_format import Report, Window, render
 from ccmon.store.facade import StoreError
 
-
-@dataclass(frozen=True)
-class Report:
-    path: str
-    """The API path under /api/v1."""
-    params: Mapping[str, str]
-    title: str
-    fields: tuple[str, ...] = ()
-    """For an answer without rows: the fields a table or CSV shows (`a.b` for nested ones); all when empty. JSON is
-    always the whole answer."""
-
+DEFAULT_URL = "http://127.0.0.1:3000"
+TIMEOUT_S = 60.0
 
 REPORTS: Mapping[str, Report] = {
     "overview": Report(
@@ -57,10 +50,12 @@ REPORTS: Mapping[str, Report] = {
         ),
     ),
     "summary": Report("summary", {}, "Summary"),
-    "cost": Report("cost/breakdown", {"by": "team", "top": "20"}, "Cost by team"),
-    "people": Report("people/leaderboard", {"limit": "50"}, "People"),
+    "cost": Report("cost/breakdown", {"by": "team", "top": "20"}, "Cost by team", key="team"),
+    "people": Report("people/leaderboard", {"limit": "50"}, "People", key="person"),
     "tools": Report("engineering/tools", {}, "Tools"),
-    "sessions": Report("sessions", {"sort": "cost_usd", "limit": "50"}, "Sessions by cost"),
+    "sessions": Report(
+        "sessions", {"sort": "cost_usd", "limit": "50"}, "Sessions by cost", hidden=("repository", "ended")
+    ),
 }
 
 
@@ -73,40 +68,129 @@ class ReportArgs:
     persons: tuple[str, ...] = ()
     output: str = "table"
     """table, json or csv."""
-    url: str = "http://127.0.0.1:3000"
+    url: str = DEFAULT_URL
     token: str | None = None
     data_dir: str | None = None
     database: str = "ccmon"
 
 
-def fetch(args: ReportArgs) -> dict[str, Any]:
-    """The report's JSON, from the server or from the data folder."""
+class ReportError(RuntimeError):
+    """The report could not be made; the message says why and what to do. `status` is the command's exit status:
+    2 for a flag that cannot be used, as for other usage errors."""
+
+    def __init__(self, message: str, status: int = 1) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+def window_of(args: ReportArgs, now: datetime | None = None) -> Window:
+    """The window the report shows: `--from`/`--to`, each defaulting as the API would (now; 30 days before `--to`)."""
+    now = now or datetime.now(UTC).replace(microsecond=0)
+    time_range = TimeRange.parse(args.start, args.end, now=now, names=("--from", "--to"))
+    return Window(time_range, up_to_now=args.end is None)
+
+
+def fetch(args: ReportArgs, window: Window) -> bytes:
+    """The report's JSON over `window`, from the server or from the data folder."""
     report = REPORTS[args.kind]
     if args.data_dir:
-        return _in_process(report, args)
-    params: list[tuple[str, str | int | float | bool | None]] = [*report.params.items()]
-    params += [("from", args.start)] if args.start else []
-    params += [("to", args.end)] if args.end else []
+        return _in_process(args, window.range)
+    start, end = window.range.rfc3339()
+    params: list[tuple[str, str | int | float | bool | None]] = [*report.params.items(), ("from", start), ("to", end)]
     params += [("team", t) for t in args.teams] + [("person", p) for p in args.persons]
     headers = {"authorization": f"Bearer {args.token}"} if args.token else {}
-    response = httpx.get(f"{args.url.rstrip('/')}/api/v1/{report.path}", params=params, headers=headers, timeout=60)
-    if response.status_code != 200:
-        raise ReportError(f"{response.status_code} from {args.url}: {response.text[:500]}")
-    body: dict[str, Any] = response.json()
-    return body
+    base = args.url.rstrip("/")
+    try:
+        response = httpx.get(f"{base}/api/v1/{report.path}", params=params, headers=headers, timeout=TIMEOUT_S)
+    except (httpx.UnsupportedProtocol, httpx.InvalidURL):
+        raise ReportError(f"--url {args.url!r} is not a URL such as {DEFAULT_URL}", status=2) from None
+    except httpx.TimeoutException:
+        raise ReportError(
+            f"{base} did not answer within {TIMEOUT_S:g} s: the server may be busy; try again, or a shorter --from"
+        ) from None
+    except httpx.TransportError as exc:
+        raise ReportError(
+            f"cannot reach {base} ({_reason(exc)}): is `ccmon serve` running? Use --url for another server, or "
+            "--data-dir to read a data folder."
+        ) from None
+    return _body(response, base, args)
 
 
-class ReportError(RuntimeError):
-    """The report could not be made; the message says why."""
+def _reason(exc: httpx.TransportError) -> str:
+    """Why a connection failed, in a few words (`connection refused`), without the `[Errno 111]`."""
+    text = re.sub(r"^\[Errno -?\d+\] ", "", str(exc))
+    for needle, reason in (
+        ("refused", "connection refused"),
+        ("not known", "unknown host"),
+        ("name resolution", "unknown host"),
+        ("nodename nor servname", "unknown host"),
+    ):
+        if needle in text:
+            return reason
+    return text or type(exc).__name__
 
 
-def _in_process(report: Report, args: ReportArgs) -> dict[str, Any]:
-    from ccmon.analytics import Analytics, Filters, Query, TimeRange  # the engine loads only when used
+def _body(response: httpx.Response, base: str, args: ReportArgs) -> bytes:
+    """The answer's JSON, or a `ReportError` saying what the server's status means for the user."""
+    status = response.status_code
+    if status == 401:
+        if args.token:
+            raise ReportError(f"{base} refused the API token (401): check --token against the server's api_tokens")
+        raise ReportError(f"{base} asks for an API token (401): give one of the server's api_tokens with --token")
+    if status == 403:
+        raise ReportError(f"{base} refused the API token (403): check --token against the server's api_tokens")
+    if status == 404:
+        raise ReportError(
+            f"{response.request.url.copy_with(query=None)} was not found (404): is {base} a ccmon server "
+            "as new as this one? Check --url"
+        )
+    if status == 422:
+        raise ReportError(f"{base} refused the query (422): {_detail(response)}")
+    if status != 200:
+        raise ReportError(f"{base} answered {status} {response.reason_phrase}: {_detail(response)}; see its log")
+    try:
+        orjson.loads(response.content)
+    except orjson.JSONDecodeError:
+        kind = response.headers.get("content-type", "no content type").split(";")[0]
+        raise ReportError(f"{base} answered {kind}, not JSON: is it a ccmon server? Check --url") from None
+    return response.content
+
+
+def _detail(response: httpx.Response) -> str:
+    """The server's `detail` (FastAPI's validation errors are a list), else the start of the body."""
+    try:
+        detail = orjson.loads(response.content).get("detail")
+    except (orjson.JSONDecodeError, AttributeError):
+        detail = None
+    if isinstance(detail, list):
+        return "; ".join(
+            f"{'.'.join(str(part) for part in item.get('loc', ())[1:])}: {item.get('msg')}"
+            for item in detail
+            if isinstance(item, dict)
+        )
+    if detail:
+        return str(detail)
+    return " ".join(response.text.split())[:200] or "no detail"
+
+
+def _in_process(args: ReportArgs, time_range: TimeRange) -> bytes:
+    from ccmon.analytics import Analytics, Filters, Query  # the engine loads only when used
     from ccmon.store.facade import Store
 
+    folder = Path(args.data_dir or "").expanduser()
+    if not folder.is_dir():
+        raise ReportError(
+            f"no data folder at {folder}: give --data-dir the folder `ccmon serve` stores into, or leave it out to "
+            f"ask the server at {args.url}"
+        )
+    if not (folder / "metadata" / f"{args.database}.sql").is_file():
+        raise ReportError(
+            f"{folder} holds no ccmon data (no database {args.database}): give --data-dir the folder `ccmon serve` "
+            "stores into"
+        )
     values = {"team": args.teams, "person": args.persons}
-    query = Query(TimeRange.parse(args.start, args.end), filters=Filters({k: v for k, v in values.items() if v}))
-    store = Store.open(data_dir=args.data_dir, database=args.database)
+    query = Query(time_range, filters=Filters({k: v for k, v in values.items() if v}))
+    store = Store.open(data_dir=str(folder), database=args.database)
     try:
         analytics = Analytics(store)
         results: dict[str, Callable[[], BaseModel]] = {
@@ -119,52 +203,21 @@ def _in_process(report: Report, args: ReportArgs) -> dict[str, Any]:
             "tools": lambda: analytics.tools(query),
             "sessions": lambda: analytics.sessions(query, sort="cost_usd", descending=True, limit=50, offset=0),
         }
-        body: dict[str, Any] = results[args.kind]().model_dump(mode="json")
-        return body
+        return results[args.kind]().model_dump_json().encode()
     finally:
         store.close()
 
 
-def rows_of(report: Report, body: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The rows to show: the `rows` of tabular reports, or one `metric, value` row per field of the others."""
-    if isinstance(body.get("rows"), list):
-        return [flatten(row) for row in body["rows"]]
-    fields = flatten(dict(body))
-    return [{"metric": key, "value": fields[key]} for key in report.fields or fields]
-
-
-def render(args: ReportArgs, body: Mapping[str, Any], out: TextIO = sys.stdout) -> None:
-    rows = rows_of(REPORTS[args.kind], body)
-    if args.output == "json":
-        out.write(orjson.dumps(body, option=orjson.OPT_INDENT_2).decode() + "\n")
-        return
-    columns = list(dict.fromkeys(key for row in rows for key in row))
-    if args.output == "csv":
-        writer = csv.DictWriter(out, fieldnames=columns, lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(rows)
-        return
-    table = Table(title=REPORTS[args.kind].title, show_lines=False)
-    for column in columns:
-        table.add_column(column, overflow="fold")
-    for row in rows:
-        table.add_row(*(_cell(row.get(column)) for column in columns))
-    Console(file=out, width=max(100, min(200, 16 * len(columns)))).print(table)
-
-
-def _cell(value: object) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        return f"{value:,.6g}"
-    return str(value)
-
-
-def run(args: ReportArgs, out: TextIO = sys.stdout) -> int:
+def run(args: ReportArgs, out: TextIO = sys.stdout, now: datetime | None = None) -> int:
     try:
-        render(args, fetch(args), out)
+        window = window_of(args, now)
+        filters = [f"team {team}" for team in args.teams] + [f"person {person}" for person in args.persons]
+        render(REPORTS[args.kind], fetch(args, window), output=args.output, window=window, out=out, filters=filters)
         out.flush()  # here, so a reader that went away (`| head`) is noticed while the caller can handle it
-    except (ReportError, InvalidQuery, StoreError, httpx.HTTPError) as exc:
+    except InvalidQuery as exc:  # --from or --to
         print(f"ccmon report: {exc}", file=sys.stderr)
-        return 1
+        return 2
+    except (ReportError, StoreError) as exc:
+        print(f"ccmon report: {exc}", file=sys.stderr)
+        return exc.status if isinstance(exc, ReportError) else 1
     return 0

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from ccmon.ingest.attribution import TeamRule
+from ccmon.logs import FORMATS as LOG_FORMATS
 from ccmon.store.dimensions import DEFAULT_PROJECT_KEYS
 
 
@@ -35,10 +36,37 @@ def _parse_bool(raw: str) -> bool:
 
 
 def _parse_budget(raw: str) -> float:
-    value = float(raw)
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f'"{raw}" is not an amount in USD (e.g. 2500)') from None
     if not math.isfinite(value) or value <= 0:
         raise ValueError(f"expected an amount in USD greater than 0, got {raw!r}")
     return value
+
+
+def _parse_whole(raw: str) -> int:
+    try:
+        return int(raw.strip())
+    except ValueError:
+        raise ValueError(f'"{raw}" is not a whole number') from None
+
+
+def _parse_port(raw: str) -> int:
+    value = _parse_whole(raw)
+    if not 1 <= value <= 65535:
+        raise ValueError(f"{value} is not a port number (1-65535)")
+    return value
+
+
+def _one_of(*choices: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in choices:
+            raise ValueError(f'"{raw}" is not one of {", ".join(choices)}')
+        return value
+
+    return parse
 
 
 def _split(raw: str) -> list[str]:
@@ -66,14 +94,28 @@ class Setting:
     def flag(self) -> str:
         return "--" + self.name.replace("_", "-")
 
+    @property
+    def default_text(self) -> str | None:
+        """The default as it is written (in a flag, a variable or the file); None when there is none."""
+        if self.name == "data_dir":
+            return _default_data_dir()
+        if isinstance(self.default, tuple):
+            return ",".join(self.default) or None
+        return None if self.default is None else str(self.default)
+
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "host", "127.0.0.1", "Address every listener binds. Any non-loopback address requires ingest and API tokens."
     ),
-    Setting("port", 3000, "Port of the web UI and HTTP API.", int),
-    Setting("otlp_grpc_port", 4317, "Port of the OTLP/gRPC receiver.", int),
-    Setting("otlp_http_port", 4318, "Port of the OTLP/HTTP receiver (`/v1/logs`, `/v1/metrics`, `/v1/traces`).", int),
+    Setting("port", 3000, "Port of the web UI and HTTP API.", _parse_port),
+    Setting("otlp_grpc_port", 4317, "Port of the OTLP/gRPC receiver.", _parse_port),
+    Setting(
+        "otlp_http_port",
+        4318,
+        "Port of the OTLP/HTTP receiver (`/v1/logs`, `/v1/metrics`, `/v1/traces`).",
+        _parse_port,
+    ),
     Setting(
         "data_dir",
         None,
@@ -116,37 +158,37 @@ SETTINGS: tuple[Setting, ...] = (
         8 * 1024 * 1024,
         "Largest OTLP request accepted, counted after decompression; "
         "larger ones get HTTP 413 or gRPC RESOURCE_EXHAUSTED.",
-        int,
+        _parse_whole,
     ),
     Setting(
         "max_attribute_length",
         65536,
         "Longest attribute value kept, in characters; longer strings are truncated and "
         "counted in `ccmon_truncated_values_total`.",
-        int,
+        _parse_whole,
     ),
-    Setting("batch_max_rows", 10_000, "The writer commits a batch once it holds this many rows...", int),
+    Setting("batch_max_rows", 10_000, "The writer commits a batch once it holds this many rows...", _parse_whole),
     Setting(
         "batch_max_delay_ms",
         200,
         "...or once it has waited this long for more rows (an answer takes at most this plus one commit).",
-        int,
+        _parse_whole,
     ),
     Setting(
         "queue_max_rows",
         200_000,
         "Rows that may wait for the writer. A request that would exceed it is "
         "refused with HTTP 429 / gRPC RESOURCE_EXHAUSTED so the exporter retries later.",
-        int,
+        _parse_whole,
     ),
     Setting(
         "dedup_window_s",
         900,
         "How long the keys of stored rows are remembered, so an exporter's retry of "
         "a request already stored is counted once. Seeded from the store at start-up.",
-        int,
+        _parse_whole,
     ),
-    Setting("dedup_max_keys", 5_000_000, "At most this many remembered keys (oldest forgotten first).", int),
+    Setting("dedup_max_keys", 5_000_000, "At most this many remembered keys (oldest forgotten first).", _parse_whole),
     Setting(
         "monthly_budget_usd",
         None,
@@ -172,8 +214,16 @@ SETTINGS: tuple[Setting, ...] = (
         "E.g. `*@payments.example.com=payments,*@*.example.com=$2`. Applies to telemetry received from then on.",
         each=TeamRule.parse,
     ),
-    Setting("log_level", "info", "Log level: debug, info, warning, error."),
-    Setting("log_format", "json", "Log format: `json` (one object per line) or `text`."),
+    Setting(
+        "log_level", "info", "Log level: debug, info, warning, error.", _one_of("debug", "info", "warning", "error")
+    ),
+    Setting(
+        "log_format",
+        "auto",
+        "Log format: `json` (one object per line), `text` (one readable line per event), or `auto`: text when standard "
+        "error is a terminal, JSON otherwise.",
+        _one_of(*LOG_FORMATS),
+    ),
 )
 
 _BY_NAME = {s.name: s for s in SETTINGS}
@@ -220,6 +270,8 @@ class ConfigError(ValueError):
 
 
 def _coerce(setting: Setting, value: Any, source: str) -> Any:
+    """The setting's value from text (a flag, a variable) or TOML; `source` names where it came from in messages:
+    the flag (`--port`), the variable (`CCMON_PORT`) or the key in the file (`port in ccmon.toml`)."""
     try:
         if setting.each is not None:
             if isinstance(value, str):
@@ -235,8 +287,8 @@ def _coerce(setting: Setting, value: Any, source: str) -> Any:
         if setting.parse is str and value is not None:
             return str(value)
     except ValueError as exc:
-        raise ConfigError(f"{setting.name} from {source}: {exc}") from None
-    raise ConfigError(f"{setting.name} from {source}: unexpected value {value!r}")
+        raise ConfigError(f"{source}: {exc}") from None
+    raise ConfigError(f"{source}: unexpected value {value!r}")
 
 
 def load_config(
@@ -264,7 +316,7 @@ def load_config(
         elif setting.env in environ:
             resolved[setting.name] = _coerce(setting, environ[setting.env], setting.env)
         elif setting.name in file_values:
-            resolved[setting.name] = _coerce(setting, file_values[setting.name], str(path))
+            resolved[setting.name] = _coerce(setting, file_values[setting.name], f"{setting.name} in {path}")
         else:
             resolved[setting.name] = setting.default
     if resolved["data_dir"] is None:
@@ -290,10 +342,8 @@ def settings_markdown() -> str:
     for s in SETTINGS:
         if s.name == "data_dir":
             default = "per-user data folder"
-        elif isinstance(s.default, tuple):
-            default = f"`{','.join(s.default)}`" if s.default else "(none)"
         else:
-            default = "(none)" if s.default is None else f"`{s.default}`"
+            default = "(none)" if s.default_text is None else f"`{s.default_text}`"
         lines.append(f"| `{s.flag}` | `{s.env}` | `{s.name}` | {default} | {s.help} |")
     return "\n".join(lines) + "\n"
 

@@ -1,15 +1,33 @@
 from __future__ import annotations
 
+import math
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ccmon.analytics.timerange import InvalidQuery, TimeRange
+from ccmon.analytics.timerange import DEFAULT_SPAN, InvalidQuery, TimeRange
+from tests.support import REPO
 
 
-def test_defaults_to_the_last_24_hours() -> None:
+def test_defaults_to_the_last_30_days() -> None:
     now = datetime(2026, 11, 24, 12, tzinfo=UTC)
-    assert TimeRange.parse(None, None, now=now) == TimeRange(now - timedelta(hours=24), now)
+    assert TimeRange.parse(None, None, now=now) == TimeRange(now - timedelta(days=30), now)
+    end = datetime(2026, 11, 2, tzinfo=UTC)
+    assert TimeRange.parse(None, "2026-11-02T00:00:00Z") == TimeRange(end - timedelta(days=30), end)
+
+
+def test_the_api_default_window_is_the_dashboards() -> None:
+    """The API and `ccmon report` without `from` show what the dashboard shows before a range is picked."""
+    state = (REPO / "src" / "ccmon" / "web" / "static" / "js" / "state.js").read_text()
+    default = re.search(r'const DEFAULT_RANGE = "(\w+)";', state)
+    presets = re.search(r"const PRESETS = \{([^}]*)\};", state)
+    assert default and presets, "state.js no longer declares DEFAULT_RANGE and PRESETS as this test reads them"
+    seconds = {
+        key: math.prod(int(factor) for factor in value.split("*"))
+        for key, value in re.findall(r'"(\w+)":\s*([\d\s*]+)', presets.group(1))
+    }
+    assert timedelta(seconds=seconds[default.group(1)]) == DEFAULT_SPAN
 
 
 def test_parses_rfc3339_in_utc() -> None:

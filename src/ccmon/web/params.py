@@ -15,7 +15,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
 from ccmon.analytics import BUCKETS, DIMENSIONS, UNKNOWN, Filters, InvalidQuery, Query, Scope, TimeRange, to_csv
-from ccmon.analytics.timerange import ALL_TIME
+from ccmon.analytics.timerange import ALL_TIME, DEFAULT_SPAN_TEXT
 
 Format = Literal["json", "csv"]
 
@@ -110,7 +110,8 @@ class QueryDependencies:
         def ranged(
             query: Annotated[Query, Depends(filtered)],
             start: Annotated[
-                str | None, Param(alias="from", description="RFC 3339 in UTC; default: 24 h before `to`")
+                str | None,
+                Param(alias="from", description=f"RFC 3339 in UTC; default: {DEFAULT_SPAN_TEXT} before `to`"),
             ] = None,
             end: Annotated[str | None, Param(alias="to", description="RFC 3339 in UTC; default: now")] = None,
         ) -> Query:
