@@ -63,7 +63,7 @@ def test_filters_narrow_every_cost_query(loaded: BatchWriter) -> None:
 
 def test_efficiency(loaded: BatchWriter) -> None:
     result = efficiency(loaded.store, Query(FIRST_HOUR))
-    assert result.cache_efficiency == pytest.approx(3000 / 4000)
+    assert result.cache_efficiency == pytest.approx(3000 / (1000 + 40 + 3000))  # read / (input + creation + read)
     assert result.token_efficiency == pytest.approx(0.2)
     assert result.cost_per_million_tokens == pytest.approx(1.75 / 4240 * 1_000_000)
 

@@ -109,10 +109,12 @@ class Efficiency(BaseModel):
     cache_read_tokens: int
     cache_creation_tokens: int
     cache_efficiency: float | None
-    """cache_read / (cache_read + input): the share of prompt tokens served from the cache."""
+    """cache_read / (input + cache_creation + cache_read): the share of all prompt tokens served from the cache
+    (Anthropic's `input` counts neither the tokens read from the cache nor those written to it)."""
     token_efficiency: float | None
     """output / input."""
     cost_per_million_tokens: float | None
+    """cost / (input + output + cache_read + cache_creation) x 1,000,000: tokens of every type, cache included."""
 
 
 def efficiency(store: Store, query: Query) -> Efficiency:
@@ -134,7 +136,7 @@ def efficiency(store: Store, query: Query) -> Efficiency:
         output_tokens=o,
         cache_read_tokens=r,
         cache_creation_tokens=c,
-        cache_efficiency=ratio(r, r + i),
+        cache_efficiency=ratio(r, i + c + r),
         token_efficiency=ratio(o, i),
         cost_per_million_tokens=ratio(number(cost) * 1_000_000, i + o + r + c),
     )

@@ -3,6 +3,7 @@
 
 import { ApiError, get, setParallelRequests, setToken } from "./api.js";
 import { clear, h } from "./dom.js";
+import { exact } from "./format.js";
 import { PageContext, describe } from "./page.js";
 import * as state from "./state.js";
 import * as adoption from "./pages/adoption.js";
@@ -17,6 +18,7 @@ import * as session from "./pages/session.js";
 import * as sessions from "./pages/sessions.js";
 
 const REFRESH_MS = 30000;
+const LOADING_REFRESH_MS = 5000; // while a demo load runs, so the figures follow it
 const PAGES = { "/": executive, "/cost": cost, "/engineering": engineering, "/adoption": adoption, "/people": people,
   "/sessions": sessions, "/events": events, "/connect": connect };
 
@@ -25,6 +27,7 @@ const controls = document.getElementById("controls");
 const status = document.getElementById("status");
 let current = null; // {controller, page}
 let refreshTimer = null;
+let loadingState = null; // the `loading.state` of the last /api/v1/server answer: "running", "done", "failed" or null
 
 function route(path) {
   if (PAGES[path]) return { page: PAGES[path], arg: null };
@@ -39,24 +42,66 @@ function route(path) {
   return null;
 }
 
-// What the server says about itself (budget, endpoints, whether any telemetry arrived), asked at every render
-// without holding the page up; a page that needs it awaits `ctx.info`.
+// What the server says about itself (budget, endpoints, whether any telemetry arrived, a demo load under way),
+// asked at every render without holding the page up; a page that needs it awaits `ctx.info`.
 function serverInfo() {
   return get("server", null, AbortSignal.timeout(30000)).then(
     (info) => {
       setParallelRequests(info.parallel_requests);
       document.getElementById("version").textContent = "ccmon " + info.version;
-      const banner = document.getElementById("banner");
-      banner.hidden = info.has_data || location.pathname === "/connect";
-      clear(banner).append(
-        "No telemetry has arrived yet. ",
-        h("a", { href: "/connect" }, "Connect Claude Code"),
-        " to this server to fill these pages.",
-      );
+      showBanner(info);
       return info;
     },
     () => null, // a 401 is handled by the page's own requests
   );
+}
+
+// The banner over every page: a demo load's progress (or its failure) while one runs in this server, else, while
+// nothing has arrived, a pointer to Connect. Never "nothing has arrived" while a demo is being loaded.
+function showBanner(info) {
+  const banner = document.getElementById("banner");
+  const load = info.loading ?? null;
+  const state = load?.state ?? null;
+  const was = loadingState;
+  loadingState = state;
+  clear(banner);
+  banner.removeAttribute("role");
+  if (state) banner.dataset.loading = state;
+  else delete banner.dataset.loading;
+  if (state === "running") {
+    const total = load.total ?? null;
+    const done = load.done ?? 0;
+    if (total) {
+      const pct = Math.min(100, Math.floor((done / total) * 100));
+      banner.append(
+        `Loading demo data: ${pct} % (${exact(done)} of ${exact(total)} events and data points). Figures grow until it finishes. `,
+        h("progress", { max: String(total), value: String(Math.min(done, total)), "aria-label": "Demo data loaded" }),
+      );
+    } else banner.append("Loading demo data… Figures grow until it finishes. ", h("progress", { "aria-label": "Demo data loaded" }));
+    banner.hidden = false;
+  } else if (state === "failed") {
+    banner.setAttribute("role", "alert");
+    banner.append(
+      `Loading demo data failed: ${load.error || "no reason given"}. `,
+      `The pages show the ${exact(load.done ?? 0)} events and data points that were stored before it stopped.`,
+    );
+    banner.hidden = false;
+  } else if (state === "done" && was === "running" && localStorage.getItem("ccmon.refresh") === "off") {
+    banner.append("Demo data loaded. Refresh (r) to see all of it.");
+    banner.hidden = false;
+  } else {
+    banner.hidden = state === "done" || info.has_data || location.pathname === "/connect";
+    banner.append(
+      "No telemetry has arrived yet. ",
+      h("a", { href: "/connect" }, "Connect Claude Code"),
+      " to this server to fill these pages.",
+    );
+  }
+  if ((was === "running") !== (state === "running")) {
+    scheduleRefresh();
+    // The load has ended: show all of it once (unless auto-refresh is paused).
+    if (was === "running" && localStorage.getItem("ccmon.refresh") !== "off") setTimeout(() => refreshNow(), 0);
+  }
 }
 
 function askForToken() {
@@ -77,6 +122,20 @@ function askForToken() {
   main.dataset.state = "error";
 }
 
+// A window in the URL that cannot be used (`from=yesterday`) is said above the page, with the window shown instead.
+function showRangeProblem(problem) {
+  let alert = document.getElementById("range-problem");
+  if (!problem) {
+    alert?.remove();
+    return;
+  }
+  if (!alert) {
+    alert = h("p", { id: "range-problem", class: "range-problem", role: "alert" });
+    controls.after(alert);
+  }
+  alert.textContent = problem;
+}
+
 function syncControls() {
   const params = state.current();
   const range = state.timeRange(params);
@@ -84,9 +143,13 @@ function syncControls() {
   controls.classList.toggle("is-custom", range.preset === "custom");
   controls.elements.from.value = range.from.slice(0, 16);
   controls.elements.to.value = range.to.slice(0, 16);
+  showRangeProblem(range.problem);
+  // On a person's page the person filter shows that person (the page is theirs whatever the URL's filter says).
+  const found = route(location.pathname);
+  const pagePerson = found?.page === person ? found.arg : null;
   for (const name of state.FILTERS) {
     const select = controls.elements[name];
-    const value = params.get(name) || "";
+    const value = (name === "person" && pagePerson) || params.get(name) || "";
     if (![...select.options].some((o) => o.value === value)) select.append(h("option", { value }, value));
     select.value = value;
     if (value) select.closest("label").hidden = false;
@@ -178,18 +241,34 @@ async function render({ refresh = false } = {}) {
   }
 }
 
+// A refresh of the page on screen, unless it would disturb: a hidden tab, a page still drawing, the keyboard focus
+// inside the page, or a page that keeps itself current. Answers whether it refreshed.
+function refreshNow() {
+  if (document.visibilityState !== "visible" || main.dataset.state !== "ready") return false;
+  if (main.contains(document.activeElement) && document.activeElement !== main) return false; // keep the focus
+  if (current?.page?.autoRefresh === false) return false;
+  render({ refresh: true });
+  return true;
+}
+
+// Every 30 s, or every 5 s while a demo load runs. Paused, or on a page that is not refreshed, a running load's
+// progress is still followed in the banner.
 function scheduleRefresh() {
   clearInterval(refreshTimer);
+  refreshTimer = null;
   const on = localStorage.getItem("ccmon.refresh") !== "off";
   const button = document.getElementById("refresh-toggle");
   button.setAttribute("aria-pressed", String(on));
   button.textContent = on ? "Auto-refresh on" : "Auto-refresh paused";
-  if (on)
-    refreshTimer = setInterval(() => {
-      if (document.visibilityState !== "visible" || main.dataset.state !== "ready") return;
-      if (main.contains(document.activeElement) && document.activeElement !== main) return; // keep the focus
-      if (current?.page?.autoRefresh !== false) render({ refresh: true });
-    }, REFRESH_MS);
+  const loading = loadingState === "running";
+  if (on || loading)
+    refreshTimer = setInterval(
+      () => {
+        if (on && refreshNow()) return; // the render asks the server's state too
+        if (loadingState === "running" && document.visibilityState === "visible") serverInfo();
+      },
+      loading ? LOADING_REFRESH_MS : REFRESH_MS,
+    );
 }
 
 function applyTheme(theme) {
@@ -210,6 +289,11 @@ function wire() {
       const from = controls.elements.from.value;
       const to = controls.elements.to.value;
       if (from && to && from < to) state.update({ range: null, from: from + ":00Z", to: to + ":00Z", offset: null });
+    } else if (field.name === "person" && route(location.pathname)?.page === person) {
+      // On a person's page: another person opens their page, "Everyone" the People list.
+      const target = field.value ? "/people/" + encodeURIComponent(field.value) : "/people";
+      history.pushState(null, "", state.href(target, { person: null }));
+      render();
     } else if (state.FILTERS.includes(field.name)) {
       state.update({ [field.name]: field.value || null, offset: null, cursor: null });
     }

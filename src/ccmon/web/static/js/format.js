@@ -18,6 +18,12 @@ export function count(value) {
   return Math.abs(value) >= 100000 ? compact.format(value) : whole.format(value);
 }
 
+// Every digit, with separators: 140,000 (not 140K), for progress counts.
+export function exact(value) {
+  if (value === null || value === undefined) return "—";
+  return whole.format(value);
+}
+
 export function number(value, digits = 2) {
   if (value === null || value === undefined) return "—";
   return Math.abs(value) >= 100000 ? compact.format(value) : value.toFixed(digits).replace(/\.?0+$/, "");
@@ -62,3 +68,35 @@ export function seconds(iso) {
   return iso ? iso.slice(0, 19).replace("T", " ") : "—";
 }
 
+
+// A count with its noun, singular for exactly one: plural(1, "request") is "1 request", plural(3, "person",
+// "people") is "3 people". The count is formatted as `count` formats it.
+export function plural(n, one, many = one + "s") {
+  return `${count(n)} ${n === 1 ? one : many}`;
+}
+
+// Every ratio, rate and mean the pages show, named by its exact formula (as docs/api.md defines it): shown as the
+// `title` of its tile or column, so a figure says what it divides by what.
+export const FORMULAS = {
+  cost_per_user: "Cost per user = (spend − cost not attributed to a person) ÷ active users",
+  cost_per_session: "Cost per session = spend ÷ sessions",
+  cost_per_pull_request: "Cost per PR = spend ÷ pull requests",
+  cost_per_commit: "Cost per commit = spend ÷ commits",
+  cost_change: "Change = (spend − spend of the period of equal length before) ÷ spend of the period before",
+  accept_rate: "Edit accept rate = accepted ÷ (accepted + rejected) code-edit decisions (Edit, Write, NotebookEdit)",
+  lines_per_active_hour: "Lines added ÷ hours of active time (user + CLI)",
+  token_efficiency: "Output per input token = output tokens ÷ input tokens (input counts no cache reads or writes)",
+  cache_efficiency:
+    "Cache efficiency = cache reads ÷ (input + cache creation + cache reads): the share of all prompt tokens served from the cache",
+  cost_per_million_tokens:
+    "Cost per million tokens = spend ÷ (input + output + cache read + cache creation tokens) × 1,000,000: every token type, cache reads included",
+  projected: "Projected month end = spent this month + average daily spend of the last 7 days × days left in the month (UTC)",
+  share: "Share = this row's cost ÷ the total cost of the window",
+  request_share: "Share = this model's API requests ÷ all API requests",
+  success_rate: "Success = successful tool results ÷ tool results (calls)",
+  failure_rate: "Failure rate = 1 − successful tool results ÷ tool results (calls)",
+  duration_mean: "Mean = sum of tool durations ÷ tool results",
+  error_rate: "API error rate = API errors ÷ (API requests + API errors)",
+  sessions_per_user: "Sessions per person = sessions that day ÷ people active that day",
+  percentile: "Percentile: exact, interpolated between the closest ranks (PERCENTILE.INC)",
+};

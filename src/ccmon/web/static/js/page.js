@@ -1,7 +1,7 @@
 // What a page gets to draw itself: its query (window and filters), panels to fill, and a way to fetch that keeps
 // track of what is still loading, so the page can say when it is ready.
 
-import { ApiError, get } from "./api.js";
+import { ApiError, download, get } from "./api.js";
 import { clear, h } from "./dom.js";
 import * as state from "./state.js";
 
@@ -48,13 +48,24 @@ export class PageContext {
   }
 
   // A panel: a figure with a title, whose body is filled when its data arrives.
-  // wide: the whole row; span: two columns of it.
-  panel(grid, name, title, { chart = true, wide = false, span = false, note = null } = {}) {
+  // wide: the whole row; span: two columns of it; formula: the exact formula of a ratio it shows (its caption's
+  // tooltip); csv: {path, params, filename} for a "Download CSV" button of the rows the chart was drawn from.
+  panel(grid, name, title, { chart = true, wide = false, span = false, note = null, formula = null, csv = null } = {}) {
     const body = h("div", { class: "panel-body" }, h("p", { class: "loading" }, "Loading…"));
+    const caption = h(
+      "figcaption",
+      { title: formula },
+      formula ? h("span", { class: "caption-text" }, title) : title,
+      note ? h("span", { class: "note" }, note) : null,
+    );
+    if (csv) {
+      caption.classList.add("with-tools");
+      caption.append(csvButton(name, csv));
+    }
     const figure = h(
       "figure",
       { class: "panel" + (chart ? " chart" : "") + (wide ? " wide" : "") + (span ? " span" : ""), "data-panel": name },
-      h("figcaption", {}, title, note ? h("span", { class: "note" }, note) : null),
+      caption,
       body,
     );
     grid.append(figure);
@@ -80,10 +91,17 @@ export class PageContext {
     const row = h("div", { class: "stats" });
     grid.append(row);
     const elements = new Map();
-    for (const { name, label } of tiles) {
+    // formula: the exact formula of a ratio, rate or mean, as the tile's tooltip.
+    for (const { name, label, formula = null } of tiles) {
       const value = h("span", { class: "value" }, "…");
       const detail = h("span", { class: "detail" });
-      const tile = h("div", { class: "stat", "data-stat": name }, h("span", { class: "label" }, label), value, detail);
+      const tile = h(
+        "div",
+        { class: "stat", "data-stat": name, title: formula },
+        h("span", { class: "label" }, label),
+        value,
+        detail,
+      );
       row.append(tile);
       elements.set(name, { value, detail });
     }
@@ -117,6 +135,15 @@ export class PageContext {
     const failure = results.find((r) => r.status === "rejected");
     if (failure) throw failure.reason;
   }
+}
+
+// "Download CSV": the rows the API answered for a table or chart, as a file (the endpoint with format=csv).
+export function csvButton(name, { path, params, filename, rows = null }) {
+  return h(
+    "button",
+    { type: "button", class: "csv", "data-csv": name, onclick: () => download(path, params, filename, rows) },
+    "Download CSV",
+  );
 }
 
 export function describe(error) {

@@ -30,12 +30,15 @@ export function update(changes, { replace = false } = {}) {
   window.dispatchEvent(new Event("ccmon:navigate"));
 }
 
-// Keep the current query (range and filters) on a link to another page.
+// Keep the current query (range and filters) on a link to another page; `extra` sets (or, with null, removes) keys.
 export function href(path, extra = {}) {
   const params = new URLSearchParams();
   const now = current();
   for (const key of ["range", "from", "to", ...FILTERS]) for (const v of now.getAll(key)) params.append(key, v);
-  for (const [key, value] of Object.entries(extra)) params.set(key, value);
+  for (const [key, value] of Object.entries(extra)) {
+    if (value === null || value === undefined) params.delete(key);
+    else params.set(key, value);
+  }
   const query = params.toString();
   return path + (query ? "?" + query : "");
 }
@@ -44,23 +47,67 @@ function iso(date) {
   return date.toISOString().replace(/\.\d{3}Z$/, "Z");
 }
 
+const PRESET_NAMES = {
+  "1h": "the last hour",
+  "24h": "the last 24 hours",
+  "7d": "the last 7 days",
+  "30d": "the last 30 days",
+  "90d": "the last 90 days",
+  mtd: "the month to date",
+};
+const EXAMPLE_TIME = "2026-11-29T00:00:00Z";
+
+// An RFC 3339 instant in UTC as the API takes it (`Z` or `+00:00`), or null.
+function instant(text) {
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|\+00:00)$/i.test(text)) return null;
+  const at = Date.parse(text.toUpperCase());
+  return Number.isNaN(at) ? null : at;
+}
+
 // The window [from, to) the page shows. Presets end at the start of the next minute, so the requests of one render
-// (and a reload within the minute) ask the same window.
+// (and a reload within the minute) ask the same window. A custom window is `from` and `to` (either alone: to the
+// next minute, or the default span before `to`). A `from` or `to` that is not an RFC 3339 time in UTC, or a window
+// that ends before it starts, is not silently dropped: `problem` says what was wrong and which window is shown.
 export function timeRange(params = current()) {
   const from = params.get("from");
   const to = params.get("to");
-  if (from && to) return { preset: "custom", from, to };
   const asked = params.get("range");
   const preset = Object.hasOwn(PRESETS, asked ?? "") || asked === "mtd" ? asked : DEFAULT_RANGE;
+  if (from || to) {
+    const start = from ? instant(from) : null;
+    const stop = to ? instant(to) : null;
+    const wrong = [];
+    if (from && start === null) wrong.push(`from=${from}`);
+    if (to && stop === null) wrong.push(`to=${to}`);
+    let problem = null;
+    if (wrong.length)
+      problem = `${wrong.join(" and ")} ${wrong.length > 1 ? "are not times" : "is not a time"}: use RFC 3339 in UTC like ${EXAMPLE_TIME}`;
+    else {
+      const end = stop ?? nextMinute().getTime();
+      const begin = start ?? end - PRESETS[DEFAULT_RANGE] * 1000;
+      if (begin < end) return { preset: "custom", from: iso(new Date(begin)), to: iso(new Date(end)), problem: null };
+      problem = `from (${from ?? iso(new Date(begin))}) is not before to (${to ?? iso(new Date(end))})`;
+    }
+    return { ...presetRange(preset), problem: `${problem}; showing ${PRESET_NAMES[preset]}.` };
+  }
+  return presetRange(preset);
+}
+
+function nextMinute() {
   const end = new Date();
   end.setUTCSeconds(0, 0);
   end.setUTCMinutes(end.getUTCMinutes() + 1);
+  return end;
+}
+
+function presetRange(preset) {
+  const end = nextMinute();
   let start;
   // The month of the window's last instant: in a month's last minute, `end` is already the 1st of the next.
   const last = new Date(end.getTime() - 1);
   if (preset === "mtd") start = new Date(Date.UTC(last.getUTCFullYear(), last.getUTCMonth(), 1));
   else start = new Date(end.getTime() - PRESETS[preset] * 1000);
-  return { preset, from: iso(start), to: iso(end) };
+  return { preset, from: iso(start), to: iso(end), problem: null };
 }
 
 // The instant "month to date" is asked as of: the window's last second (so a window ending on the 1st shows the month

@@ -1,7 +1,7 @@
 // The adoption page: how many people use Claude Code, how much, and on which versions and terminals.
 
 import { barChart, pivot, timeChart } from "../charts.js";
-import { count, number } from "../format.js";
+import { FORMULAS, count, number } from "../format.js";
 import { table } from "../table.js";
 
 export const name = "adoption";
@@ -58,7 +58,7 @@ export async function render(ctx) {
       label: "New and returning people",
     }),
   );
-  const perUser = ctx.panel(grid, "sessions-per-user", "Sessions per active person per day");
+  const perUser = ctx.panel(grid, "sessions-per-user", "Sessions per active person per day", { formula: FORMULAS.sessions_per_user });
   ctx.fill(perUser, activity, (a) =>
     timeChart(perUser.figure, perUser.body, pivot(daily(a.rows, [["sessions_per_user", "sessions per person"]]), { ...ctx.range, bucket: "1d", fill: false }), {
       format: (v) => number(v, 1),

@@ -1,7 +1,8 @@
 // The Connect page: how to point Claude Code at this server, and whether anything has arrived yet.
 
 import { h } from "../dom.js";
-import { count } from "../format.js";
+import { plural } from "../format.js";
+import { UNKNOWN } from "../state.js";
 
 export const name = "connect";
 export const title = "Connect";
@@ -65,8 +66,55 @@ export async function render(ctx) {
     ),
     h("section", { class: "card" }, h("h2", {}, "3. Check"), status),
   );
-  const summary = await ctx.get("summary", new URLSearchParams({ from: new Date(Date.now() - 86400000).toISOString().replace(/\.\d{3}Z$/, "Z") }));
-  status.textContent = info.has_data
-    ? `Telemetry is arriving: ${count(summary.api_requests)} API requests from ${count(summary.users)} people in the last 24 hours.`
-    : "Nothing has arrived yet. Start claude with the settings above and run a prompt; this page refreshes every 30 s.";
+  await check(ctx, info, status);
+}
+
+const DAY_MS = 86400000;
+
+function stamp(ms) {
+  return new Date(ms).toISOString().replace(/\.\d{3}Z$/, "Z");
+}
+
+// Whether telemetry is arriving, telling the demo organisation's people (made up by `ccmon serve --demo` or
+// `ccmon demo`) from real ones: the people of the last 24 hours (the leaderboard, as many as it gives at once) split
+// by email domain, and the API requests of the real ones.
+async function check(ctx, info, status) {
+  const window = { from: stamp(Date.now() - DAY_MS), to: stamp(Date.now() + 60000) };
+  const domain = "@" + info.demo_domain; // `ccmon demo`'s people
+  const board = await ctx.get("people/leaderboard", new URLSearchParams({ ...window, group: "person", limit: "1000" }));
+  const demo = board.rows.filter((r) => r.key.endsWith(domain));
+  const real = board.rows.filter((r) => !r.key.endsWith(domain));
+  const people = real.filter((r) => r.key !== UNKNOWN).length;
+  const lines = [];
+  if (demo.length) {
+    lines.push(
+      h(
+        "p",
+        { id: "connect-demo", "data-people": String(demo.length) },
+        h("strong", {}, "Demo data: "),
+        `${plural(demo.length, "person", "people")} of the demo organisation (${domain}) in the last 24 hours, loaded by `,
+        h("code", {}, "ccmon serve --demo"),
+        " or ",
+        h("code", {}, "ccmon demo"),
+        ". They are made up: not Claude Code's telemetry.",
+      ),
+    );
+  }
+  let text;
+  if (real.length) {
+    // The API requests of everyone who is not the demo's (the `(unknown)` row: data sent without a person).
+    const params = new URLSearchParams(window);
+    for (const r of real) params.append("person", r.key);
+    const summary = real.length <= 200 ? await ctx.get("summary", params) : null;
+    const requests = summary ? `${plural(summary.api_requests, "API request")} from ` : "";
+    const who = people ? plural(people, "person", "people") : "data without a person";
+    const also = people && people < real.length ? " and data without a person" : "";
+    text = `Telemetry from Claude Code is arriving: ${requests}${who}${also} in the last 24 hours.`;
+  } else if (demo.length)
+    text = "Nothing from Claude Code yet: only demo data in the last 24 hours. Start claude with the settings above and run a prompt; this page refreshes every 30 s.";
+  else if (info.has_data) text = "Nothing in the last 24 hours (telemetry that arrived earlier is stored). Start claude with the settings above and run a prompt.";
+  else text = "Nothing has arrived yet. Start claude with the settings above and run a prompt; this page refreshes every 30 s.";
+  status.dataset.real = String(real.length > 0);
+  status.textContent = text;
+  status.before(...lines);
 }

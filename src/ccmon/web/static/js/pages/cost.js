@@ -1,8 +1,8 @@
 // The cost page: where the money goes (model family, team, project, model), how efficiently tokens are used, and
 // where the month is heading.
 
-import { FAMILIES, barChart, pivot, timeChart } from "../charts.js";
-import { count, number, percent, usd } from "../format.js";
+import { FAMILIES, barChart, pivot, smallMultiples, timeChart } from "../charts.js";
+import { FORMULAS, count, number, percent, usd } from "../format.js";
 import { monthAsOf } from "../state.js";
 import { table } from "../table.js";
 
@@ -17,15 +17,15 @@ export async function render(ctx) {
   const tiles = ctx.stats(grid, [
     { name: "cost_usd", label: "Spend" },
     { name: "month_to_date_usd", label: "Spent this month" },
-    { name: "projected_usd", label: "Projected month end" },
-    { name: "token_efficiency", label: "Output per input token" },
-    { name: "cache_efficiency", label: "Cache efficiency" },
-    { name: "cost_per_million_tokens", label: "Cost per million tokens" },
+    { name: "projected_usd", label: "Projected month end", formula: FORMULAS.projected },
+    { name: "token_efficiency", label: "Output per input token", formula: FORMULAS.token_efficiency },
+    { name: "cache_efficiency", label: "Cache efficiency", formula: FORMULAS.cache_efficiency },
+    { name: "cost_per_million_tokens", label: "Cost per million tokens (all types, incl. cache)", formula: FORMULAS.cost_per_million_tokens },
   ]);
   tiles.fill(ctx.get("cost/efficiency", ctx.query), (e) => {
     tiles.set("token_efficiency", e.token_efficiency, number(e.token_efficiency), "output ÷ input tokens");
-    tiles.set("cache_efficiency", e.cache_efficiency, percent(e.cache_efficiency), "cache reads ÷ prompt tokens");
-    tiles.set("cost_per_million_tokens", e.cost_per_million_tokens, usd(e.cost_per_million_tokens));
+    tiles.set("cache_efficiency", e.cache_efficiency, percent(e.cache_efficiency), "cache reads ÷ (input + cache creation + cache reads)");
+    tiles.set("cost_per_million_tokens", e.cost_per_million_tokens, usd(e.cost_per_million_tokens), "spend ÷ all tokens incl. cache reads × 10⁶");
   });
   const monthToDate = ctx.get("cost/month-to-date", ctx.withFilters({ as_of: monthAsOf(ctx.range) }));
   tiles.fill(Promise.all([monthToDate, ctx.info]), ([m, info]) => {
@@ -43,22 +43,28 @@ export async function render(ctx) {
     tiles.set("cost_usd", total, usd(total));
   });
 
-  const teams = ctx.panel(grid, "cost-by-team", "Cost by team");
   const teamParams = ctx.with({ by: "team", top: "20" });
+  const teams = ctx.panel(grid, "cost-by-team", "Cost by team", {
+    csv: { path: "cost/breakdown", params: teamParams, filename: "cost-by-team.csv" },
+  });
   ctx.fill(teams, ctx.get("cost/breakdown", teamParams), (b) =>
     barChart(teams.figure, teams.body, b.rows.map((r) => ({ label: r.key, value: r.cost_usd })), { format: usd, label: "Cost by team" }),
   );
   // Seed 000: Bedrock, Vertex, the Anthropic API or a subscription (inferred when not set: docs/api.md).
-  const providers = ctx.panel(grid, "cost-by-provider", "Cost by provider");
   const providerParams = ctx.with({ by: "provider", top: "10" });
+  const providers = ctx.panel(grid, "cost-by-provider", "Cost by provider", {
+    csv: { path: "cost/breakdown", params: providerParams, filename: "cost-by-provider.csv" },
+  });
   ctx.fill(providers, ctx.get("cost/breakdown", providerParams), (b) =>
     barChart(providers.figure, providers.body, b.rows.map((r) => ({ label: r.key, value: r.cost_usd })), { format: usd, label: "Cost by provider" }),
   );
 
-  const tokens = ctx.panel(grid, "tokens-over-time", "Tokens by type");
+  // One small chart per type, each on its own scale: cache reads are orders of magnitude more than output tokens
+  // (the expensive ones), which would be a flat line at 0 on a shared scale.
+  const tokens = ctx.panel(grid, "tokens-over-time", "Tokens by type", { wide: true });
   const tokenParams = ctx.with({ bucket: ctx.bucket });
   ctx.fill(tokens, ctx.get("cost/tokens", tokenParams), (ts) =>
-    timeChart(tokens.figure, tokens.body, pivot(ts.rows, { ...ctx.range, bucket: ts.bucket, order: TOKEN_TYPES }), {
+    smallMultiples(tokens.figure, tokens.body, pivot(ts.rows, { ...ctx.range, bucket: ts.bucket, order: TOKEN_TYPES }), {
       mode: "area",
       format: count,
       label: "Tokens by type",
@@ -68,7 +74,7 @@ export async function render(ctx) {
   const breakdownColumns = (label) => [
     { key: "key", label },
     { key: "cost_usd", label: "Cost", numeric: true, format: usd },
-    { key: "share", label: "Share", numeric: true, format: percent },
+    { key: "share", label: "Share", numeric: true, format: percent, title: FORMULAS.share },
   ];
   const projects = ctx.panel(grid, "cost-by-project", "Cost by project", { chart: false });
   const projectParams = ctx.with({ by: "project", top: "25" });

@@ -1,7 +1,7 @@
 // The engineering page: which tools run when and how well, API errors and latency, and sessions per project.
 
 import { barChart, heatmap, pivot, timeChart } from "../charts.js";
-import { count, ms, percent, usd } from "../format.js";
+import { FORMULAS, count, ms, percent, plural, usd } from "../format.js";
 import { TOOL_COLUMNS, table } from "../table.js";
 
 export const name = "engineering";
@@ -26,14 +26,17 @@ export async function render(ctx) {
       rows: tools,
       columns: HOURS,
       value: (tool, hour) => cells.get(tool + "\u0000" + hour) || 0,
-      format: (v) => `${count(v)} calls`,
+      format: (v) => plural(v, "call"),
       label: "Tool calls by tool and hour of day",
     });
   });
 
   const toolParams = ctx.with();
   const toolsPanel = ctx.panel(grid, "tools", "Tools: calls, success and duration", { chart: false, wide: true });
-  const failures = ctx.panel(grid, "tool-failures", "Tool failure rate");
+  const failures = ctx.panel(grid, "tool-failures", "Tool failure rate", {
+    formula: FORMULAS.failure_rate,
+    csv: { path: "engineering/tools", params: toolParams, filename: "tool-failures.csv" },
+  });
   const toolsAnswer = ctx.get("engineering/tools", toolParams);
   ctx.fill(toolsPanel, toolsAnswer, (t) =>
     toolsPanel.body.replaceChildren(
@@ -59,7 +62,9 @@ export async function render(ctx) {
 
   const errorParams = ctx.with({ bucket: ctx.bucket });
   const errors = ctx.get("engineering/errors", errorParams);
-  const byStatus = ctx.panel(grid, "errors-by-status", "API errors by status code");
+  const byStatus = ctx.panel(grid, "errors-by-status", "API errors by status code", {
+    csv: { path: "engineering/errors", params: errorParams, filename: "errors-by-status.csv", rows: (e) => e.by_status },
+  });
   ctx.fill(byStatus, errors, (e) =>
     barChart(
       byStatus.figure,
@@ -68,17 +73,17 @@ export async function render(ctx) {
       { format: count, label: "API errors by status code" },
     ),
   );
-  const rate = ctx.panel(grid, "error-rate", "API error rate", { note: "errors ÷ (requests + errors)" });
+  const rate = ctx.panel(grid, "error-rate", "API error rate", { note: "errors ÷ (requests + errors)", formula: FORMULAS.error_rate });
   ctx.fill(rate, errors, (e) => {
     const rows = e.over_time.rows.filter((r) => r.series === "error_rate");
     timeChart(rate.figure, rate.body, pivot(rows, { ...ctx.range, bucket: e.over_time.bucket, fill: false }), {
       format: percent,
       label: "API error rate",
     });
-    rate.figure.querySelector("figcaption").append(` — ${percent(e.error_rate)} overall, ${count(e.api_errors)} errors`);
+    rate.figure.querySelector("figcaption").append(` — ${percent(e.error_rate)} overall, ${plural(e.api_errors, "error")}`);
   });
 
-  const latency = ctx.panel(grid, "latency", "API request duration percentiles", { wide: true });
+  const latency = ctx.panel(grid, "latency", "API request duration percentiles", { wide: true, formula: FORMULAS.percentile });
   const latencyParams = ctx.with({ measure: "duration", bucket: ctx.bucket });
   ctx.fill(latency, ctx.get("engineering/latency", latencyParams), (ts) =>
     timeChart(latency.figure, latency.body, pivot(ts.rows, { ...ctx.range, bucket: ts.bucket, fill: false, order: ["p50", "p95", "p99"] }), {
@@ -97,12 +102,12 @@ export async function render(ctx) {
         [
           { key: "model", label: "Model" },
           { key: "requests", label: "Requests", numeric: true, format: count },
-          { key: "share", label: "Share", numeric: true, format: percent },
-          { key: "duration_p50_ms", label: "Duration p50", numeric: true, format: ms },
-          { key: "duration_p95_ms", label: "p95", numeric: true, format: ms },
-          { key: "duration_p99_ms", label: "p99", numeric: true, format: ms },
-          { key: "ttft_p50_ms", label: "First token p50", numeric: true, format: ms },
-          { key: "ttft_p95_ms", label: "p95", numeric: true, format: ms },
+          { key: "share", label: "Share", numeric: true, format: percent, title: FORMULAS.request_share },
+          { key: "duration_p50_ms", label: "Duration p50", numeric: true, format: ms, title: "Median API request duration. " + FORMULAS.percentile },
+          { key: "duration_p95_ms", label: "p95", numeric: true, format: ms, title: "95th percentile of API request duration. " + FORMULAS.percentile },
+          { key: "duration_p99_ms", label: "p99", numeric: true, format: ms, title: "99th percentile of API request duration. " + FORMULAS.percentile },
+          { key: "ttft_p50_ms", label: "First token p50", numeric: true, format: ms, title: "Median time to first token. " + FORMULAS.percentile },
+          { key: "ttft_p95_ms", label: "p95", numeric: true, format: ms, title: "95th percentile of time to first token. " + FORMULAS.percentile },
         ],
         l.rows,
         { csv: { path: "engineering/latency-by-model", params: byModelParams, filename: "latency-by-model.csv" } },
@@ -110,7 +115,10 @@ export async function render(ctx) {
     ),
   );
   // Seed 002's model distribution: each model's share of the API requests.
-  const shares = ctx.panel(grid, "requests-by-model", "Share of API requests by model");
+  const shares = ctx.panel(grid, "requests-by-model", "Share of API requests by model", {
+    formula: FORMULAS.request_share,
+    csv: { path: "engineering/latency-by-model", params: byModelParams, filename: "requests-by-model.csv" },
+  });
   ctx.fill(shares, models, (l) =>
     barChart(shares.figure, shares.body, l.rows.map((r) => ({ label: r.model, value: r.share })), { format: percent, label: "Share of API requests by model" }),
   );

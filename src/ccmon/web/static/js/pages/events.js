@@ -6,6 +6,7 @@ import { count, seconds, usd, ms } from "../format.js";
 import { current, href, update } from "../state.js";
 import { table } from "../table.js";
 import { describe } from "../page.js";
+import { PROMPT_HINT, REDACTED, redacted } from "./session.js";
 
 export const name = "events";
 export const title = "Events";
@@ -39,10 +40,12 @@ export function leave() {
 const identity = (r) => `${r.ts}|${r.session_id}|${r.sequence}|${r.name}`;
 
 const COLUMNS = [
-  { key: "ts", label: "Time (UTC)", format: seconds },
-  { key: "name", label: "Event" },
-  { key: "session_id", label: "Session", link: (r) => href("/sessions/" + encodeURIComponent(r.session_id)), format: (v) => v.slice(0, 8) },
-  { key: "person", label: "Person" },
+  { key: "ts", label: "Time (UTC)", format: seconds, keep: true },
+  { key: "name", label: "Event", keep: true },
+  { key: "session_id", label: "Session", link: (r) => href("/sessions/" + encodeURIComponent(r.session_id)), format: (v) => v.slice(0, 8), keep: true },
+  { key: "person", label: "Person", keep: true },
+  // A user_prompt's text (an attribute, not a column of the API's rows).
+  { key: "prompt", label: "Prompt", format: (v) => (v === null ? "" : v) },
   { key: "model", label: "Model" },
   { key: "tool_name", label: "Tool" },
   { key: "decision", label: "Decision" },
@@ -82,9 +85,14 @@ export async function render(ctx) {
   let rows = [];
   let cursor = null;
   const more = h("button", { type: "button", class: "more" }, "Older events");
+  // Columns blank in every row shown are left out (they would take the room of the person's email), and prompts
+  // that arrived as <REDACTED> say why.
   const draw = () => {
+    const shown = rows.map((r) => ({ ...r, prompt: r.name === "user_prompt" ? (r.attributes?.prompt ?? REDACTED) : null }));
+    const hidden = shown.some((r) => r.name === "user_prompt" && redacted(r.attributes?.prompt));
     list.body.replaceChildren(
-      table("events", COLUMNS, rows, { csv: { path: "events", params, filename: "events.csv" }, empty: "No events in this range" }),
+      hidden ? h("p", { class: "hint", id: "prompt-hint" }, `Prompts show ${REDACTED}: ${PROMPT_HINT}.`) : "",
+      table("events", COLUMNS, shown, { csv: { path: "events", params, filename: "events.csv" }, empty: "No events in this range", hideEmpty: true }),
       cursor ? more : "",
     );
   };

@@ -2,7 +2,7 @@
 // comparison. The leaderboard is sorted and paged by the server; its sort is kept in the URL.
 
 import { barChart } from "../charts.js";
-import { count, duration, percent, usd } from "../format.js";
+import { FORMULAS, count, duration, percent, usd } from "../format.js";
 import { href } from "../state.js";
 import { serverPaged, table } from "../table.js";
 
@@ -19,11 +19,11 @@ function standingColumns(keyLabel, link) {
     { key: "commits", label: "Commits", numeric: true, format: count },
     { key: "lines_added", label: "Lines added", numeric: true, format: count },
     { key: "cost_usd", label: "Cost", numeric: true, format: usd },
-    { key: "cost_per_pull_request", label: "Cost per PR", numeric: true, format: usd },
-    { key: "accept_rate", label: "Accept rate", numeric: true, format: percent },
-    { key: "tokens", label: "Tokens", numeric: true, format: count },
+    { key: "cost_per_pull_request", label: "Cost per PR", numeric: true, format: usd, title: FORMULAS.cost_per_pull_request },
+    { key: "accept_rate", label: "Accept rate", numeric: true, format: percent, title: FORMULAS.accept_rate },
+    { key: "tokens", label: "Tokens", numeric: true, format: count, title: "Tokens of every type: input + output + cache read + cache creation" },
     { key: "sessions", label: "Sessions", numeric: true, format: count },
-    { key: "active_time_s", label: "Active time", numeric: true, format: duration },
+    { key: "active_time_s", label: "Active time", numeric: true, format: duration, title: "Active time = user (typing) + CLI (Claude Code working)" },
   ];
 }
 
@@ -45,11 +45,15 @@ export async function render(ctx) {
 
   const teamParams = ctx.with({ group: "team", sort: "cost_usd", order: "desc", limit: "1000" });
   const teams = ctx.get("people/leaderboard", teamParams);
-  const teamChart = ctx.panel(grid, "cost-by-team", "Cost by team");
+  const teamChart = ctx.panel(grid, "cost-by-team", "Cost by team", {
+    csv: { path: "people/leaderboard", params: teamParams, filename: "cost-by-team.csv" },
+  });
   ctx.fill(teamChart, teams, (t) =>
     barChart(teamChart.figure, teamChart.body, t.rows.map((r) => ({ label: r.key, value: r.cost_usd })), { format: usd, label: "Cost by team" }),
   );
-  const prChart = ctx.panel(grid, "prs-by-team", "Pull requests by team");
+  const prChart = ctx.panel(grid, "prs-by-team", "Pull requests by team", {
+    csv: { path: "people/leaderboard", params: teamParams, filename: "prs-by-team.csv" },
+  });
   ctx.fill(prChart, teams, (t) =>
     barChart(prChart.figure, prChart.body, t.rows.map((r) => ({ label: r.key, value: r.pull_requests })), { format: count, label: "Pull requests by team" }),
   );

@@ -3,12 +3,36 @@
 
 import { waterfall } from "../charts.js";
 import { h } from "../dom.js";
-import { count, ms, seconds, usd } from "../format.js";
+import { ms, plural, seconds, usd } from "../format.js";
 import { href } from "../state.js";
 
 export const name = "session";
 export const title = "Session";
 export const autoRefresh = false; // a refresh would close the attributes being read
+
+// Claude Code leaves text out unless asked to send it: the literal "<REDACTED>" (or no attribute) and the setting
+// that would have sent it (docs: Claude Code's telemetry, OTEL_LOG_*).
+export const REDACTED = "<REDACTED>";
+export const PROMPT_HINT = "Claude Code sends prompt text only when OTEL_LOG_USER_PROMPTS=1 is set";
+export const TOOL_HINT = "Claude Code sends tool parameters (commands, file paths) only when OTEL_LOG_TOOL_DETAILS=1 is set";
+const RESPONSE_HINT =
+  "Claude Code sends response text only when OTEL_LOG_ASSISTANT_RESPONSES=1 is set (unset, it follows OTEL_LOG_USER_PROMPTS)";
+const ATTRIBUTE_HINTS = { prompt: PROMPT_HINT, response: RESPONSE_HINT, tool_parameters: TOOL_HINT, tool_input: TOOL_HINT };
+
+export function redacted(text) {
+  return text === undefined || text === null || text === REDACTED;
+}
+
+function promptText(event) {
+  const text = event.attributes.prompt;
+  if (!redacted(text)) return h("span", { class: "prompt-text" }, text);
+  return h(
+    "span",
+    { class: "prompt-text redacted" },
+    text ?? "(prompt not logged)",
+    h("span", { class: "redacted-hint" }, ` — ${PROMPT_HINT}.`),
+  );
+}
 
 // What each kind of step says in one line; everything else is under "attributes".
 function summary(event) {
@@ -16,7 +40,7 @@ function summary(event) {
     case "user_prompt":
       return null;
     case "api_request":
-      return `${event.model} · ${usd(event.cost_usd)} · ${count(event.tokens)} tokens · ${ms(event.duration_ms)}`;
+      return `${event.model} · ${usd(event.cost_usd)} · ${plural(event.tokens, "token")} · ${ms(event.duration_ms)}`;
     case "api_error":
       return `${event.model} · ${event.status_code ?? "no status"} · ${event.error}`;
     case "tool_decision":
@@ -36,14 +60,21 @@ function step(event) {
     { class: "step " + event.name, "data-event": event.name, "data-sequence": event.sequence },
     h("time", { datetime: event.ts }, event.ts.slice(11, 23)),
     h("span", { class: "event-name" }, event.name.replaceAll("_", " ")),
-    event.name === "user_prompt" ? h("span", { class: "prompt-text" }, event.attributes.prompt ?? "(prompt not logged)") : null,
+    event.name === "user_prompt" ? promptText(event) : null,
     line ? h("span", { class: "step-detail" }, line) : null,
     attributes.length
       ? h(
           "details",
           {},
           h("summary", {}, "attributes"),
-          h("dl", {}, attributes.flatMap(([key, value]) => [h("dt", {}, key), h("dd", {}, value)])),
+          h(
+            "dl",
+            {},
+            attributes.flatMap(([key, value]) => [
+              h("dt", {}, key),
+              h("dd", { title: value === REDACTED ? ATTRIBUTE_HINTS[key] || "left out by Claude Code's settings" : null }, value),
+            ]),
+          ),
         )
       : null,
   );
@@ -60,20 +91,46 @@ export async function render(ctx, sessionId) {
     const events = d.prompts.flatMap((p) => p.events);
     const cost = d.prompts.reduce((t, p) => t + p.cost_usd, 0);
     const tokens = d.prompts.reduce((t, p) => t + p.tokens, 0);
+    const prompts = d.prompts.filter((p) => p.prompt_id).length;
     ctx.target.querySelector("p.subtitle")?.remove();
     ctx.target.querySelector("h1").after(
       h(
         "p",
         { class: "subtitle" },
         d.person ? h("a", { href: href("/people/" + encodeURIComponent(d.person)) }, d.person) : "unknown person",
-        ` · ${d.prompts.length} prompts · ${events.length} events · ${usd(cost)} · ${count(tokens)} tokens`,
+        ` · ${plural(prompts, "prompt")} · ${plural(events.length, "event")} · ${usd(cost)} · ${plural(tokens, "token")}`,
       ),
     );
     if (events.length === 0) {
-      timeline.body.replaceChildren(h("p", { class: "empty" }, "No events of this session are visible with these filters."));
+      const filtered = [...ctx.withFilters().keys()].length > 0;
+      timeline.body.replaceChildren(
+        h(
+          "p",
+          { class: "empty", id: "no-prompts" },
+          filtered
+            ? "No events of this session are visible with these filters."
+            : "No events arrived for this session, only metrics (its cost and tokens): Claude Code sends prompts, " +
+                "API requests and tool calls as events, only when OTEL_LOGS_EXPORTER=otlp is set.",
+        ),
+      );
       return;
     }
+    // Why text is missing, once for the session: prompts and tool parameters are sent only when asked for.
+    const notes = [];
+    const promptEvents = events.filter((e) => e.name === "user_prompt");
+    if (promptEvents.length === 0)
+      notes.push(
+        "No prompt arrived for this session (no claude_code.user_prompt event), so its steps are shown outside any " +
+          "prompt. Claude Code sends a prompt event for every prompt typed; versions before 2.1.161 dropped a " +
+          "session's first events, and an exporter that stopped early (or is still sending) leaves them out.",
+      );
+    else if (promptEvents.some((e) => redacted(e.attributes.prompt)))
+      notes.push(`Prompts show ${REDACTED}: ${PROMPT_HINT}.`);
+    const toolEvents = events.filter((e) => e.name === "tool_result");
+    if (toolEvents.length && !toolEvents.some((e) => e.attributes.tool_parameters && e.attributes.tool_parameters !== REDACTED))
+      notes.push(`No tool parameters: ${TOOL_HINT}.`);
     timeline.body.replaceChildren(
+      notes.length ? h("div", { class: "telemetry-notes", id: "telemetry-notes" }, notes.map((n) => h("p", { class: "hint" }, n))) : "",
       h(
         "ol",
         { id: "timeline" },
@@ -85,7 +142,7 @@ export async function render(ctx, sessionId) {
               "div",
               { class: "prompt-head" },
               h("strong", {}, p.prompt_id ? "Prompt" : "Outside any prompt"),
-              ` ${seconds(p.started)} · ${usd(p.cost_usd)} · ${count(p.tokens)} tokens · ${p.api_requests} requests · ${p.tool_calls} tool calls`,
+              ` ${seconds(p.started)} · ${usd(p.cost_usd)} · ${plural(p.tokens, "token")} · ${plural(p.api_requests, "request")} · ${plural(p.tool_calls, "tool call")}`,
             ),
             h("ol", { class: "steps" }, p.events.map(step)),
           ),
