@@ -64,9 +64,11 @@ export function timeTicks(times, step, plotWidth) {
   const maxTicks = Math.max(2, Math.floor(plotWidth / (long ? 92 : 64)));
   let candidates;
   if (step < DAY && span <= DAY + step) {
-    // Within a day: hours, at the first interval that fits.
+    // Within a day: hours, at the first interval that fits. A 24-hour window covers 25 hourly buckets (both ends
+    // partial), so the ticks are taken from its last 24 hours: the first hour's label would come again at the end.
     const intervals = [1, 2, 5, 10, 15, 30, 60, 120, 180, 360, 720].map((m) => m * MINUTE).filter((i) => i >= step);
-    candidates = intervals.map((interval) => aligned(first, end, interval).map((t) => ({ t, label: hourLabel(t), center: false })));
+    const from = Math.max(first, end - DAY);
+    candidates = intervals.map((interval) => aligned(from, end, interval).map((t) => ({ t, label: hourLabel(t), center: false })));
   } else if (step < DAY) {
     // Days of sub-day buckets: the dates, at the day boundaries.
     candidates = [DAY, 2 * DAY, WEEK, 2 * WEEK].map((interval) =>
