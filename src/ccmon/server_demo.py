@@ -17,7 +17,7 @@ from ccmon.web.ui import LoadingStatus
 log = logging.getLogger(__name__)
 
 DEMO_DOMAIN = demo.DOMAIN
-DEMO_DURATION = "about 1-2 minutes on 2 cores"
+DEMO_DURATION = "about 30 s on 2 idle cores, longer on busy ones"
 """What the console says the load takes (measured: docs/performance.md, "Demo load")."""
 
 

@@ -87,12 +87,21 @@ def test_banner_shows_a_demo_load_and_follows_it(page: Page, ui_server: UiServer
     assert len(requests) - before >= 2, f"{len(requests) - before} refreshes in 11.5 s while loading"
     assert "No telemetry has arrived yet" not in page.inner_text("body")
 
+    # The filter choices follow the data as it arrives, and are asked once more when the load has ended.
+    choices: list[str] = []
+    page.on("request", lambda r: choices.append(r.url) if "cost/breakdown" in r.url and "top=500" in r.url else None)
     state["loading"] = _loading("done", 140_000, 140_000)
     state["has_data"] = True
     shown = _ready_ms(page)
     page.wait_for_selector("#banner", state="hidden", timeout=15_000)
     assert page.get_attribute("#banner", "data-loading") == "done"
     wait_until(lambda: _ready_ms(page) > shown, "the page was not refreshed when the load ended")
+
+    def asked() -> bool:
+        page.wait_for_timeout(100)  # Playwright delivers the request events while it is called
+        return any("by=team" in url for url in choices)
+
+    wait_until(asked, "the filter choices were not asked again")
     wait_ready(page)
     page.wait_for_timeout(1_000)
     settled = len(requests)

@@ -97,6 +97,8 @@ function showBanner(info) {
       " to this server to fill these pages.",
     );
   }
+  // The filter choices change as the data arrives: asked again at every render while it loads, and once after.
+  if (state === "running" || was === "running") optionsKey = null;
   if ((was === "running") !== (state === "running")) {
     scheduleRefresh();
     // The load has ended: show all of it once (unless auto-refresh is paused).
