@@ -123,6 +123,17 @@ def api_text(ui_server: UiServer, path: str, /, **params: Param) -> str:
     return response.text
 
 
+def download_csv(page: Page, button: str, folder: Path) -> str:
+    """Click a CSV button (a selector) and answer the file it downloads."""
+    with page.expect_download() as download_info:
+        page.click(button)
+    download = download_info.value
+    assert download.suggested_filename.endswith(".csv"), download.suggested_filename
+    saved = folder / download.suggested_filename
+    download.save_as(saved)
+    return saved.read_text()
+
+
 def csv_rows(text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text)))
 

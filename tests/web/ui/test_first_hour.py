@@ -18,6 +18,7 @@ from tests.web.ui.conftest import (
     api,
     api_csv,
     csv_rows,
+    download_csv,
     log_record,
     open_page,
     option_values,
@@ -316,12 +317,9 @@ def test_a_window_that_is_not_a_time_is_said_so(page: Page, ui_server: UiServer)
 
 def test_cost_by_team_downloads_its_rows(page: Page, ui_server: UiServer, tmp_path: Path) -> None:
     open_page(page, ui_server, "/cost", **ui_server.window)
-    with page.expect_download() as download_info:
-        page.click('figure[data-panel="cost-by-team"] button[data-csv="cost-by-team"]')
-    saved = tmp_path / "cost-by-team.csv"
-    download_info.value.save_as(saved)
+    downloaded = download_csv(page, 'figure[data-panel="cost-by-team"] button[data-csv="cost-by-team"]', tmp_path)
     want = api_csv(ui_server, "cost/breakdown", **ui_server.window, by="team", top=20)
-    assert csv_rows(saved.read_text()) == csv_rows(want)
+    assert csv_rows(downloaded) == csv_rows(want)
     assert len(csv_rows(want)) == 3  # the demo's teams
 
 
@@ -342,13 +340,10 @@ def test_every_breakdown_chart_has_a_csv_button(page: Page, ui_server: UiServer,
 def test_errors_by_status_downloads_the_apis_rows(page: Page, ui_server: UiServer, tmp_path: Path) -> None:
     """engineering/errors has no CSV form: its `by_status` rows are written out in the browser."""
     open_page(page, ui_server, "/engineering", **ui_server.window)
-    with page.expect_download() as download_info:
-        page.click('button[data-csv="errors-by-status"]')
-    saved = tmp_path / "errors.csv"
-    download_info.value.save_as(saved)
+    downloaded = download_csv(page, 'button[data-csv="errors-by-status"]', tmp_path)
     bucket = page.evaluate("import('/static/js/state.js').then(s => s.bucketFor(s.timeRange()))")
     want = api(ui_server, "engineering/errors", **ui_server.window, bucket=bucket)["by_status"]
-    got = csv_rows(saved.read_text())
+    got = csv_rows(downloaded)
     assert [(r["status_code"], int(r["errors"])) for r in got] == [
         ("" if w["status_code"] is None else str(w["status_code"]), w["errors"]) for w in want
     ]

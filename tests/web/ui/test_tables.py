@@ -13,6 +13,7 @@ from tests.web.ui.conftest import (
     api_csv,
     column,
     csv_rows,
+    download_csv,
     open_page,
     wait_ready,
     wait_until,
@@ -84,13 +85,7 @@ def test_leaderboard_sorts_and_downloads_its_rows(page: Page, ui_server: UiServe
     links = page.locator(f'{LEADERBOARD} tbody td[data-column="key"] a[href^="/people/"]')
     assert links.count() == len(keys)
 
-    with page.expect_download() as download_info:
-        page.click('button[data-csv="leaderboard"]')
-    download = download_info.value
-    assert download.suggested_filename.endswith(".csv"), download.suggested_filename
-    saved = tmp_path / "leaderboard.csv"
-    download.save_as(saved)
-    downloaded = saved.read_text()
+    downloaded = download_csv(page, 'button[data-csv="leaderboard"]', tmp_path)
 
     order = "desc" if second == "descending" else "asc"
     params = {**ui_server.window, "sort": "cost_usd", "order": order, "limit": "50"}
