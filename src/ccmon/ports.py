@@ -17,7 +17,9 @@ import socket
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from ccmon.settings import Config
+from ccmon.settings import SETTINGS, Config
+
+_FLAGS = {setting.name: setting.flag for setting in SETTINGS}
 
 
 @dataclass(frozen=True)
@@ -35,9 +37,9 @@ class PortsUnavailable(OSError):
 
 def ports_of(config: Config) -> list[Port]:
     return [
-        Port(config.otlp_grpc_port, "OTLP/gRPC", "--otlp-grpc-port"),
-        Port(config.otlp_http_port, "OTLP/HTTP", "--otlp-http-port"),
-        Port(config.port, "dashboard and API", "--port"),
+        Port(config.otlp_grpc_port, "OTLP/gRPC", _FLAGS["otlp_grpc_port"]),
+        Port(config.otlp_http_port, "OTLP/HTTP", _FLAGS["otlp_http_port"]),
+        Port(config.port, "dashboard and API", _FLAGS["port"]),
     ]
 
 
