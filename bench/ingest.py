@@ -9,9 +9,10 @@ What it does, in one run (docs/performance.md has the figures and how to read th
    string on tool_result and an int on api_request, and so on), re-stamped with fresh timestamps, sequences, prompt
    ids, trace ids, tool ids and token counts, in the order a session emits them (user_prompt, then api_request /
    tool_decision / tool_result loops, then assistant_response). Each request is one session's export.
-2. Times `ExportLogsServiceRequest.FromString` over the pool (the bare parse rate, one core), and ccmon's own decode
-   of the same bytes into rows (`LOGS.decode`), with nothing else running: before the server starts and again after
-   it stops, keeping the better figure.
+2. Times `ExportLogsServiceRequest.FromString` over the pool (the bare parse rate, one core), and what ccmon's
+   receiver does with the same bytes in Python before queueing them (`LOGS.decode`: validate, count records and
+   repaired times, digest; the engine builds the rows at commit), with nothing else running: before the server
+   starts and again after it stops, keeping the better figure.
 3. Starts `ccmon serve` as a subprocess on a fresh data folder and free ports.
 4. Runs load-generator processes, gRPC and HTTP/protobuf at the same time, for `--warmup` + `--seconds`. Each keeps
    `--concurrency` requests in flight in a closed loop, each on its own connection (one exporter per slot, as separate
@@ -556,7 +557,7 @@ def rate(seconds: float, payloads: list[bytes], records: int, parse: Callable[[b
 
 @dataclass(frozen=True)
 class Rates:
-    """Records per second on one core: the bare protobuf parse, and ccmon's whole decode into rows."""
+    """Records per second on one core: the bare protobuf parse, and ccmon's per-request work in Python."""
 
     parse: float
     decode: float
@@ -811,7 +812,7 @@ def markdown(report: dict[str, Any]) -> str:
         "|---|---:|",
         f"| bare `ExportLogsServiceRequest.FromString`, one core | "
         f"{report['parse']['bare_records_per_s']:,} records/s |",
-        f"| ccmon decode into rows (`LOGS.decode`), one core | "
+        f"| ccmon's receiver in Python (`LOGS.decode`: validate, count, digest), one core | "
         f"{report['parse']['ccmon_decode_records_per_s']:,} records/s |",
         f"| end to end, acknowledged after commit | {total['events_per_s']:,} events/s |",
         f"| ratio end-to-end / bare parse | {report['ratio_end_to_end_to_parse']:.3f} |",

@@ -2,10 +2,15 @@
 
 chDB runs one ClickHouse engine per process, bound to one data folder: every in-process store and server of the
 test run shares `chdb_path`, and each test gets a database of its own.
+
+The `store` fixture opens that embedded store by default. With `CCMON_TEST_STORE=http` it reaches the same chDB
+engine through clickhouse-connect's HTTP client instead, via a test endpoint that serves ClickHouse's HTTP interface
+from chDB (tests/clickhouse_http.py); with `CCMON_TEST_CLICKHOUSE_URL` set, it uses that ClickHouse server.
 """
 
 from __future__ import annotations
 
+import os
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -28,10 +33,31 @@ def database() -> str:
     return f"test_{uuid.uuid4().hex[:12]}"
 
 
+@pytest.fixture(scope="session")
+def clickhouse_url(chdb_path: Path) -> Iterator[str | None]:
+    """The ClickHouse server `store` uses: $CCMON_TEST_CLICKHOUSE_URL, chDB over HTTP, or None for embedded chDB."""
+    if url := os.environ.get("CCMON_TEST_CLICKHOUSE_URL"):
+        yield url
+        return
+    mode = os.environ.get("CCMON_TEST_STORE", "embedded")
+    if mode == "http":
+        from tests.clickhouse_http import serve
+
+        with serve(chdb_path) as server:
+            yield server.url
+        return
+    if mode != "embedded":
+        raise pytest.UsageError(f"CCMON_TEST_STORE={mode!r}: expected 'embedded' or 'http'")
+    yield None
+
+
 @pytest.fixture
-def store(chdb_path: Path, database: str) -> Iterator[Store]:
-    """A migrated store in a fresh database."""
-    opened = Store.open(data_dir=str(chdb_path), database=database)
+def store(chdb_path: Path, clickhouse_url: str | None, database: str) -> Iterator[Store]:
+    """A migrated store in a fresh database (see the module docstring for which ClickHouse it uses)."""
+    if clickhouse_url:
+        opened = Store.open(url=clickhouse_url, database=database)
+    else:
+        opened = Store.open(data_dir=str(chdb_path), database=database)
     opened.migrate()
     try:
         yield opened

@@ -131,6 +131,7 @@ class Server:
                 store.schema_version(),
                 extra={"migrations_applied": applied},
             )
+            attribution = Attribution(config.project_attributes, config.team_from_email)
             writer = BatchWriter(
                 store,
                 self.stats,
@@ -139,6 +140,8 @@ class Server:
                 queue_max_rows=config.queue_max_rows,
                 dedup_window_s=config.dedup_window_s,
                 dedup_max_keys=config.dedup_max_keys,
+                attribution=attribution,
+                max_value_length=config.max_attribute_length,
             )
             await asyncio.to_thread(writer.start)
             if self.demo:
@@ -149,7 +152,7 @@ class Server:
                 tokens=config.ingest_tokens,
                 max_request_bytes=config.max_request_bytes,
                 max_value_length=config.max_attribute_length,
-                attribution=Attribution(config.project_attributes, config.team_from_email),
+                attribution=attribution,
             )
             grpc_server = GrpcReceiverThread(receiver, f"{config.host}:{config.otlp_grpc_port}")
             await asyncio.to_thread(grpc_server.start)
@@ -191,6 +194,8 @@ class Server:
         finally:
             self.ready = False
             log.info("shutting down: stopping receivers, then committing the write queue")
+            if writer is not None:
+                writer.hurry()
             if grpc_server is not None:
                 await asyncio.to_thread(grpc_server.stop, 5)
             for listener in listeners:

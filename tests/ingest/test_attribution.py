@@ -3,18 +3,21 @@ over the stored rows (how migration 4 derived them for rows stored before it).""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ccmon.ingest.attribution import Attribution, TeamRule, parse_team_rules
+from ccmon.ingest.stats import IngestStats
 from ccmon.ingest.vocabulary import EVENTS, SPANS
 from ccmon.ingest.vocabulary import METRICS as METRICS_LAYOUT
 from ccmon.ingest.writer import BatchWriter
 from ccmon.otlp.signals import LOGS, METRICS, TRACES, Encoding
 from ccmon.store.dimensions import PROMOTED_KEYS, project_sql, provider_sql
+from ccmon.store.facade import Store
 from tests.otlp.helpers import (
     JSON,
     custom_server,
@@ -83,17 +86,30 @@ def _requests(index: int, record: dict[str, object], resource: dict[str, object]
     }
 
 
-def _load(writer: BatchWriter, attribution: Attribution) -> None:
-    for index, (record, resource, _, _) in enumerate(CASES):
-        for signal, body in _requests(index, record, resource).items():
-            decoded = {"logs": LOGS, "metrics": METRICS, "traces": TRACES}[signal]
-            writer.submit(decoded.decode(body, Encoding.JSON, 65536, attribution)).result(timeout=10)
+@contextlib.contextmanager
+def _attributing_writer(store: Store, attribution: Attribution) -> Iterator[BatchWriter]:
+    """A writer applying `attribution`: metric rows get it as they are decoded, events and spans in the engine's
+    INSERT (`ccmon.ingest.engine_rows`), which the writer renders from its own settings."""
+    started = BatchWriter(store, IngestStats(), max_delay_s=0.01, attribution=attribution, max_value_length=65536)
+    started.start()
+    try:
+        yield started
+    finally:
+        started.close()
+
+
+def _load(store: Store, attribution: Attribution) -> None:
+    with _attributing_writer(store, attribution) as writer:
+        for index, (record, resource, _, _) in enumerate(CASES):
+            for signal, body in _requests(index, record, resource).items():
+                decoded = {"logs": LOGS, "metrics": METRICS, "traces": TRACES}[signal]
+                writer.submit(decoded.decode(body, Encoding.JSON, 65536, attribution)).result(timeout=10)
 
 
 @pytest.mark.parametrize("table", ["events", "metric_points", "spans"])
-def test_each_row_gets_the_project_and_provider_the_rules_give(writer: BatchWriter, table: str) -> None:
-    _load(writer, Attribution())
-    rows = writer.store.query(
+def test_each_row_gets_the_project_and_provider_the_rules_give(store: Store, table: str) -> None:
+    _load(store, Attribution())
+    rows = store.query(
         f"SELECT toUInt32(replaceOne(session_id, 's-', '')) AS i, project, provider FROM {table} ORDER BY i"
     )
     assert rows == [(i, project, provider) for i, (_, _, project, provider) in enumerate(CASES)]
@@ -101,9 +117,9 @@ def test_each_row_gets_the_project_and_provider_the_rules_give(writer: BatchWrit
 
 @pytest.mark.parametrize("table", ["events", "metric_points", "spans"])
 @pytest.mark.parametrize("keys", [("project", "vcs.repository.name"), ("vcs.repository.name", "project"), ()])
-def test_the_sql_over_stored_rows_agrees_with_ingest(writer: BatchWriter, table: str, keys: tuple[str, ...]) -> None:
-    _load(writer, Attribution(project_keys=keys))
-    rows = writer.store.query(f"SELECT project, {project_sql(keys)}, provider, {provider_sql()} FROM {table}")
+def test_the_sql_over_stored_rows_agrees_with_ingest(store: Store, table: str, keys: tuple[str, ...]) -> None:
+    _load(store, Attribution(project_keys=keys))
+    rows = store.query(f"SELECT project, {project_sql(keys)}, provider, {provider_sql()} FROM {table}")
     assert len(rows) == len(CASES)
     for project, project_again, provider, provider_again in rows:
         assert (project, provider) == (project_again, provider_again)
@@ -158,7 +174,7 @@ def test_bad_team_rules_say_what_is_wrong(rule: str, message: str) -> None:
         TeamRule.parse(rule)
 
 
-def test_a_sent_team_wins_over_the_rules(writer: BatchWriter) -> None:
+def test_a_sent_team_wins_over_the_rules(store: Store) -> None:
     attribution = Attribution(team_rules=parse_team_rules(["*@*.example.com=$2"]))
     records = [
         log_record({"user.email": "ada@data.example.com", "event.name": "user_prompt"}, time_ns=1_795_000_000 * 10**9),
@@ -169,9 +185,10 @@ def test_a_sent_team_wins_over_the_rules(writer: BatchWriter) -> None:
         log_record({"user.id": "c3", "event.name": "user_prompt"}, time_ns=1_795_000_002 * 10**9),
     ]
     resource_team = log_record({"user.email": "eve@data.example.com"}, time_ns=1_795_000_003 * 10**9)
-    for request in (logs_request(records), logs_request([resource_team], {"team": "security"})):
-        writer.submit(LOGS.decode(to_json(request), Encoding.JSON, 65536, attribution)).result(timeout=10)
-    rows = writer.store.query("SELECT person, team FROM events ORDER BY ts")
+    with _attributing_writer(store, attribution) as writer:
+        for request in (logs_request(records), logs_request([resource_team], {"team": "security"})):
+            writer.submit(LOGS.decode(to_json(request), Encoding.JSON, 65536, attribution)).result(timeout=10)
+    rows = store.query("SELECT person, team FROM events ORDER BY ts")
     assert rows == [
         ("ada@data.example.com", "data"),
         ("bob@data.example.com", "platform"),

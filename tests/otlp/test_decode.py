@@ -3,15 +3,21 @@ in code for the aliases and mixed value types that other Claude Code versions se
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+import uuid
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import orjson
 import pytest
 
 from ccmon.ingest.rows import IngestBatch, Row
+from ccmon.ingest.stats import IngestStats
 from ccmon.ingest.vocabulary import EVENTS, METRICS, SPANS
+from ccmon.ingest.writer import BatchWriter
 from ccmon.otlp.signals import SIGNALS, Encoding
+from ccmon.store.facade import Store
 from tests.otlp.helpers import (
     Document,
     data_point,
@@ -50,19 +56,113 @@ def payload_id(payload: Payload) -> str:
     return f"{payload.path.parent.name}/{payload.path.name}"
 
 
-def decode(payload: Payload) -> IngestBatch:
+class Engine:
+    """The real data path for logs and traces: a migrated store and its writer, whose INSERT builds the rows in
+    ClickHouse (`ccmon.ingest.engine_rows`). `rows` stores one decoded request, reads its rows back in the form
+    `RowBuilder` gives (layout order, times as int ns, `attrs`/`resource` as lists of pairs) and empties the table."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        self.writers: dict[int, BatchWriter] = {}
+
+    def writer(self, max_value_length: int) -> BatchWriter:
+        """A writer per value length limit: the engine's SQL is rendered from the writer's settings."""
+        if max_value_length not in self.writers:
+            writer = BatchWriter(self.store, IngestStats(), max_delay_s=0.01, max_value_length=max_value_length)
+            writer.start()
+            self.writers[max_value_length] = writer
+        return self.writers[max_value_length]
+
+    def rows(self, batch: IngestBatch, max_value_length: int) -> list[Row]:
+        layout, table = (EVENTS, "events") if batch.signal == "logs" else (SPANS, "spans")
+        # Digest 0: not a retry of an earlier decode of the same payload (request dedup is tested in test_writer).
+        self.writer(max_value_length).submit(dataclasses.replace(batch, digest=0)).result(timeout=30)
+        order = "ts, event_sequence" if table == "events" else "start_ts, span_id"
+        rows = self.store.query(f"SELECT {', '.join(map(_select, layout.names))} FROM {table} ORDER BY {order}")
+        self.store.command(f"TRUNCATE TABLE {table}")
+        return [
+            [list(value) if name in _MAPS else value for name, value in zip(layout.names, row, strict=True)]
+            for row in rows
+        ]
+
+    def close(self) -> None:
+        for writer in self.writers.values():
+            writer.close()
+
+
+_TIMES = {"ts", "start_ts", "end_ts"}
+_MAPS = {"attrs", "resource"}
+
+
+def _select(name: str) -> str:
+    if name in _TIMES:
+        return f"toUnixTimestamp64Nano({name}) AS {name}"
+    if name in _MAPS:
+        return f"arrayZip(mapKeys({name}), mapValues({name})) AS {name}"  # in order, a repeated key included
+    return name
+
+
+_engine: Engine | None = None
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _engine_store(chdb_path: Path, clickhouse_url: str | None) -> Iterator[None]:
+    global _engine  # noqa: PLW0603
+    database = f"test_{uuid.uuid4().hex[:12]}"
+    if clickhouse_url:
+        store = Store.open(url=clickhouse_url, database=database)
+    else:
+        store = Store.open(data_dir=str(chdb_path), database=database)
+    store.migrate()
+    _engine = Engine(store)
+    try:
+        yield
+    finally:
+        _engine.close()
+        _engine = None
+        store.command(f"DROP DATABASE IF EXISTS `{database}`")
+        store.close()
+
+
+@dataclasses.dataclass
+class Decoded:
+    """A request's `IngestBatch` (its points, counters and errors) with the events or spans the engine built."""
+
+    batch: IngestBatch
+    events: list[Row] = dataclasses.field(default_factory=list)
+    spans: list[Row] = dataclasses.field(default_factory=list)
+
+    @property
+    def points(self) -> list[Row]:
+        return self.batch.points
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.batch, name)
+
+
+def decode_request(signal: str, data: bytes, encoding: Encoding, max_value_length: int = MAX) -> Decoded:
+    """`Signal.decode`, with the events or spans the engine builds from the request."""
+    batch = SIGNALS[signal].decode(data, encoding, max_value_length)
+    if signal == "metrics":
+        return Decoded(batch)
+    assert _engine is not None
+    rows = _engine.rows(batch, max_value_length)
+    return Decoded(batch, events=rows) if signal == "logs" else Decoded(batch, spans=rows)
+
+
+def decode(payload: Payload) -> Decoded:
     encoding = Encoding.JSON if payload.is_json else Encoding.PROTOBUF
-    return SIGNALS[payload.signal].decode(payload.read(), encoding, MAX)
+    return decode_request(payload.signal, payload.read(), encoding)
 
 
-def run_batch(run: str, signal: str) -> IngestBatch:
+def run_batch(run: str, signal: str) -> Decoded:
     """Every payload of `signal` in `run`, decoded and concatenated."""
-    merged = IngestBatch()
+    merged = Decoded(IngestBatch())
     for payload in payloads(run):
         if payload.signal == signal:
             batch = decode(payload)
             merged.events += batch.events
-            merged.points += batch.points
+            merged.batch.points += batch.points
             merged.spans += batch.spans
     return merged
 
@@ -71,11 +171,11 @@ def events_named(rows: list[Row], name: str) -> list[Row]:
     return [row for row in rows if row[E["event_name"]] == name]
 
 
-def decode_both(signal: str, document: Document) -> list[IngestBatch]:
+def decode_both(signal: str, document: Document) -> list[Decoded]:
     """The document decoded from OTLP/JSON and from the equivalent protobuf."""
     return [
-        SIGNALS[signal].decode(to_json(document), Encoding.JSON, MAX),
-        SIGNALS[signal].decode(to_protobuf(signal, document), Encoding.PROTOBUF, MAX),
+        decode_request(signal, to_json(document), Encoding.JSON),
+        decode_request(signal, to_protobuf(signal, document), Encoding.PROTOBUF),
     ]
 
 
@@ -253,7 +353,7 @@ JSON_PAYLOADS = [payload for payload in ALL_PAYLOADS if payload.is_json]
 @pytest.mark.parametrize("payload", JSON_PAYLOADS, ids=payload_id)
 def test_json_payload_and_its_protobuf_twin_decode_to_the_same_rows(payload: Payload) -> None:
     json_batch = decode(payload)
-    protobuf_batch = SIGNALS[payload.signal].decode(to_protobuf(payload.signal, payload.read()), Encoding.PROTOBUF, MAX)
+    protobuf_batch = decode_request(payload.signal, to_protobuf(payload.signal, payload.read()), Encoding.PROTOBUF)
     assert json_batch.events == protobuf_batch.events
     assert json_batch.points == protobuf_batch.points
     assert json_batch.spans == protobuf_batch.spans
@@ -321,7 +421,9 @@ def test_runs_of_the_same_kind_decode_to_the_same_promoted_values_in_every_encod
         ({"name": "Edit"}, "Edit"),  # tool_result before tool_name existed
         ({"tool": "Bash", "tool_name": "Write"}, "Write"),  # the current key wins, in either order
         ({"tool_name": "Write", "tool": "Bash"}, "Write"),
-        ({"name": "Edit", "tool": "Bash"}, "Edit"),  # between aliases, the first one seen
+        # Between aliases, the column's order of keys (`tool` before `name`), not the order sent: the rule the
+        # engine's SQL applies (it was "the first one seen" when rows were built in Python).
+        ({"name": "Edit", "tool": "Bash"}, "Bash"),
     ],
 )
 def test_tool_name_aliases(attrs: dict[str, object], tool_name: str) -> None:
@@ -451,13 +553,13 @@ def test_nested_values_are_kept_as_json_text_and_too_deep_ones_dropped() -> None
     # 300 levels fit orjson's parser (900 JSON levels) but not its serializer; protobuf refuses far fewer (upb's
     # depth limit, see test_hostile), so this one is JSON only.
     record = event("tool_result", "s", 0, deep=deep, kept="yes")
-    (row,) = SIGNALS["logs"].decode(to_json(logs_request([record])), Encoding.JSON, MAX).events
+    (row,) = decode_request("logs", to_json(logs_request([record])), Encoding.JSON).events
     assert extras(row, E) == {"kept": "yes"}
 
 
 def test_long_values_are_truncated_and_counted() -> None:
     record = event("tool_result", "s", 0, tool_name="T" * 40, note="n" * 40, short="s" * 30)
-    batch = SIGNALS["logs"].decode(to_json(logs_request([record], {"service.name": "r" * 40})), Encoding.JSON, 30)
+    batch = decode_request("logs", to_json(logs_request([record], {"service.name": "r" * 40})), Encoding.JSON, 30)
     (row,) = batch.events
     assert (row[E["event_name"]], row[E["tool_name"]], row[E["service_name"]]) == ("tool_result", "T" * 30, "r" * 30)
     assert extras(row, E)["note"] == "n" * 30
@@ -477,7 +579,7 @@ def test_hostile_names_and_keys_are_cut_like_values() -> None:
             }
         ]
     }
-    batch = SIGNALS["logs"].decode(orjson.dumps(document), Encoding.JSON, 10)
+    batch = decode_request("logs", orjson.dumps(document), Encoding.JSON, 10)
     row = batch.events[0]
     assert row[EVENTS.index["event_name"]] == "k" * 10
     assert row[EVENTS.index["attrs"]] == [("k" * 10, "1")]

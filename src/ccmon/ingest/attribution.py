@@ -14,7 +14,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ccmon.store.dimensions import DEFAULT_PROJECT_KEYS, PROMOTED_KEYS, project_of, provider_of
+from ccmon.store.dimensions import DEFAULT_PROJECT_KEYS, PROMOTED_KEYS, project_of, provider_of, sql_literal
 
 _GROUP_REFERENCE = re.compile(r"\$(\d)")
 
@@ -90,6 +90,18 @@ class Attribution:
         row[index["provider"]] = provider_of(record, resource, str(row[index["model"]]))
         if self.team_rules and not row[index["team"]]:
             row[index["team"]] = self.team_of(str(row[index["user_email"]]))
+
+    def team_sql(self, team: str, email: str) -> str:
+        """`team_of` in SQL: the column `team` if set, else the team the first rule matching `email` gives."""
+        if not self.team_rules:
+            return team
+        lowered = f"lowerUTF8({email})"
+        branches = []
+        for rule in self.team_rules:
+            anchored = sql_literal(f"^(?:{rule.regex.pattern})$")
+            replacement = sql_literal(_GROUP_REFERENCE.sub(r"\\\1", rule.team))
+            branches.append(f"match({lowered}, {anchored}), replaceRegexpOne({lowered}, {anchored}, {replacement})")
+        return f"if({team} != '' OR {email} = '', {team}, multiIf({', '.join(branches)}, ''))"
 
     def team_of(self, email: str) -> str:
         """The team the first matching rule gives an email, or ''."""

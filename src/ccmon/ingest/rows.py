@@ -1,22 +1,24 @@
-"""Turn decoded OTLP records into table rows, one list per record in `Layout` column order.
+"""What a receiver hands the writer (`IngestBatch`), and metric data points turned into table rows.
 
-The protobuf and JSON decoders walk their own envelopes and hand every record here, with its attributes as
-`(key, value)` pairs, so the Claude Code vocabulary (promotion, aliases, coercion, identity, timestamps, dedup keys)
-is applied in exactly one place. Rows are plain lists, transposed to Arrow columns once per committed batch.
+Events and spans are built by the engine from the request's protobuf (`ccmon.ingest.engine_rows`). Metric points
+need per-series state (cumulative → increments), so the protobuf and JSON decoders walk their envelopes and hand
+every point here, with its attributes as `(key, value)` pairs, and the Claude Code vocabulary (promotion, aliases,
+coercion, identity, timestamps, dedup keys) is applied by the same layouts the engine's SQL is rendered from. Rows
+are plain lists, transposed to Arrow columns once per committed batch.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 import xxhash
 
 from ccmon.ingest.attribution import Attribution, first_values
 from ccmon.ingest.values import to_text
-from ccmon.ingest.vocabulary import EVENT_PREFIX, EVENTS, METRICS, SPANS, Layout
+from ccmon.ingest.vocabulary import METRICS, PERSON_COLUMNS, Column, Layout
 from ccmon.settings import default
 from ccmon.store.rollups import EXACT_MAX
 
@@ -25,8 +27,8 @@ Attributes = Iterable[tuple[str, object]]
 
 # Timestamps outside [2000-01-01, now + 1 day] are replaced by the time of receipt (the original is kept in the
 # row's attrs): ClickHouse's DateTime64(9) ends in 2262, and a clock in 1970 or 3000 would poison every time filter.
-_MIN_NS = 946_684_800 * 10**9
-_FUTURE_SLACK_NS = 86_400 * 10**9
+MIN_NS = 946_684_800 * 10**9
+FUTURE_SLACK_NS = 86_400 * 10**9
 ORIGINAL_TIME_KEY = "ccmon.original_time_unix_nano"
 MAX_POINT_VALUE = EXACT_MAX
 """The largest magnitude a data point may have: far above any counter Claude Code keeps (tokens, dollars, seconds,
@@ -37,21 +39,34 @@ def _hash(text: str) -> int:
     return int(xxhash.xxh3_64_intdigest(text.encode("utf-8", "surrogatepass")))
 
 
+def request_digest(signal: str, body: bytes) -> int:
+    """What names an export request: an exporter's retry sends the same bytes (decompressed) to the same path."""
+    hasher = xxhash.xxh3_64(signal.encode())
+    hasher.update(body)
+    return int(hasher.intdigest())
+
+
 @dataclass
 class IngestBatch:
-    """The rows decoded from one export request, and what had to be rejected or repaired on the way."""
+    """One export request on its way to the store, and what had to be rejected or repaired on the way.
 
-    events: list[Row] = field(default_factory=list)
+    Metric points arrive as rows built here (`points`). Logs and traces arrive as the request's protobuf `body`, which
+    the engine turns into rows (`ccmon.ingest.engine_rows`), with the number of `records` it holds. `digest` names
+    the request's content, so that an exporter's retry of it is stored once."""
+
     points: list[Row] = field(default_factory=list)
-    spans: list[Row] = field(default_factory=list)
     rejected: int = 0
     errors: list[str] = field(default_factory=list)
     truncated_values: int = 0
     repaired_times: int = 0
+    signal: str = ""
+    body: bytes = b""
+    records: int = 0
+    digest: int = 0
 
     @property
     def rows(self) -> int:
-        return len(self.events) + len(self.points) + len(self.spans)
+        return len(self.points) + self.records
 
     def reject(self, count: int, reason: str) -> None:
         self.rejected += count
@@ -81,25 +96,31 @@ class ResourceContext:
         row = self._defaults.get(id(layout))
         if row is None:
             row = list(layout.defaults)
-            resource_keys = layout.resource_keys
-            for key, text in self.pairs:
-                slot = resource_keys.get(key)
-                if slot is not None and not (slot.alias and row[slot.index] != layout.defaults[slot.index]):
-                    coerced = slot.coerce(text)
-                    if coerced is not None:
-                        row[slot.index] = coerced
+            for index, column in layout.resource_columns:
+                value = _first_coerced(column, self.attributes)
+                if value is not None:
+                    row[index] = value
             self._defaults[id(layout)] = row
         return row
 
 
-_E = EVENTS.index
+def _first_coerced(column: Column, values: Mapping[str, object]) -> object:
+    """The value of the first of the column's keys present whose value coerces to something other than the
+    column's default, or None (the rule `ccmon.ingest.engine_rows._best` states in SQL)."""
+    for key in column.keys:
+        if key in values:
+            coerced = column.coerce(values[key])
+            if coerced is not None and coerced != column.default:
+                return coerced
+    return None
+
+
 _M = METRICS.index
-_S = SPANS.index
 
 
 def _set_person(row: Row, index: dict[str, int]) -> None:
-    """One person key per record: user.email, else user.account_uuid, else user.id."""
-    row[index["person"]] = row[index["user_email"]] or row[index["user_account_uuid"]] or row[index["user_id"]]
+    """One person key per record (`PERSON_COLUMNS`)."""
+    row[index["person"]] = next((row[index[c]] for c in PERSON_COLUMNS if row[index[c]]), "")
 
 
 class RowBuilder:
@@ -134,76 +155,34 @@ class RowBuilder:
         return key
 
     def _time(self, *candidates: int) -> int:
-        latest = self.now_ns + _FUTURE_SLACK_NS
+        latest = self.now_ns + FUTURE_SLACK_NS
         for candidate in candidates:
-            if _MIN_NS <= candidate <= latest:
+            if MIN_NS <= candidate <= latest:
                 return candidate
         self.batch.repaired_times += 1
         return self.now_ns
 
     def _fill(self, layout: Layout, row: Row, attrs: Attributes, extras: list[tuple[str, str]]) -> None:
+        """Fill the columns the record's attributes name (over the resource's values) and collect, as text, the
+        attributes no column takes: unclaimed keys, and values a column could not coerce."""
         keys = layout.record_keys
-        defaults = layout.defaults
         limit = self.max_value_length
+        first: dict[str, object] = {}
         for key, raw in attrs:
             value = raw
             if type(raw) is str and len(raw) > limit:
                 value = raw[:limit]
                 self.batch.truncated_values += 1
+            first.setdefault(key, value)
             slot = keys.get(key)
-            if slot is not None:
-                if slot.alias and row[slot.index] != defaults[slot.index]:
-                    continue
-                coerced = slot.coerce(value)
-                if coerced is not None:
-                    row[slot.index] = coerced
-                    continue
-            text = self.text(value)
-            if text is not None:
-                extras.append((key if len(key) <= limit else self.key(key), text))
-
-    def event(
-        self,
-        ctx: ResourceContext,
-        *,
-        time_ns: int,
-        observed_ns: int,
-        body: object,
-        event_name: str,
-        trace_id: str,
-        span_id: str,
-        attrs: Attributes,
-    ) -> None:
-        row = ctx.defaults(EVENTS).copy()
-        extras: list[tuple[str, str]] = []
-        self._fill(EVENTS, row, attrs, extras)
-        body_text = self.text(body) or ""
-        if not row[_E["event_name"]]:
-            # Claude Code puts the name in the `event.name` attribute and in the body as `claude_code.<name>`;
-            # the OTLP LogRecord.event_name field is the last resort.
-            if body_text.startswith(EVENT_PREFIX):
-                row[_E["event_name"]] = body_text[len(EVENT_PREFIX) :]
-            else:
-                row[_E["event_name"]] = self.text(event_name) or ""
-        ts = self._time(time_ns, observed_ns)
-        if ts != time_ns and time_ns:
-            extras.append((ORIGINAL_TIME_KEY, str(time_ns)))
-        row[_E["ts"]] = ts
-        row[_E["trace_id"]] = trace_id
-        row[_E["span_id"]] = span_id
-        row[_E["body"]] = body_text
-        _set_person(row, _E)
-        session, sequence = row[_E["session_id"]], row[_E["event_sequence"]]
-        if session and isinstance(sequence, int) and sequence >= 0:
-            identity = f"{session}\x1f{sequence}\x1f{row[_E['event_name']]}\x1f{time_ns}"
-        else:
-            identity = f"{time_ns}\x1f{observed_ns}\x1f{body_text}\x1f{extras!r}\x1f{row[1:]!r}"
-        row[_E["dedup_key"]] = _hash(identity)
-        # After the key: a retry must be recognised even if the attribution settings changed in between.
-        self.attribution.apply(row, _E, extras, ctx.attributes)
-        row[_E["attrs"]] = extras
-        row[_E["resource"]] = ctx.pairs
-        self.batch.events.append(row)
+            if slot is None or slot.coerce(value) is None:
+                text = self.text(value)
+                if text is not None:
+                    extras.append((key if len(key) <= limit else self.key(key), text))
+        for index, column in layout.keyed_columns:
+            coerced = _first_coerced(column, first)
+            if coerced is not None:
+                row[index] = coerced
 
     def point(
         self,
@@ -244,38 +223,3 @@ class RowBuilder:
         row[_M["attrs"]] = extras
         row[_M["resource"]] = ctx.pairs
         self.batch.points.append(row)
-
-    def span(
-        self,
-        ctx: ResourceContext,
-        *,
-        trace_id: str,
-        span_id: str,
-        parent_span_id: str,
-        name: str,
-        kind: int,
-        start_ns: int,
-        end_ns: int,
-        status_code: int,
-        status_message: str,
-        attrs: Attributes,
-    ) -> None:
-        row = ctx.defaults(SPANS).copy()
-        extras: list[tuple[str, str]] = []
-        self._fill(SPANS, row, attrs, extras)
-        start = self._time(start_ns)
-        row[_S["start_ts"]] = start
-        row[_S["end_ts"]] = max(start, self._time(end_ns, start))
-        row[_S["trace_id"]] = trace_id
-        row[_S["span_id"]] = span_id
-        row[_S["parent_span_id"]] = parent_span_id
-        row[_S["name"]] = self.text(name) or ""
-        row[_S["kind"]] = kind if 0 <= kind <= 255 else 0
-        row[_S["status_code"]] = status_code if 0 <= status_code <= 255 else 0
-        row[_S["status_message"]] = self.text(status_message) or ""
-        _set_person(row, _S)
-        row[_S["dedup_key"]] = _hash(f"{trace_id}\x1f{span_id}")
-        self.attribution.apply(row, _S, extras, ctx.attributes)
-        row[_S["attrs"]] = extras
-        row[_S["resource"]] = ctx.pairs
-        self.batch.spans.append(row)

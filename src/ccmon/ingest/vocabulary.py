@@ -14,17 +14,12 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 
-from ccmon.ingest.values import (
-    Coercer,
-    to_bool,
-    to_count,
-    to_float,
-    to_int,
-    to_status,
-    to_text,
-)
+from ccmon.ingest.values import BOOL, COUNT, FLOAT, INT, STATUS, TEXT, Coercion
 
 EVENT_PREFIX = "claude_code."
+
+PERSON_COLUMNS = ("user_email", "user_account_uuid", "user_id")
+"""Who a record is about, the first of these columns that is set: `person` (email, else account uuid, else user id)."""
 
 TS = pa.timestamp("ns", tz="UTC")
 TEXT_MAP = pa.map_(pa.string(), pa.string())
@@ -36,7 +31,7 @@ class Column:
     arrow_type: pa.DataType
     default: object = ""
     keys: tuple[str, ...] = ()
-    coerce: Coercer = to_text
+    coerce: Coercion = TEXT
     resource_fallback: bool = False
     """Also filled from resource attributes (record attributes win): `OTEL_RESOURCE_ATTRIBUTES` keys such as `team`
     reach the data points only since Claude Code 2.1.161, and only the resource carries `service.version`."""
@@ -45,7 +40,7 @@ class Column:
 @dataclass(frozen=True)
 class Slot:
     index: int
-    coerce: Coercer
+    coerce: Coercion
     alias: bool
 
 
@@ -59,13 +54,15 @@ class Layout:
         self.defaults = [c.default for c in self.columns]
         self.schema = pa.schema([pa.field(c.name, c.arrow_type) for c in self.columns])
         self.record_keys: dict[str, Slot] = {}
-        self.resource_keys: dict[str, Slot] = {}
         for i, column in enumerate(self.columns):
             for position, key in enumerate(column.keys):
-                slot = Slot(i, column.coerce, alias=position > 0)
-                self.record_keys[key] = slot
-                if column.resource_fallback:
-                    self.resource_keys[key] = slot
+                if key in self.record_keys:
+                    raise ValueError(f"attribute {key!r} fills two columns")
+                self.record_keys[key] = Slot(i, column.coerce, alias=position > 0)
+        self.keyed_columns = tuple((i, c) for i, c in enumerate(self.columns) if c.keys)
+        """The columns attributes fill, each from the first of its keys (current name, then older aliases) whose
+        value coerces to something other than the column's default."""
+        self.resource_columns = tuple((i, c) for i, c in self.keyed_columns if c.resource_fallback)
 
     def to_arrow(self, rows: Sequence[Sequence[object]]) -> pa.Table:
         """Transpose rows into one Arrow array per column."""
@@ -79,7 +76,7 @@ class Layout:
 
 
 def _text(name: str, *keys: str, resource: bool = False) -> Column:
-    return Column(name, pa.string(), "", keys, to_text, resource)
+    return Column(name, pa.string(), "", keys, TEXT, resource)
 
 
 def _identity_columns() -> list[Column]:
@@ -116,22 +113,22 @@ EVENTS = Layout(
         Column("ts", TS, 0),
         _text("event_name"),
         _text("prompt_id", "prompt.id"),
-        Column("event_sequence", pa.int64(), -1, ("event.sequence",), to_int),
+        Column("event_sequence", pa.int64(), -1, ("event.sequence",), INT),
         *_identity_columns(),
         _text("model", "model"),
         _text("tool_name", "tool_name", "tool", "name"),
         _text("decision", "decision", "decision_type"),
         _text("decision_source", "source", "decision_source"),
-        Column("success", pa.bool_(), None, ("success",), to_bool),
-        Column("duration_ms", pa.float64(), None, ("duration_ms",), to_float),
-        Column("ttft_ms", pa.float64(), None, ("ttft_ms",), to_float),
-        Column("cost_usd", pa.float64(), 0.0, ("cost_usd",), to_float),
-        Column("input_tokens", pa.uint64(), 0, ("input_tokens",), to_count),
-        Column("output_tokens", pa.uint64(), 0, ("output_tokens",), to_count),
-        Column("cache_read_tokens", pa.uint64(), 0, ("cache_read_tokens",), to_count),
-        Column("cache_creation_tokens", pa.uint64(), 0, ("cache_creation_tokens",), to_count),
-        Column("status_code", pa.int32(), None, ("status_code",), to_status),
-        Column("attempt", pa.int32(), None, ("attempt", "total_attempts"), to_status),
+        Column("success", pa.bool_(), None, ("success",), BOOL),
+        Column("duration_ms", pa.float64(), None, ("duration_ms",), FLOAT),
+        Column("ttft_ms", pa.float64(), None, ("ttft_ms",), FLOAT),
+        Column("cost_usd", pa.float64(), 0.0, ("cost_usd",), FLOAT),
+        Column("input_tokens", pa.uint64(), 0, ("input_tokens",), COUNT),
+        Column("output_tokens", pa.uint64(), 0, ("output_tokens",), COUNT),
+        Column("cache_read_tokens", pa.uint64(), 0, ("cache_read_tokens",), COUNT),
+        Column("cache_creation_tokens", pa.uint64(), 0, ("cache_creation_tokens",), COUNT),
+        Column("status_code", pa.int32(), None, ("status_code",), STATUS),
+        Column("attempt", pa.int32(), None, ("attempt", "total_attempts"), STATUS),
         _text("error", "error"),
         _text("query_source", "query_source"),
         _text("speed", "speed"),

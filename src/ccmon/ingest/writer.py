@@ -1,9 +1,17 @@
 """The one writer: a bounded queue, group commit, and an answer only after commit.
 
-Both receivers `submit` the rows of a request and wait on the returned future. A single thread takes whatever is
-queued, up to `max_rows` rows or after waiting `max_delay_s` for more, drops rows whose key is already stored, turns
-cumulative points into increments, and inserts one Arrow table per store table. Only then are the futures resolved,
-so an exporter is told OK only for rows that are committed. When the queue is full `submit` raises `QueueFull` at
+Both receivers `submit` a request (`IngestBatch`) and wait on the returned future. A single thread takes whatever is
+queued, up to `max_rows` rows or after waiting `max_delay_s` for more, and commits it:
+
+- a request whose digest (its bytes) was committed in the last `dedup_window_s`, or that repeats an earlier one of
+  the batch, is an exporter's retry: it is answered OK and stored once;
+- logs and traces: the request bodies are concatenated, length-delimited, and inserted in one statement in which the
+  engine parses them and builds the rows (`ccmon.ingest.engine_rows`);
+- metric points (rows built in Python): rows whose key is already stored are dropped, cumulative points become
+  increments, and one Arrow table is inserted.
+
+Only then are the futures resolved, so an exporter is told OK only for what is committed, and the digests recorded
+(in memory and in the store, so a restart still knows them). When the queue is full `submit` raises `QueueFull` at
 once: the receiver answers 429 / RESOURCE_EXHAUSTED and the exporter retries later, rather than ccmon dropping data.
 """
 
@@ -13,15 +21,17 @@ import logging
 import threading
 import time
 from collections import deque
-from collections.abc import Callable
 from concurrent.futures import Future, InvalidStateError
 from dataclasses import dataclass, field
 
+from ccmon.ingest import otlp_schema
+from ccmon.ingest.attribution import Attribution
 from ccmon.ingest.cumulative import CumulativeState
+from ccmon.ingest.engine_rows import EngineRows, events_sql, spans_sql
 from ccmon.ingest.recent import RecentKeys
 from ccmon.ingest.rows import IngestBatch, Row
 from ccmon.ingest.stats import IngestStats
-from ccmon.ingest.vocabulary import EVENTS, METRICS, SPANS, Layout
+from ccmon.ingest.vocabulary import METRICS
 from ccmon.settings import default
 from ccmon.store.facade import Store
 
@@ -40,22 +50,19 @@ class CommitFailed(Exception):
     """The store refused the batch holding this request's rows; nothing of it is acknowledged."""
 
 
-@dataclass(frozen=True)
-class _Table:
-    name: str
-    layout: Layout
-    rows: Callable[[IngestBatch], list[Row]]
-
-    @property
-    def key_index(self) -> int:
-        return self.layout.index["dedup_key"]
-
-
-TABLES = (
-    _Table("events", EVENTS, lambda b: b.events),
-    _Table("metric_points", METRICS, lambda b: b.points),
-    _Table("spans", SPANS, lambda b: b.spans),
-)
+def length_delimited(bodies: list[bytes]) -> bytes:
+    """Messages each preceded by its length as a varint: how ClickHouse's Protobuf format reads many."""
+    parts: list[bytes] = []
+    for body in bodies:
+        size = len(body)
+        prefix = bytearray()
+        while size > 0x7F:
+            prefix.append((size & 0x7F) | 0x80)
+            size >>= 7
+        prefix.append(size)
+        parts.append(bytes(prefix))
+        parts.append(body)
+    return b"".join(parts)
 
 
 @dataclass
@@ -88,8 +95,17 @@ class BatchWriter:
         queue_max_rows: int = default("queue_max_rows"),
         dedup_window_s: float = default("dedup_window_s"),
         dedup_max_keys: int = default("dedup_max_keys"),
+        attribution: Attribution | None = None,
+        max_value_length: int = default("max_attribute_length"),
     ) -> None:
         self.store = store
+        attribution = attribution or Attribution()
+        self.engine_rows = {
+            "logs": events_sql(attribution, max_value_length),
+            "traces": spans_sql(attribution, max_value_length),
+        }
+        self.digests = RecentKeys(dedup_window_s, dedup_max_keys)
+        self._suspects_until = 0.0
         self.stats = stats
         self.max_rows = max_rows
         self.max_delay_s = max_delay_s
@@ -100,15 +116,25 @@ class BatchWriter:
         self._queued_rows = 0
         self._cond = threading.Condition()
         self._closing = False
+        self._hurry = False
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
         """Rebuild the dedup keys and cumulative state from the store, then start the writer thread."""
         now = time.monotonic()
-        for table in TABLES:
-            self.recent.add(self.store.recent_dedup_keys(table.name, self.recent.window_s, self.recent.max_keys), now)
+        self.recent.add(self.store.recent_dedup_keys("metric_points", self.recent.window_s, self.recent.max_keys), now)
+        self.digests.add(self.store.recent_request_digests(self.digests.window_s, self.digests.max_keys), now)
+        # Rows committed just before a crash, whose digests may not have been recorded: their requests, resent,
+        # are then recognised by the rows' own keys until the dedup window has passed.
+        suspects = self.store.collect_suspects(self.digests.window_s)
+        self._suspects_until = now + self.digests.window_s if suspects else 0.0
         self.cumulative = CumulativeState(self.store.cumulative_series())
-        log.info("writer ready: %d recent keys, %d cumulative series", len(self.recent), len(self.cumulative))
+        log.info(
+            "writer ready: %d recent requests, %d recent points, %d cumulative series",
+            len(self.digests),
+            len(self.recent),
+            len(self.cumulative),
+        )
         self._thread = threading.Thread(target=self._run, name="ccmon-writer", daemon=True)
         self._thread.start()
 
@@ -135,6 +161,13 @@ class BatchWriter:
             self._cond.notify()
         return pending.future
 
+    def hurry(self) -> None:
+        """Commit what is queued without waiting for batches to fill (shutdown has begun: the requests in flight
+        must be answered before the receivers' grace period ends). Writes are still taken until `close`."""
+        with self._cond:
+            self._hurry = True
+            self._cond.notify()
+
     def close(self, timeout: float = 30.0) -> None:
         """Stop taking writes, commit everything queued, and stop the thread."""
         with self._cond:
@@ -158,7 +191,7 @@ class BatchWriter:
                     return None
                 self._cond.wait()
             deadline = time.monotonic() + self.max_delay_s
-            while self._queued_rows < self.max_rows and not self._closing:
+            while self._queued_rows < self.max_rows and not (self._closing or self._hurry):
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     break
@@ -175,60 +208,124 @@ class BatchWriter:
 
     def _run(self) -> None:
         while (items := self._take()) is not None:
-            self._commit_or_split(items)
+            fresh, repeats = self._fresh_requests(items)
+            groups: dict[str, list[_Pending]] = {}
+            for item in fresh:
+                groups.setdefault(item.batch.signal or "metrics", []).append(item)
+            failures: dict[int, Exception] = {}
+            for group in groups.values():
+                failures |= self._commit_or_split(group)
+            for item in items:
+                if id(item) in failures:
+                    continue
+                # A repeat of a request of this batch shares its fate; a repeat of one committed earlier is OK.
+                failure = failures.get(repeats.get(id(item), 0))
+                _settle(item.future, failure)
 
-    def _commit_or_split(self, items: list[_Pending]) -> None:
-        """Commit a group; if the store refuses it, commit its requests one by one so only the bad one fails.
+    def _fresh_requests(self, items: list[_Pending]) -> tuple[list[_Pending], dict[int, int]]:
+        """The requests that are neither committed recently nor repeated earlier in this batch (an exporter's
+        retry: stored once), and for each repeat of a request of this batch, that request's id."""
+        first: dict[int, int] = {}
+        fresh = []
+        repeats: dict[int, int] = {}
+        for item in items:
+            digest = item.batch.digest
+            if digest and (digest in first or digest in self.digests):
+                self.stats.duplicates.labels(_table_of(item.batch)).inc(item.batch.rows)
+                if digest in first:
+                    repeats[id(item)] = first[digest]
+                continue
+            first[digest] = id(item)
+            fresh.append(item)
+        return fresh, repeats
 
-        Rows of tables already committed are skipped on the second try (their keys are remembered), so splitting
-        never stores a row twice.
-        """
+    def _commit_or_split(self, items: list[_Pending]) -> dict[int, Exception]:
+        """Commit a group of one signal; if the store refuses it, commit its requests one by one so only the bad one
+        fails. Returns the items that failed (by id; their futures are settled with the error)."""
         try:
             self._commit(items)
         except Exception as exc:
             if len(items) > 1:
                 log.warning("commit of %d requests failed (%s); committing them one by one", len(items), exc)
+                failures: dict[int, Exception] = {}
                 for item in items:
-                    self._commit_or_split([item])
-                return
+                    failures |= self._commit_or_split([item])
+                return failures
             self.stats.commit_failures.inc()
             log.exception("commit failed")
-            _settle(items[0].future, CommitFailed(f"the store could not commit the batch: {exc}"))
-        else:
-            for item in items:
-                _settle(item.future, None)
+            failure = CommitFailed(f"the store could not commit the batch: {exc}")
+            _settle(items[0].future, failure)
+            return {id(items[0]): failure}
+        digests = [item.batch.digest for item in items if item.batch.digest]
+        self.digests.add(digests)
+        try:
+            self.store.record_request_digests(digests)
+        except Exception:  # the rows are committed; only a retry after a restart could be stored twice
+            log.exception("could not record the digests of %d committed requests", len(digests))
+        return {}
 
     def _commit(self, items: list[_Pending]) -> None:
         started = time.perf_counter()
-        total = 0
-        for table in TABLES:
-            rows = self._fresh(table, [row for item in items for row in table.rows(item.batch)])
-            if not rows:
-                continue
-            pending, stale = self.cumulative.convert(rows) if table.layout is METRICS else ({}, 0)
-            self.store.insert(table.name, table.layout.to_arrow(rows))
-            # Remember keys per table as soon as that table is committed: if a later table fails, the exporter's
-            # retry must not store these rows a second time.
-            self.recent.add(row[table.key_index] for row in rows)
-            self.cumulative.commit(pending)
-            self.stats.stale_points.inc(stale)
-            self.stats.stored.labels(table.name).inc(len(rows))
-            total += len(rows)
+        signal = items[0].batch.signal
+        if signal:
+            total = self._insert_encoded(self.engine_rows[signal], [item.batch for item in items])
+        else:
+            total = self._insert_points([row for item in items for row in item.batch.points])
         self.stats.batch_rows.observe(total)
         self.stats.batch_seconds.observe(time.perf_counter() - started)
 
-    def _fresh(self, table: _Table, rows: list[Row]) -> list[Row]:
-        """The rows whose key is neither stored recently nor repeated earlier in this batch."""
+    def _insert_encoded(self, rows: EngineRows, batches: list[IngestBatch]) -> int:
+        records = sum(batch.records for batch in batches)
+        if records:
+            sql = rows.sql
+            if self._suspects_until:
+                if time.monotonic() < self._suspects_until:
+                    sql = rows.sql_without_suspects
+                else:
+                    self._suspects_until = 0.0
+                    self.store.forget_suspects()
+            self.store.insert_encoded(
+                sql,
+                length_delimited([batch.body for batch in batches if batch.records]),
+                structure=rows.structure,
+                schema=otlp_schema.PROTO,
+                message=otlp_schema.MESSAGES[rows.signal],
+                parameters={"now": time.time_ns()},
+            )
+            self.stats.stored.labels(rows.table).inc(records)
+        return records
+
+    def _insert_points(self, rows: list[Row]) -> int:
+        rows = self._fresh_points(rows)
+        if not rows:
+            return 0
+        pending, stale = self.cumulative.convert(rows)
+        self.store.insert("metric_points", METRICS.to_arrow(rows))
+        self.recent.add(row[_POINT_KEY] for row in rows)
+        self.cumulative.commit(pending)
+        self.stats.stale_points.inc(stale)
+        self.stats.stored.labels("metric_points").inc(len(rows))
+        return len(rows)
+
+    def _fresh_points(self, rows: list[Row]) -> list[Row]:
+        """The points whose key is neither stored recently nor repeated earlier in this batch."""
         recent = self.recent
         seen: set[object] = set()
-        index = table.key_index
         fresh = []
         for row in rows:
-            key = row[index]
+            key = row[_POINT_KEY]
             if key in seen or key in recent:
                 continue
             seen.add(key)
             fresh.append(row)
         if len(fresh) != len(rows):
-            self.stats.duplicates.labels(table.name).inc(len(rows) - len(fresh))
+            self.stats.duplicates.labels("metric_points").inc(len(rows) - len(fresh))
         return fresh
+
+
+_POINT_KEY = METRICS.index["dedup_key"]
+_TABLES = {"logs": "events", "traces": "spans", "": "metric_points"}
+
+
+def _table_of(batch: IngestBatch) -> str:
+    return _TABLES[batch.signal]

@@ -1,4 +1,5 @@
-"""Walk OTLP/JSON export requests (HTTP `application/json`) into rows.
+"""Walk OTLP/JSON export requests (HTTP `application/json`): metrics into rows, logs and traces into the protobuf
+requests they stand for (`ccmon.otlp.json_requests`), which the engine turns into rows like any other.
 
 `google.protobuf.json_format.Parse` is about 20x slower than this and reads trace and span ids as base64, while the
 OTLP JSON encoding writes them as hex: the body is parsed with orjson and walked directly. Per the OTLP spec, 64-bit
@@ -14,8 +15,9 @@ from typing import Any
 
 import orjson
 
-from ccmon.ingest.rows import ResourceContext, RowBuilder
+from ccmon.ingest.rows import RowBuilder
 from ccmon.otlp.errors import MalformedRequest
+from ccmon.otlp.json_requests import ProtobufBuilder
 from ccmon.otlp.protobuf import TEMPORALITIES
 
 _TEMPORALITY_NAMES = {
@@ -164,7 +166,7 @@ def attributes(key_values: Any) -> Iterator[tuple[str, object]]:
         yield key, value_of(kv.get("value"))
 
 
-def _walk(data: bytes, what: str, walker: Callable[[Any, RowBuilder], None], builder: RowBuilder) -> None:
+def _walk(data: bytes, what: str, walker: Callable[[Any, Any], None], builder: Any) -> None:
     try:
         document = orjson.loads(data)
     except orjson.JSONDecodeError as exc:
@@ -179,11 +181,11 @@ def _walk(data: bytes, what: str, walker: Callable[[Any, RowBuilder], None], bui
         raise MalformedRequest(f"malformed OTLP/JSON {what} request: {type(exc).__name__}: {exc}") from None
 
 
-def _resource(builder: RowBuilder, parent: dict[str, Any]) -> ResourceContext:
+def _resource(builder: Any, parent: dict[str, Any]) -> Any:
     return builder.resource(attributes(_object(parent.get("resource"), "resource").get("attributes")))
 
 
-def _logs(document: Any, builder: RowBuilder) -> None:
+def _logs(document: Any, builder: ProtobufBuilder) -> None:
     for resource_logs in _objects(document.get("resourceLogs"), "resourceLogs"):
         ctx = _resource(builder, resource_logs)
         for scope_logs in _objects(resource_logs.get("scopeLogs"), "scopeLogs"):
@@ -237,7 +239,7 @@ def _metrics(document: Any, builder: RowBuilder) -> None:
                     )
 
 
-def _traces(document: Any, builder: RowBuilder) -> None:
+def _traces(document: Any, builder: ProtobufBuilder) -> None:
     for resource_spans in _objects(document.get("resourceSpans"), "resourceSpans"):
         ctx = _resource(builder, resource_spans)
         for scope_spans in _objects(resource_spans.get("scopeSpans"), "scopeSpans"):
@@ -258,13 +260,19 @@ def _traces(document: Any, builder: RowBuilder) -> None:
                 )
 
 
-def decode_logs(data: bytes, builder: RowBuilder) -> None:
+def logs_request(data: bytes) -> bytes:
+    """The protobuf `ExportLogsServiceRequest` an OTLP/JSON logs request stands for."""
+    builder = ProtobufBuilder("logs")
     _walk(data, "logs", _logs, builder)
+    return builder.body()
 
 
 def decode_metrics(data: bytes, builder: RowBuilder) -> None:
     _walk(data, "metrics", _metrics, builder)
 
 
-def decode_traces(data: bytes, builder: RowBuilder) -> None:
+def traces_request(data: bytes) -> bytes:
+    """The protobuf `ExportTraceServiceRequest` an OTLP/JSON traces request stands for."""
+    builder = ProtobufBuilder("traces")
     _walk(data, "traces", _traces, builder)
+    return builder.body()

@@ -87,7 +87,7 @@ def provider_of(attrs: Mapping[str, str], resource: Mapping[str, str], model: st
     return next((name for name, pattern in _MODEL_PATTERNS if pattern.search(model)), "")
 
 
-def _literal(text: str) -> str:
+def sql_literal(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
@@ -98,7 +98,7 @@ def _candidates(keys: Sequence[str], promoted: Mapping[str, str]) -> list[str]:
         if key in promoted:
             places.append(promoted[key])
         else:
-            places += [f"attrs[{_literal(key)}]", f"resource[{_literal(key)}]"]
+            places += [f"attrs[{sql_literal(key)}]", f"resource[{sql_literal(key)}]"]
     return places
 
 
@@ -117,9 +117,11 @@ def project_sql(keys: Sequence[str] = DEFAULT_PROJECT_KEYS) -> str:
 def provider_sql() -> str:
     """The provider of a stored row, in SQL over its columns."""
     own, claude_code = (_candidates((key,), {}) for key in PROVIDER_KEYS)
-    names = ", ".join(_literal(k) for k in PROVIDER_NAMES)
-    shown = ", ".join(_literal(v) for v in PROVIDER_NAMES.values())
-    by_model = ", ".join(f"match(model, {_literal(pattern)}), {_literal(name)}" for name, pattern in PROVIDER_MODELS)
+    names = ", ".join(sql_literal(k) for k in PROVIDER_NAMES)
+    shown = ", ".join(sql_literal(v) for v in PROVIDER_NAMES.values())
+    by_model = ", ".join(
+        f"match(model, {sql_literal(pattern)}), {sql_literal(name)}" for name, pattern in PROVIDER_MODELS
+    )
     renamed = [f"transform({place}, [{names}], [{shown}], {place})" for place in claude_code]
     branches = [f"{place} != '', {place}" for place in own]
     branches += [f"{place} != '', {name}" for place, name in zip(claude_code, renamed, strict=True)]

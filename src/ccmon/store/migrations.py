@@ -227,6 +227,22 @@ GROUP BY hour, event_name, team, person, model
             *_create(VERSION_4),
         ),
     ),
+    Migration(
+        5,
+        "digests of the export requests committed, so an exporter's retry is recognised also after a restart",
+        (
+            """
+CREATE TABLE IF NOT EXISTS ingest_requests (
+    digest UInt64,
+    ingested_at DateTime('UTC') DEFAULT now()
+)
+ENGINE = MergeTree
+ORDER BY ingested_at
+TTL ingested_at + INTERVAL 1 DAY
+""",
+            "CREATE TABLE IF NOT EXISTS ingest_suspects (dedup_key UInt64) ENGINE = MergeTree ORDER BY dedup_key",
+        ),
+    ),
 )
 
 MIGRATIONS_TABLE = """
