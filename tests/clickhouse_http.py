@@ -38,16 +38,18 @@ import tempfile
 import threading
 import uuid
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl, urlsplit
 
 import chdb
 from clickhouse_connect.driver import compression as cc_compression
+
+_chdb_connect = cast(Callable[[str], Any], chdb.connect)  # untyped upstream
 
 # URL parameters ClickHouse's HTTP layer consumes itself; every other one is a setting for the query.
 TRANSPORT_PARAMS = frozenset(
@@ -226,7 +228,7 @@ class ChdbEngine:
 
     def _connect(self) -> Any:
         with self._connect_lock:
-            return chdb.connect(self.path)
+            return _chdb_connect(self.path)
 
     def _schema_file(self, schema: str) -> Path:
         """A file holding `schema`, under the data folder, written once per distinct schema."""
