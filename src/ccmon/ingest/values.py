@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import orjson
@@ -123,27 +123,10 @@ _SQL_WHITESPACE = r"'^[ \\t\\n\\r\\f\\v]+|[ \\t\\n\\r\\f\\v]+$'"
 _SQL_NUMBER = r"'^[+-]?([0-9]+\\.?[0-9]*|\\.[0-9]+)([eE][+-]?[0-9]+)?$'"
 
 
-def let(names: str, values: str, body: str) -> str:
-    """`body` with `names` (comma-separated) bound to `values` (as many SQL expressions)."""
-    arrays = ", ".join(f"[{value}]" for value in _split(values))
+def let(names: str, values: str | Sequence[str], body: str) -> str:
+    """`body` with `names` (comma-separated) bound to `values` (one SQL expression per name)."""
+    arrays = ", ".join(f"[{value}]" for value in ([values] if isinstance(values, str) else values))
     return f"arrayMap(({names}) -> {body}, {arrays})[1]"
-
-
-def _split(values: str) -> list[str]:
-    """Top-level comma-separated SQL expressions."""
-    parts, depth, quoted, start = [], 0, False, 0
-    for i, char in enumerate(values):
-        if char == "'" and values[i - 1 : i] != "\\":
-            quoted = not quoted
-        elif not quoted and char in "([":
-            depth += 1
-        elif not quoted and char in ")]":
-            depth -= 1
-        elif not quoted and char == "," and depth == 0:
-            parts.append(values[start:i].strip())
-            start = i + 1
-    parts.append(values[start:].strip())
-    return parts
 
 
 def float_repr_sql(x: str) -> str:
@@ -154,10 +137,10 @@ def float_repr_sql(x: str) -> str:
         f"toString(abs({x}))",
         let(
             "m, p",
-            "splitByChar('e', t)[1], toInt32OrZero(splitByChar('e', t)[2])",
+            ["splitByChar('e', t)[1]", "toInt32OrZero(splitByChar('e', t)[2])"],
             let(
                 "w, all",
-                "splitByChar('.', m)[1], concat(splitByChar('.', m)[1], splitByChar('.', m)[2])",
+                ["splitByChar('.', m)[1]", "concat(splitByChar('.', m)[1], splitByChar('.', m)[2])"],
                 "(trimRight(trimLeft(all, '0'), '0'), "
                 "p + toInt32(length(w)) - 1 - toInt32(length(all) - length(trimLeft(all, '0'))))",
             ),
@@ -177,7 +160,7 @@ def float_repr_sql(x: str) -> str:
         parts,
         let(
             "d, e",
-            "de.1, de.2",
+            ["de.1", "de.2"],
             f"multiIf(e >= 16 OR e < -4, {scientific}, e >= 0, {fixed_positive}, {fixed_negative})",
         ),
     )
