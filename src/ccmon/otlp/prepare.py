@@ -75,7 +75,8 @@ class Prepared:
     truncated_values: int
 
 
-def _parse(message_type: Any, data: bytes) -> Any:
+def parse(message_type: Any, data: bytes) -> Any:
+    """A request parsed by upb, or `MalformedRequest` with upb's own words for what is wrong."""
     try:
         return message_type.FromString(data)
     except (DecodeError, RecursionError, ValueError) as exc:
@@ -87,12 +88,12 @@ def prepare(signal: str, data: bytes, max_value_length: int, now_ns: int) -> Pre
     try:
         request = _SCALAR[signal].FromString(data)
     except (DecodeError, RecursionError, ValueError):
-        _parse(_FULL[signal], data)  # the full messages' own words for what is wrong
+        parse(_FULL[signal], data)  # the full messages' own words for what is wrong
         raise MalformedRequest(f"invalid protobuf {_FULL[signal].DESCRIPTOR.name}") from None
     request.DiscardUnknownFields()
     body = data
     if request.ByteSize() != len(data):
-        full = _parse(_FULL[signal], data)
+        full = parse(_FULL[signal], data)
         if _render_nested(signal, full):
             body = full.SerializeToString()
     records, repaired = _count(signal, request, now_ns)

@@ -5,11 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 
 from ccmon.ingest.rows import RowBuilder
-from ccmon.otlp.errors import MalformedRequest
+from ccmon.otlp.prepare import parse
 from ccmon.otlp.prepare import plain_value as value_of
 
 # Every upb message's attributes are iterated in place: no intermediate dicts per record.
@@ -32,15 +31,8 @@ def attributes(key_values: Any) -> list[tuple[str, object]]:
     return pairs
 
 
-def _parse(message_type: Any, data: bytes) -> Any:
-    try:
-        return message_type.FromString(data)
-    except (DecodeError, RecursionError, ValueError) as exc:
-        raise MalformedRequest(f"invalid protobuf {message_type.DESCRIPTOR.name}: {exc}") from None
-
-
 def decode_metrics(data: bytes, builder: RowBuilder) -> None:
-    request = _parse(ExportMetricsServiceRequest, data)
+    request = parse(ExportMetricsServiceRequest, data)
     for resource_metrics in request.resource_metrics:
         ctx = builder.resource(attributes(resource_metrics.resource.attributes))
         for scope_metrics in resource_metrics.scope_metrics:
