@@ -41,9 +41,8 @@ _ENCODINGS: dict[str, tuple[str, str]] = {
 
 
 def _encode(coercion: Coercion, value: str) -> str:
+    """A typed rule's (nullable) value as the String that travels through the `best` map."""
     encode = _ENCODINGS[coercion.name][0]
-    if coercion is TEXT:
-        return value
     return f"if({value} IS NULL, NULL, {encode.format(f'assumeNotNull({value})')})"
 
 
@@ -56,7 +55,7 @@ class _Slots:
 
     @property
     def columns(self) -> list[Column]:
-        return [column for column in self.layout.columns if column.keys]
+        return [column for _, column in self.layout.keyed_columns]
 
     @property
     def coercions(self) -> list[Coercion]:

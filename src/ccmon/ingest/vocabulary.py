@@ -41,7 +41,6 @@ class Column:
 class Slot:
     index: int
     coerce: Coercion
-    alias: bool
 
 
 class Layout:
@@ -55,10 +54,10 @@ class Layout:
         self.schema = pa.schema([pa.field(c.name, c.arrow_type) for c in self.columns])
         self.record_keys: dict[str, Slot] = {}
         for i, column in enumerate(self.columns):
-            for position, key in enumerate(column.keys):
+            for key in column.keys:
                 if key in self.record_keys:
                     raise ValueError(f"attribute {key!r} fills two columns")
-                self.record_keys[key] = Slot(i, column.coerce, alias=position > 0)
+                self.record_keys[key] = Slot(i, column.coerce)
         self.keyed_columns = tuple((i, c) for i, c in enumerate(self.columns) if c.keys)
         """The columns attributes fill, each from the first of its keys (current name, then older aliases) whose
         value coerces to something other than the column's default."""

@@ -15,7 +15,7 @@ from typing import Any
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-from ccmon.ingest.rows import ORIGINAL_TIME_KEY, IngestBatch
+from ccmon.ingest.rows import ORIGINAL_TIME_KEY
 from ccmon.ingest.values import to_text
 
 _FIXED64 = 2**64
@@ -61,7 +61,6 @@ class ProtobufBuilder:
 
     def __init__(self, signal: str) -> None:
         self.signal = signal
-        self.batch = IngestBatch()
         self.request: Any = ExportLogsServiceRequest() if signal == "logs" else ExportTraceServiceRequest()
 
     def resource(self, attrs: Iterable[tuple[str, object]]) -> Any:
