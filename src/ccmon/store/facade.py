@@ -163,7 +163,7 @@ class Store:
         assert self._ingest_dir is not None
         path = self._ingest_dir / f"{hashlib.sha256(schema.encode()).hexdigest()[:16]}.proto"
         if not path.exists():
-            temporary = path.with_suffix(f".{os.getpid()}.tmp")
+            temporary = path.with_name(f"{os.getpid()}-{path.stem}.tmp")  # named like the request files
             temporary.write_text(schema)
             temporary.replace(path)
         return path
@@ -195,7 +195,7 @@ class Store:
         """Fill `ingest_suspects` with the keys of the event and span rows that may lack their request's digest:
         those stored since the latest recorded digest (in its second; or in the last `window_s` seconds when none
         is recorded). Returns how many."""
-        self.command("TRUNCATE TABLE ingest_suspects")
+        self.forget_suspects()
         since = (
             "(SELECT if(count() = 0, now() - toIntervalSecond({window:UInt32}), max(ingested_at)) "
             "FROM ingest_requests WHERE ingested_at >= now() - toIntervalSecond({window:UInt32}))"
