@@ -1,4 +1,5 @@
-"""Layers import downward only: web/cli -> analytics -> store; otlp -> ingest -> store; demo only speaks OTLP."""
+"""Layers import downward only: web/cli -> auth -> analytics -> directory -> store; otlp -> ingest -> directory ->
+store; demo only speaks OTLP."""
 
 from __future__ import annotations
 
@@ -10,12 +11,14 @@ import pytest
 PACKAGE = Path(__file__).parent.parent / "src" / "ccmon"
 
 FORBIDDEN = {
-    "otlp": {"store", "analytics", "web"},
-    "ingest": {"otlp", "analytics", "web"},
-    "store": {"otlp", "ingest", "analytics", "web"},
-    "analytics": {"otlp", "ingest", "web"},
+    "otlp": {"store", "analytics", "web", "auth"},
+    "ingest": {"otlp", "analytics", "web", "auth"},
+    "store": {"otlp", "ingest", "analytics", "web", "auth", "directory"},
+    "directory": {"otlp", "ingest", "analytics", "web", "auth"},
+    "analytics": {"otlp", "ingest", "web", "auth"},
+    "auth": {"otlp", "ingest", "web"},
     "web": {"otlp", "ingest", "store"},
-    "demo": {"store", "ingest", "analytics", "web", "otlp"},
+    "demo": {"store", "ingest", "analytics", "web", "otlp", "auth", "directory"},
 }
 
 

@@ -1,7 +1,8 @@
-"""Which rows a caller may see. Every analytics query takes a `Scope` and applies it in SQL.
+"""Which rows and fields a caller may see. Every analytics query takes a `Scope` and applies it in SQL.
 
-Today the only scope is everyone; roles (a developer sees their own rows, a team lead their team) will narrow it
-here, in one place, so no query can forget to.
+The caller's role (`ccmon.auth.principal`) decides the scope; it is applied here, in one place, so no query can forget
+it: `sql()` narrows the rows, `per_person` says whether answers may hold one row per person, `content` whether they
+may hold prompt text, assistant responses, tool parameters and error bodies.
 """
 
 from __future__ import annotations
@@ -10,12 +11,22 @@ from dataclasses import dataclass
 from typing import Any
 
 
+class Forbidden(Exception):
+    """The caller's scope does not allow this question at all (HTTP 403); the message says why."""
+
+
 @dataclass(frozen=True)
 class Scope:
     persons: tuple[str, ...] | None = None
     """Only rows of these person keys; None: no restriction."""
     teams: tuple[str, ...] | None = None
     """Only rows of these teams; None: no restriction."""
+    departments: tuple[str, ...] | None = None
+    """Only rows of these departments; None: no restriction."""
+    per_person: bool = True
+    """False: aggregates only, never a row, group or profile per person or session (the viewer role)."""
+    content: bool = True
+    """False: never prompt text, assistant responses, tool parameters or inputs, error bodies or request bodies."""
 
     @classmethod
     def everyone(cls) -> Scope:
@@ -24,17 +35,21 @@ class Scope:
     @property
     def columns(self) -> frozenset[str]:
         """The dimension columns the scope restricts."""
-        return frozenset(
-            column for column, values in (("person", self.persons), ("team", self.teams)) if values is not None
-        )
+        return frozenset(column for column, values in self._restrictions() if values is not None)
+
+    def _restrictions(self) -> tuple[tuple[str, tuple[str, ...] | None], ...]:
+        return (("person", self.persons), ("team", self.teams), ("department", self.departments))
 
     def sql(self) -> tuple[str, dict[str, Any]]:
         """A WHERE fragment (always valid after `AND`) and its bound parameters."""
         clauses, params = ["1"], {}
-        if self.persons is not None:
-            clauses.append("person IN {scope_persons:Array(String)}")
-            params["scope_persons"] = list(self.persons)
-        if self.teams is not None:
-            clauses.append("team IN {scope_teams:Array(String)}")
-            params["scope_teams"] = list(self.teams)
+        for column, values in self._restrictions():
+            if values is not None:
+                clauses.append(f"{column} IN {{scope_{column}s:Array(String)}}")
+                params[f"scope_{column}s"] = list(values)
         return " AND ".join(clauses), params
+
+    def require_per_person(self, what: str) -> None:
+        """Refuse a question whose answer is per person (or per session) when the scope allows aggregates only."""
+        if not self.per_person:
+            raise Forbidden(f"{what} lists individual people or sessions; this role sees organisation-wide totals only")

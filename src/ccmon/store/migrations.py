@@ -14,6 +14,9 @@ Table design, for time-bounded dashboard queries:
 - Version 4 adds the derived dimensions `project` and `provider` to the raw tables (`ccmon.store.dimensions`: derived
   here for the rows already stored, by ingest for new ones) and replaces every rollup by one that also keys them and
   the organisation, with exact decimal sums.
+- Version 5 remembers the digests of committed export requests (retries after a restart count once).
+- Versions 6-8 add ccmon's own state: logins, sessions, API keys, audit log, ingest tokens and the directory
+  (`ccmon.store.state_tables`).
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 
 from ccmon.store.dimensions import project_sql, provider_sql
 from ccmon.store.rollups import VERSION_2, VERSION_3, VERSION_4, Rollup
+from ccmon.store.state_tables import AUTH_TABLES, DIRECTORY_TABLES, TOKEN_TABLES
 
 RAW_TABLES = ("events", "metric_points", "spans")
 
@@ -243,6 +247,9 @@ TTL ingested_at + INTERVAL 1 DAY
             "CREATE TABLE IF NOT EXISTS ingest_suspects (dedup_key UInt64) ENGINE = MergeTree ORDER BY dedup_key",
         ),
     ),
+    Migration(6, "logins, sessions, API keys, the audit log and the server's secrets", AUTH_TABLES),
+    Migration(7, "ingest tokens, hashed, with their pinned attributes", TOKEN_TABLES),
+    Migration(8, "the directory of people", DIRECTORY_TABLES),
 )
 
 MIGRATIONS_TABLE = """

@@ -24,6 +24,7 @@ from ccmon.analytics.explorer import EventPage
 from ccmon.analytics.paging import MAX_LIMIT
 from ccmon.analytics.people import SORTABLE, AcceptanceBreakdown, Leaderboard, Profile
 from ccmon.analytics.productivity import LINE_DIMENSIONS, LinesBreakdown
+from ccmon.analytics.scope import Forbidden
 from ccmon.analytics.session_stats import MAX_BINS, MEASURES, SCALES, Distribution, SessionsByProject
 from ccmon.analytics.sessions import SessionDetail, Sessions
 from ccmon.analytics.timerange import parse_instant
@@ -60,6 +61,10 @@ def create_app(
     @app.exception_handler(InvalidQuery)
     async def invalid_query(_: Request, exc: InvalidQuery) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(_: Request, exc: Forbidden) -> JSONResponse:
+        return JSONResponse({"detail": str(exc)}, status_code=403)
 
     @app.get("/healthz", tags=["operations"])
     def healthz() -> dict[str, str]:

@@ -14,24 +14,30 @@ from fastapi.responses import Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 
-from ccmon.analytics import BUCKETS, DIMENSIONS, UNKNOWN, Filters, InvalidQuery, Query, Scope, TimeRange, to_csv
+from ccmon.analytics import BUCKETS, DIMENSIONS, UNKNOWN, Filters, InvalidQuery, Query, TimeRange, to_csv
 from ccmon.analytics.timerange import ALL_TIME, DEFAULT_SPAN_TEXT
+from ccmon.auth.principal import LOOPBACK_ADMIN, Principal, Role
 
 Format = Literal["json", "csv"]
 
 
-def authorizer(api_tokens: Sequence[str]) -> Callable[[Request], Scope]:
-    """The dependency giving the caller's scope; with API tokens configured, a valid bearer token is required."""
+Authenticate = Callable[[Request], Principal]
+"""A dependency giving the caller, or raising 401 (not authenticated) / 403 (not allowed)."""
+
+
+def authorizer(api_tokens: Sequence[str]) -> Authenticate:
+    """The caller from the static `api_tokens` (each an admin); with none configured, everyone is the local admin."""
     tokens = tuple(t.encode() for t in api_tokens)
 
-    def authorize(request: Request) -> Scope:
+    def authorize(request: Request) -> Principal:
         if tokens:
             scheme, _, credential = (request.headers.get("authorization") or "").partition(" ")
             presented = credential.strip().encode()
             # Compare with every token, without stopping at a match, so timing tells nothing.
             if scheme.lower() != "bearer" or not any([hmac.compare_digest(presented, t) for t in tokens]):
                 raise HTTPException(401, "missing or invalid bearer token", {"WWW-Authenticate": "Bearer"})
-        return Scope.everyone()
+            return Principal("api-token", Role.ADMIN, via="token")
+        return LOOPBACK_ADMIN
 
     return authorize
 
@@ -69,9 +75,9 @@ class QueryDependencies:
     - `bucketed`: those and the time `bucket` (series per bucket).
     """
 
-    def __init__(self, authorize: Callable[[Request], Scope]) -> None:
+    def __init__(self, authorize: Authenticate) -> None:
         def filtered(
-            scope: Annotated[Scope, Depends(authorize)],
+            principal: Annotated[Principal, Depends(authorize)],
             _: Annotated[None, Depends(reject_unknown_parameters)],
             person: Annotated[
                 list[str] | None,
@@ -105,7 +111,7 @@ class QueryDependencies:
             }
             assert set(given) == set(DIMENSIONS)
             filters = Filters({name: tuple(values) for name, values in given.items() if values})
-            return Query(ALL_TIME, scope, filters)
+            return Query(ALL_TIME, principal.scope(), filters)
 
         def ranged(
             query: Annotated[Query, Depends(filtered)],
