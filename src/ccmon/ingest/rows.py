@@ -63,6 +63,8 @@ class IngestBatch:
     body: bytes = b""
     records: int = 0
     digest: int = 0
+    pins: tuple[tuple[str, str], ...] = ()
+    """Attributes the ingest token pins (column, value): they override whatever the client sent."""
 
     @property
     def rows(self) -> int:

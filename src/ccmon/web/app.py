@@ -28,7 +28,7 @@ from ccmon.analytics.scope import Forbidden
 from ccmon.analytics.session_stats import MAX_BINS, MEASURES, SCALES, Distribution, SessionsByProject
 from ccmon.analytics.sessions import SessionDetail, Sessions
 from ccmon.analytics.timerange import parse_instant
-from ccmon.web.params import Format, QueryDependencies, authorizer, tabular
+from ccmon.web.params import Authenticate, Format, QueryDependencies, authorizer, tabular
 from ccmon.web.ui import LoadingStatus, ServerInfo, StaticAssets, not_found, ui_routes
 
 
@@ -41,6 +41,7 @@ def create_app(
     loading: Callable[[], LoadingStatus | None] = lambda: None,
     api_tokens: Sequence[str] = (),
     scrape_tokens: Sequence[str] = (),
+    authenticate: Authenticate | None = None,
 ) -> FastAPI:
     # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, and ccmon must work offline. The OpenAPI
     # document is served below, behind the API token.
@@ -52,7 +53,7 @@ def create_app(
         redoc_url=None,
         openapi_url=None,
     )
-    authorize = authorizer(api_tokens)
+    authorize = authenticate or authorizer(api_tokens)
     # Prometheus may be given a token that reads nothing else.
     authorize_scrape = authorizer((*api_tokens, *scrape_tokens))
 
