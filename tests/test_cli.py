@@ -67,8 +67,9 @@ def _usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[s
         ),
         (
             ["nope"],
-            "usage: ccmon [-h] [--version] {serve,demo,report} ...",
-            "ccmon: error: argument command: invalid choice: 'nope' (choose from 'serve', 'demo', 'report')",
+            "usage: ccmon [-h] [--version]",
+            "ccmon: error: argument command: invalid choice: 'nope' (choose from 'serve', 'demo', 'report', 'tokens', "
+            "'users', 'api-keys', 'forget', 'directory')",
         ),
     ],
 )

@@ -5,7 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from ccmon.server import check_exposure, is_loopback
+from ccmon.auth.authenticator import is_loopback
+from ccmon.server import check_exposure
 from ccmon.settings import SETTINGS, ConfigError, load_config, settings_markdown
 from tests.support import REPO, free_port, run_ccmon
 

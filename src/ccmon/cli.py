@@ -9,7 +9,7 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from ccmon import __version__
+from ccmon import __version__, directory_cli, privacy_cli, tokens_cli, users_cli
 from ccmon.analytics.timerange import DEFAULT_SPAN_TEXT
 from ccmon.logs import configure_logging
 from ccmon.reports_cli import DEFAULT_URL
@@ -79,7 +79,11 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     report.add_argument("--url", default=DEFAULT_URL, help=f"the ccmon API ({DEFAULT_URL})")
     report.add_argument("--token", help="API token, if the server asks for one")
     report.add_argument("--data-dir", help="open this data folder instead of asking a server")
-    return parser, {"serve": serve, "demo": demo, "report": report}
+    tokens = tokens_cli.add_parser(commands)
+    access = users_cli.add_parsers(commands)
+    access["forget"] = privacy_cli.add_parser(commands)
+    access["directory"] = directory_cli.add_parser(commands)
+    return parser, {"serve": serve, "demo": demo, "report": report, "tokens": tokens, **access}
 
 
 EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE
@@ -100,6 +104,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             return _demo(args)
         if args.command == "report":
             return _report(args)
+        if args.command == "tokens":
+            return tokens_cli.run(args)
+        if args.command in {"users", "api-keys"}:
+            return users_cli.run(args)
+        if args.command == "forget":
+            return privacy_cli.main(args)
+        if args.command == "directory":
+            return directory_cli.run(args)
     except BrokenPipeError:
         # The reader of our output went away (`ccmon report ... | head`): stop quietly, as command-line tools do.
         # Python would otherwise complain again when it flushes stdout at exit.
@@ -129,6 +141,9 @@ def _serve(args: dict[str, object]) -> int:
         return 2
     try:
         asyncio.run(server.run())
+    except ConfigError as exc:  # found once the store is open (e.g. no login configured for a public address)
+        print(f"ccmon: {exc}", file=sys.stderr)
+        return 2
     except (OSError, StoreError) as exc:
         print(f"ccmon: {exc}", file=sys.stderr)
         return 1

@@ -4,28 +4,34 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import ipaddress
 import logging
 import signal
 import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import uvicorn
 
-from ccmon.analytics import Analytics
+from ccmon.auth.audit import Audit
+from ccmon.auth.authenticator import is_loopback
+from ccmon.directory.pseudonyms import pseudonym_secret
+from ccmon.directory_cli import open_directory
 from ccmon.ingest.attribution import Attribution
+from ccmon.ingest.privacy import Privacy
 from ccmon.ingest.stats import IngestStats
+from ccmon.ingest.tokens import IngestTokens
 from ccmon.ingest.writer import BatchWriter
 from ccmon.otlp.grpc import GrpcReceiverThread
 from ccmon.otlp.http import OtlpHttpApp
 from ccmon.otlp.receiver import Receiver
 from ccmon.ports import PortsUnavailable, check_ports, ports_of
+from ccmon.server_app import build_api, open_access
 from ccmon.server_demo import DEMO_DOMAIN, DEMO_DURATION, DemoLoad
 from ccmon.settings import Config, ConfigError
 from ccmon.store.facade import Store
-from ccmon.web.app import create_app
+from ccmon.store.retention import RetentionPolicy, apply_retention
+from ccmon.tls import TlsFiles
 from ccmon.web.ui import ServerInfo
 
 log = logging.getLogger(__name__)
@@ -33,25 +39,44 @@ log = logging.getLogger(__name__)
 GIL_SWITCH_INTERVAL_S = 0.05
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False
-
-
-def check_exposure(config: Config) -> None:
-    """Safe by default: listening beyond loopback needs ingest and API tokens."""
+def check_exposure(config: Config, *, ingest_auth: bool = False, logins: Sequence[str] = ()) -> None:
+    """Safe by default: listening beyond loopback needs authenticated ingest (static `ingest_tokens`, or ingest tokens
+    in the store: `ingest_auth`) and a way to log in to the API (`api_tokens`, or the `logins` found configured:
+    users, API keys, single sign-on, a trusted proxy)."""
     if is_loopback(config.host):
         return
-    missing = [s for s, v in (("ingest_tokens", config.ingest_tokens), ("api_tokens", config.api_tokens)) if not v]
+    missing = []
+    if not (config.ingest_tokens or ingest_auth):
+        missing.append("ingest_tokens")
+    if not (config.api_tokens or logins):
+        missing.append("api_tokens")
     if missing:
         raise ConfigError(
             f"refusing to listen on {config.host}: a non-loopback address needs {' and '.join(missing)} "
-            "(--ingest-tokens / CCMON_INGEST_TOKENS, --api-tokens / CCMON_API_TOKENS)"
+            "(--ingest-tokens / CCMON_INGEST_TOKENS or `ccmon tokens create`; --api-tokens / CCMON_API_TOKENS, "
+            "`ccmon users add`, `ccmon api-keys create`, single sign-on or --trusted-proxies)"
         )
+
+
+def retention_policy(config: Config) -> RetentionPolicy:
+    return RetentionPolicy(
+        events=config.retention_days_events,
+        metrics=config.retention_days_metrics,
+        spans=config.retention_days_spans,
+        rollups=config.retention_days_rollups,
+        audit=config.retention_days_audit,
+    )
+
+
+def privacy_settings(config: Config, store: Store) -> Privacy:
+    """The content policy, redaction patterns and (with `hash_emails`) the pseudonyms' secret ingest applies."""
+    return Privacy(
+        prompts=config.content_prompts,
+        responses=config.content_responses,
+        tool_details=config.content_tool_details,
+        extra_patterns=config.redact_patterns,
+        email_secret=pseudonym_secret(store, config.hash_secret) if config.hash_emails else None,
+    )
 
 
 class _Listener(uvicorn.Server):
@@ -64,7 +89,7 @@ class _Listener(uvicorn.Server):
 
 class Server:
     def __init__(self, config: Config, *, demo: bool = False) -> None:
-        check_exposure(config)
+        self.tls = TlsFiles.from_config(config)  # every file checked before anything starts
         self.config = config
         self.demo = demo
         self.stats = IngestStats()
@@ -75,7 +100,8 @@ class Server:
     def request_stop(self) -> None:
         self._stop.set()
 
-    def _listener(self, app: Any, port: int) -> _Listener:
+    def _listener(self, app: Any, port: int, *, client_certs: bool = False) -> _Listener:
+        tls = self.tls.uvicorn_options(client_certs=client_certs) if self.tls else {}
         return _Listener(
             uvicorn.Config(
                 app,
@@ -85,6 +111,7 @@ class Server:
                 access_log=False,
                 lifespan="off",
                 timeout_graceful_shutdown=5,
+                **tls,
             )
         )
 
@@ -123,6 +150,7 @@ class Server:
         listeners: list[_Listener] = []
         tasks: list[asyncio.Task[None]] = []
         grpc_server = None
+        tokens: IngestTokens | None = None
         try:
             applied = await asyncio.to_thread(store.migrate)
             log.info(
@@ -131,7 +159,10 @@ class Server:
                 store.schema_version(),
                 extra={"migrations_applied": applied},
             )
-            attribution = Attribution(config.project_attributes, config.team_from_email)
+            await asyncio.to_thread(apply_retention, store, retention_policy(config))
+            # The directory file replaces the stored directory before anything is received (a bad file: no start).
+            directory = await asyncio.to_thread(open_directory, config, store, Audit(store))
+            attribution = Attribution(config.project_attributes, config.team_from_email, directory)
             writer = BatchWriter(
                 store,
                 self.stats,
@@ -142,31 +173,49 @@ class Server:
                 dedup_max_keys=config.dedup_max_keys,
                 attribution=attribution,
                 max_value_length=config.max_attribute_length,
+                privacy=await asyncio.to_thread(privacy_settings, config, store),
             )
             await asyncio.to_thread(writer.start)
+            access = await asyncio.to_thread(open_access, config, store, directory)
+            tokens = access.tokens
+            await asyncio.to_thread(tokens.start)
+            # Before any listener opens: an exposed address without authentication is refused, not served briefly.
+            logins = await asyncio.to_thread(access.authenticator.methods)
+            check_exposure(config, ingest_auth=tokens.required(), logins=logins)
+            log.info(
+                "API authentication: %s",
+                ", ".join(logins) if logins else "none (loopback only: every local caller is the admin)",
+            )
             if self.demo:
                 self.demo_load = await asyncio.to_thread(self._plan_demo, store)
             receiver = Receiver(
                 writer,
                 self.stats,
                 tokens=config.ingest_tokens,
+                registry=tokens,
                 max_request_bytes=config.max_request_bytes,
                 max_value_length=config.max_attribute_length,
                 attribution=attribution,
             )
-            grpc_server = GrpcReceiverThread(receiver, f"{config.host}:{config.otlp_grpc_port}")
+            grpc_credentials = self.tls.grpc_credentials() if self.tls else None
+            grpc_server = GrpcReceiverThread(receiver, f"{config.host}:{config.otlp_grpc_port}", grpc_credentials)
             await asyncio.to_thread(grpc_server.start)
-            api = create_app(
-                Analytics(store),
-                ready=lambda: self.ready,
-                registry=self.stats.registry,
-                info=ServerInfo.from_config(config, demo_domain=DEMO_DOMAIN),
-                loading=lambda: self.demo_load.status() if self.demo_load else None,
-                api_tokens=config.api_tokens,
-                scrape_tokens=config.scrape_tokens,
+            info = ServerInfo.from_config(config, demo_domain=DEMO_DOMAIN)
+            api = await asyncio.to_thread(
+                lambda: build_api(
+                    config,
+                    access,
+                    registry=self.stats.registry,
+                    info=info.model_copy(update={"ingest_token_required": tokens.required()}),
+                    ready=lambda: self.ready,
+                    loading=lambda: self.demo_load.status() if self.demo_load else None,
+                )
             )
             named = {port.number: port for port in ports_of(config)}
-            listeners = [self._listener(OtlpHttpApp(receiver), config.otlp_http_port), self._listener(api, config.port)]
+            listeners = [
+                self._listener(OtlpHttpApp(receiver), config.otlp_http_port, client_certs=True),
+                self._listener(api, config.port),
+            ]
             tasks = [asyncio.create_task(listener.serve()) for listener in listeners]
             while not all(listener.started for listener in listeners):
                 for listener, task in zip(listeners, tasks, strict=True):
@@ -178,12 +227,14 @@ class Server:
                         )
                 await asyncio.sleep(0.02)
             self.ready = True
+            scheme = "https" if self.tls else "http"
             log.info(
                 "ccmon listening",
                 extra={
-                    "api": f"http://{config.host}:{config.port}",
+                    "api": f"{scheme}://{config.host}:{config.port}",
                     "otlp_grpc": f"{config.host}:{config.otlp_grpc_port}",
-                    "otlp_http": f"http://{config.host}:{config.otlp_http_port}",
+                    "otlp_http": f"{scheme}://{config.host}:{config.otlp_http_port}",
+                    "tls": "mTLS on the receivers" if self.tls and self.tls.client_ca else bool(self.tls),
                 },
             )
             if self.demo_load:
@@ -201,6 +252,8 @@ class Server:
             for listener in listeners:
                 listener.should_exit = True
             await asyncio.gather(*tasks, return_exceptions=True)
+            if tokens is not None:
+                await asyncio.to_thread(tokens.close)  # last-use times gathered since the last flush
             if writer is not None:
                 await asyncio.to_thread(writer.close)
             store.close()

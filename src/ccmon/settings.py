@@ -8,6 +8,7 @@ Precedence is flag > environment > TOML file > default.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import math
 import os
 import tomllib
@@ -15,8 +16,11 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from ccmon.auth.groups import RoleRule, parse_default_role
 from ccmon.ingest.attribution import TeamRule
+from ccmon.ingest.privacy import parse_pattern
 from ccmon.logs import FORMATS as LOG_FORMATS
 from ccmon.store.dimensions import DEFAULT_PROJECT_KEYS
 
@@ -52,10 +56,39 @@ def _parse_whole(raw: str) -> int:
         raise ValueError(f'"{raw}" is not a whole number') from None
 
 
+def _parse_days(raw: str) -> int:
+    value = _parse_whole(raw)
+    if not 0 <= value <= 36_500:
+        raise ValueError(f"expected a number of days from 0 (keep forever) to 36500, got {raw!r}")
+    return value
+
+
 def _parse_port(raw: str) -> int:
     value = _parse_whole(raw)
     if not 1 <= value <= 65535:
         raise ValueError(f"{value} is not a port number (1-65535)")
+    return value
+
+
+def _parse_positive_whole(raw: str) -> int:
+    value = _parse_whole(raw)
+    if value < 1:
+        raise ValueError(f"expected a whole number of at least 1, got {raw!r}")
+    return value
+
+
+def _parse_network(raw: str) -> str:
+    try:
+        return str(ipaddress.ip_network(raw.strip(), strict=False))
+    except ValueError:
+        raise ValueError(f'"{raw}" is not an address or CIDR (e.g. 10.0.0.5 or 10.0.0.0/24)') from None
+
+
+def _parse_url(raw: str) -> str:
+    value = raw.strip()
+    parts = urlsplit(value)
+    if parts.scheme not in ("https", "http") or not parts.netloc or parts.fragment:
+        raise ValueError(f'"{raw}" is not an http(s) URL')
     return value
 
 
@@ -101,12 +134,17 @@ class Setting:
             return _default_data_dir()
         if isinstance(self.default, tuple):
             return ",".join(self.default) or None
+        if isinstance(self.default, bool):
+            return str(self.default).lower()
         return None if self.default is None else str(self.default)
 
 
 SETTINGS: tuple[Setting, ...] = (
     Setting(
-        "host", "127.0.0.1", "Address every listener binds. Any non-loopback address requires ingest and API tokens."
+        "host",
+        "127.0.0.1",
+        "Address every listener binds. Any non-loopback address requires authenticated ingest (ingest tokens) and a "
+        "way to log in to the API (API tokens, users, API keys, single sign-on or a trusted proxy).",
     ),
     Setting("port", 3000, "Port of the web UI and HTTP API.", _parse_port),
     Setting("otlp_grpc_port", 4317, "Port of the OTLP/gRPC receiver.", _parse_port),
@@ -138,6 +176,18 @@ SETTINGS: tuple[Setting, ...] = (
         each=str,
     ),
     Setting(
+        "tls_cert_file",
+        None,
+        "PEM certificate (chain) of the server: with `tls_key_file`, all three listeners speak TLS only.",
+    ),
+    Setting("tls_key_file", None, "PEM private key of `tls_cert_file`."),
+    Setting(
+        "tls_client_ca_file",
+        None,
+        "PEM CA certificate(s): the OTLP receivers then require a client certificate signed by it (mTLS). The UI/API "
+        "port asks for none.",
+    ),
+    Setting(
         "api_tokens",
         (),
         "Comma-separated bearer tokens accepted by the HTTP API, `/metrics` and `/openapi.json`. Empty: no token is "
@@ -152,6 +202,84 @@ SETTINGS: tuple[Setting, ...] = (
         "API tokens are accepted there too; with neither set, `/metrics` asks for none.",
         secret=True,
         each=str,
+    ),
+    Setting(
+        "session_ttl_hours",
+        12,
+        "A login session ends this many hours after the login, however active (absolute expiry).",
+        _parse_positive_whole,
+    ),
+    Setting(
+        "session_idle_minutes",
+        120,
+        "A login session ends after this many minutes without a request.",
+        _parse_positive_whole,
+    ),
+    Setting(
+        "trusted_proxies",
+        (),
+        "Addresses (CIDRs, comma-separated) of authenticating reverse proxies whose user and groups headers are "
+        "believed. Empty: the headers are ignored (trusted-header mode off). Requests from any other address never "
+        "log in by header.",
+        each=_parse_network,
+    ),
+    Setting(
+        "trusted_user_header",
+        "X-Forwarded-Email",
+        "Header carrying the logged-in email, set by a trusted proxy (e.g. oauth2-proxy).",
+    ),
+    Setting(
+        "trusted_groups_header",
+        "X-Forwarded-Groups",
+        "Header carrying the login's groups, comma-separated, set by a trusted proxy; mapped to a role by `role_map`.",
+    ),
+    Setting(
+        "role_map",
+        (),
+        "Group to role rules for single sign-on and trusted-header logins: comma-separated `GROUP=ROLE` (a TOML array "
+        "for groups holding commas). The first rule whose group the login has gives the role; `*` matches any group. "
+        "Roles: admin, finance, manager, team_lead, developer, viewer.",
+        each=RoleRule.parse,
+    ),
+    Setting(
+        "default_role",
+        "viewer",
+        "Role of a single sign-on or trusted-header login that no `role_map` rule matches; `none` refuses the login.",
+        parse_default_role,
+    ),
+    Setting(
+        "oidc_issuer",
+        None,
+        "OpenID Connect issuer URL for single sign-on (e.g. `https://login.example.com/realms/acme`); its "
+        '`/.well-known/openid-configuration` is read at the first login. The login page then offers "Sign in with '
+        'SSO" (authorization code flow with PKCE). Unset: no single sign-on.',
+        _parse_url,
+    ),
+    Setting("oidc_client_id", None, "Client id of ccmon at the OpenID provider (required with `oidc_issuer`)."),
+    Setting(
+        "oidc_client_secret",
+        None,
+        "Client secret of ccmon at the OpenID provider. Unset: a public client (PKCE only).",
+        secret=True,
+    ),
+    Setting(
+        "oidc_redirect_url",
+        None,
+        "The callback URL registered at the provider. Default: this server's address as the browser reached it, "
+        "plus `/auth/oidc/callback`; set it behind a proxy that rewrites the host or scheme.",
+        _parse_url,
+    ),
+    Setting(
+        "oidc_scopes",
+        ("openid", "email", "profile", "groups"),
+        "Scopes asked of the provider, comma-separated: `openid` and `email` are needed, and whichever scope releases "
+        "the groups claim (`groups` for many providers; Keycloak and Okta name their own).",
+        each=str,
+    ),
+    Setting(
+        "oidc_groups_claim",
+        "groups",
+        "Claim of the ID token (or userinfo) listing the login's groups, mapped to a role by `role_map`.",
     ),
     Setting(
         "max_request_bytes",
@@ -215,6 +343,73 @@ SETTINGS: tuple[Setting, ...] = (
         each=TeamRule.parse,
     ),
     Setting(
+        "directory_file",
+        None,
+        "A directory of people (CSV with the header `email,name,team,department,cost_center,manager`, or YAML with a "
+        "`people:` list and optional `rules:` in the `team_from_email` syntax) loaded at start-up, replacing the "
+        "stored directory. The directory's team, department and cost center win over what clients send; "
+        "`ccmon directory apply` re-applies it to stored telemetry.",
+    ),
+    Setting(
+        "retention_days_events",
+        0,
+        "Days the raw events (prompts, tool calls, API requests and errors) are kept; 0 keeps them forever. Applied "
+        "as a ClickHouse TTL at start-up: changing it and restarting changes it (docs/security.md#retention).",
+        _parse_days,
+    ),
+    Setting("retention_days_metrics", 0, "Days the raw metric points are kept; 0 keeps them forever.", _parse_days),
+    Setting("retention_days_spans", 0, "Days the raw trace spans are kept; 0 keeps them forever.", _parse_days),
+    Setting(
+        "retention_days_rollups",
+        0,
+        "Days the hourly and daily rollups (the numbers the dashboards read) are kept; 0 keeps them forever.",
+        _parse_days,
+    ),
+    Setting("retention_days_audit", 400, "Days the audit log is kept; 0 keeps it forever.", _parse_days),
+    Setting(
+        "hash_emails",
+        False,
+        "Store every email address of the telemetry (`user.email`, the person, email-valued attributes) as a stable "
+        "pseudonym, `anon-` and 16 hex digits of HMAC-SHA256(secret, address), before anything is written. Logins "
+        "still see their own data: the directory maps an address to its pseudonym.",
+        _parse_bool,
+    ),
+    Setting(
+        "hash_secret",
+        None,
+        "Secret keying the pseudonyms of `hash_emails`. Unset: one generated once and kept in the store. Changing it "
+        "changes every pseudonym from then on.",
+        secret=True,
+    ),
+    Setting(
+        "content_prompts",
+        "redact",
+        "Prompt text (`OTEL_LOG_USER_PROMPTS`): `redact` stores it with secrets (API keys, tokens, passwords, "
+        "private keys, AWS keys, credentials in URLs) replaced by `<REDACTED:kind>`; `keep` stores it as sent; "
+        "`drop` stores `<DROPPED>`.",
+        _one_of("redact", "keep", "drop"),
+    ),
+    Setting(
+        "content_responses",
+        "redact",
+        "Assistant responses: `redact`, `keep` or `drop`, as for prompts.",
+        _one_of("redact", "keep", "drop"),
+    ),
+    Setting(
+        "content_tool_details",
+        "redact",
+        "Tool parameters, inputs and outputs (`OTEL_LOG_TOOL_DETAILS`): `redact`, `keep` or `drop`, as for prompts. "
+        "Raw API bodies follow the strictest of the three; error messages always have their secrets redacted.",
+        _one_of("redact", "keep", "drop"),
+    ),
+    Setting(
+        "redact_patterns",
+        (),
+        "More secrets to redact: regular expressions (RE2 syntax; a TOML array for patterns holding commas), every "
+        "match replaced by `<REDACTED:custom>` wherever secrets are redacted.",
+        each=parse_pattern,
+    ),
+    Setting(
         "log_level", "info", "Log level: debug, info, warning, error.", _one_of("debug", "info", "warning", "error")
     ),
     Setting(
@@ -246,8 +441,24 @@ class Config:
     clickhouse_url: str | None
     database: str
     ingest_tokens: tuple[str, ...]
+    tls_cert_file: str | None
+    tls_key_file: str | None
+    tls_client_ca_file: str | None
     api_tokens: tuple[str, ...]
     scrape_tokens: tuple[str, ...]
+    session_ttl_hours: int
+    session_idle_minutes: int
+    trusted_proxies: tuple[str, ...]
+    trusted_user_header: str
+    trusted_groups_header: str
+    role_map: tuple[RoleRule, ...]
+    default_role: str
+    oidc_issuer: str | None
+    oidc_client_id: str | None
+    oidc_client_secret: str | None
+    oidc_redirect_url: str | None
+    oidc_scopes: tuple[str, ...]
+    oidc_groups_claim: str
     max_request_bytes: int
     max_attribute_length: int
     batch_max_rows: int
@@ -258,6 +469,18 @@ class Config:
     monthly_budget_usd: float | None
     project_attributes: tuple[str, ...]
     team_from_email: tuple[TeamRule, ...]
+    directory_file: str | None
+    retention_days_events: int
+    retention_days_metrics: int
+    retention_days_spans: int
+    retention_days_rollups: int
+    retention_days_audit: int
+    hash_emails: bool
+    hash_secret: str | None
+    content_prompts: str
+    content_responses: str
+    content_tool_details: str
+    redact_patterns: tuple[str, ...]
     log_level: str
     log_format: str
 
@@ -281,6 +504,8 @@ def _coerce(setting: Setting, value: Any, source: str) -> Any:
             raise ValueError(f"expected a list of text, got {value!r}")
         if isinstance(value, str):
             return setting.parse(value)
+        if isinstance(value, bool) and setting.parse is _parse_bool:  # a TOML true/false
+            return value
         # A TOML number goes through the setting's own parser, checked as the same text in CCMON_* would be.
         if isinstance(value, int | float) and not isinstance(value, bool):
             return setting.parse(str(value))

@@ -8,7 +8,9 @@ import orjson
 import pytest
 
 from ccmon.analytics import Filters, InvalidQuery, Query, TimeRange
-from ccmon.analytics.adoption import activity, shares
+from ccmon.analytics.adoption import activity, headcount, shares
+from ccmon.analytics.scope import Scope
+from ccmon.directory.people import Person
 from ccmon.ingest.writer import BatchWriter
 from ccmon.otlp.signals import LOGS, Encoding
 
@@ -89,3 +91,43 @@ def test_versions_terminals_and_operating_systems(people: BatchWriter) -> None:
     assert [(r.key, r.users) for r in shares(people.store, query, "os").rows] == [("linux", 2), ("darwin", 1)]
     with pytest.raises(InvalidQuery, match="by: 'shell'"):
         shares(people.store, query, "shell")
+
+
+DIRECTORY = (
+    Person("ann@example.com", team="core", department="eng"),
+    Person("ben@example.com", team="data", department="eng"),
+    Person("dan@example.com", team="core", department="ops"),
+)
+
+
+def _local(email: str) -> str:
+    """The person key rows carry, as `hash_emails` would map an email to its pseudonym: here its local part."""
+    return email.partition("@")[0]
+
+
+@pytest.mark.parametrize(
+    ("scope", "expected", "teams"),
+    [
+        (Scope.everyone(), (3, 2), [("core", 2, 1), ("data", 1, 1)]),
+        (Scope(per_person=False, content=False), (3, 2), [("core", 2, 1), ("data", 1, 1)]),  # viewer: aggregates
+        (Scope(teams=("data",)), (1, 1), [("data", 1, 1)]),  # a team lead: their team
+        (Scope(departments=("ops",)), (1, 0), [("core", 1, 0)]),  # a manager: their department
+        (Scope(persons=("ann",)), (1, 1), [("core", 1, 1)]),  # a developer: themselves
+        (Scope(teams=()), (0, 0), []),
+    ],
+)
+def test_headcount_within_the_scope(
+    people: BatchWriter, scope: Scope, expected: tuple[int, int], teams: list[tuple[str, int, int]]
+) -> None:
+    query = Query(TimeRange(DAY0, DAY0 + timedelta(days=10)), scope)
+    result = headcount(people.store, query, DIRECTORY, _local)
+    assert (result.headcount, result.active) == expected
+    assert result.share == (expected[1] / expected[0] if expected[0] else None)
+    assert [(t.team, t.headcount, t.active) for t in result.teams] == teams
+    assert result.configured and result.days == 10
+
+
+def test_headcount_counts_activity_in_the_range_only(people: BatchWriter) -> None:
+    query = Query(TimeRange(DAY0 + timedelta(days=2), DAY0 + timedelta(days=9)))
+    assert headcount(people.store, query, DIRECTORY, _local).active == 0
+    assert not headcount(people.store, query, (), _local).configured

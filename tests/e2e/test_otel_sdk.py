@@ -18,8 +18,8 @@ from opentelemetry.sdk.resources import Resource
 
 from tests.support import RunningServer
 
-DELTA = {Counter: AggregationTemporality.DELTA}
-CUMULATIVE = {Counter: AggregationTemporality.CUMULATIVE}
+DELTA: dict[type, AggregationTemporality] = {Counter: AggregationTemporality.DELTA}
+CUMULATIVE: dict[type, AggregationTemporality] = {Counter: AggregationTemporality.CUMULATIVE}
 SESSION = "0b7c6f1e-0000-4000-8000-000000000001"
 IDENTITY = {"session.id": SESSION, "user.email": "dev@example.com", "user.id": "abc123", "terminal.type": "vscode"}
 

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from ccmon.directory.people import DirectoryContent, Person
+from ccmon.directory.registry import Directory
 from ccmon.ingest.attribution import Attribution, TeamRule, parse_team_rules
 from ccmon.ingest.stats import IngestStats
 from ccmon.ingest.vocabulary import EVENTS, SPANS
@@ -214,3 +216,60 @@ def test_promoted_project_keys_are_the_vocabulary_columns() -> None:
     for layout in (EVENTS, METRICS_LAYOUT, SPANS):
         for key, column in PROMOTED_KEYS.items():
             assert layout.record_keys[key].index == layout.index[column]
+
+
+def _directory_requests(email: str, index: int, resource: Mapping[str, object]) -> dict[str, bytes]:
+    """One event, one data point and one span of `email`, each at its own time."""
+    time_ns = 1_795_100_000 * 10**9 + index * 10**9
+    attrs = {"user.email": email, "session.id": f"d-{index}"}
+    event = log_record({**attrs, "event.name": "user_prompt"}, time_ns=time_ns)
+    point = data_point(1, attrs, time_ns=time_ns)
+    traced = span("claude_code.interaction", f"{index:032x}", f"{index:016x}", **attrs)
+    return {
+        "logs": to_json(logs_request([event], resource)),
+        "metrics": to_json(metrics_request([sum_metric("claude_code.session.count", [point])], resource)),
+        "traces": to_json(traces_request([traced], resource)),
+    }
+
+
+def _send(writer: BatchWriter, attribution: Attribution, requests: dict[str, bytes]) -> None:
+    for signal, body in requests.items():
+        decoded = {"logs": LOGS, "metrics": METRICS, "traces": TRACES}[signal]
+        writer.submit(decoded.decode(body, Encoding.JSON, 65536, attribution)).result(timeout=10)
+
+
+def test_the_directory_wins_over_sent_attributes_and_changes_apply_without_restart(store: Store) -> None:
+    """Precedence directory > client-sent > email rules, alike for events and spans (engine SQL) and data points
+    (Python); a directory change is seen by the next commit of the same writer."""
+    directory = Directory(store)
+    directory.replace(
+        DirectoryContent(
+            (
+                Person("ada@example.com", team="payments", department="eng", cost_center="CC-1"),
+                Person("dan@example.com", department="ops"),
+            ),
+            (TeamRule("*@*.rules.example.com", "$2"),),
+            has_rules=True,
+        )
+    )
+    attribution = Attribution(team_rules=parse_team_rules(["*@config.example.com=configured"]), directory=directory)
+    forged = {"team": "forged", "department": "forged", "cost_center": "forged"}
+    with _attributing_writer(store, attribution) as writer:
+        _send(writer, attribution, _directory_requests("Ada@Example.com", 1, forged))  # listed: the directory's
+        _send(writer, attribution, _directory_requests("bob@x.rules.example.com", 2, {}))  # unlisted: a rule's
+        _send(writer, attribution, _directory_requests("cy@x.rules.example.com", 3, {"team": "sent"}))  # sent wins
+        _send(writer, attribution, _directory_requests("dan@example.com", 4, {"team": "sent"}))  # empty: sent
+        _send(writer, attribution, _directory_requests("eve@config.example.com", 5, {}))  # the setting's rule
+        directory.merge(DirectoryContent((Person("ada@example.com", team="core"),)))
+        _send(writer, attribution, _directory_requests("ada@example.com", 6, {}))
+    expected = [
+        ("ada@example.com", "payments", "eng", "CC-1"),
+        ("bob@x.rules.example.com", "x", "", ""),
+        ("cy@x.rules.example.com", "sent", "", ""),
+        ("dan@example.com", "sent", "ops", ""),
+        ("eve@config.example.com", "configured", "", ""),
+        ("ada@example.com", "core", "", ""),
+    ]
+    for table in ("events", "metric_points", "spans"):
+        rows = store.query(f"SELECT lower(user_email), team, department, cost_center FROM {table} ORDER BY session_id")
+        assert rows == expected, table

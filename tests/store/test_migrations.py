@@ -56,7 +56,7 @@ def version_3(chdb_path: Path) -> Iterator[Store]:
 
 
 def test_migration_4_derives_the_new_dimensions_of_stored_rows(version_3: Store) -> None:
-    assert version_3.migrate() == [4, 5]
+    assert version_3.migrate() == [m.version for m in MIGRATIONS if m.version > 3]
     for table in RAW_TABLES:
         rows = version_3.query(f"SELECT project, provider FROM {table} ORDER BY dedup_key")
         assert rows == [(project, provider) for *_, project, provider in OLD_ROWS], table

@@ -8,14 +8,16 @@ caller's scope and filters), returning on later days.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime, timedelta
 
 from pydantic import BaseModel
 
-from ccmon.analytics.query import Query, label_sql
+from ccmon.analytics.query import UNKNOWN, Query, label_sql
 from ccmon.analytics.results import integer, ratio
 from ccmon.analytics.rollup import rollup_rows
 from ccmon.analytics.timerange import InvalidQuery, TimeRange
+from ccmon.directory.people import Person
 from ccmon.store.facade import Store
 from ccmon.store.rollups import SESSIONS
 
@@ -134,3 +136,71 @@ def shares(store: Store, query: Query, dimension: str) -> Shares:
         params,
     )
     return Shares(dimension=dimension, rows=[Share(key=k, users=integer(u), sessions=integer(s)) for k, u, s in rows])
+
+
+class TeamHeadcount(BaseModel):
+    team: str
+    headcount: int
+    active: int
+    share: float | None
+
+
+class Headcount(BaseModel):
+    """Seed 000's success metric: the share of the directory active in the last `days` days."""
+
+    configured: bool
+    """Whether a directory lists anyone; without one, headcount is 0 and share null."""
+    days: int
+    headcount: int
+    active: int
+    share: float | None
+    teams: list[TeamHeadcount]
+
+
+def headcount(
+    store: Store,
+    query: Query,
+    people: Iterable[Person],
+    person_key: Callable[[str], str] = lambda email: email,
+) -> Headcount:
+    """The directory's people within the caller's scope, and how many of them were active in `query`'s range (any
+    event or data point), in all and per directory team. `person_key` maps a directory email to the person key rows
+    carry (its pseudonym with `hash_emails`).
+
+    The scope narrows the headcount as it narrows rows: a team lead counts their team, a manager their department,
+    a developer themselves; a viewer gets these aggregates too (no row here is one person's)."""
+    scope = query.scope
+    everyone = list(people)
+    listed = {
+        person_key(person.email): person
+        for person in everyone
+        if (scope.teams is None or person.team in scope.teams)
+        and (scope.departments is None or person.department in scope.departments)
+    }
+    if scope.persons is not None:
+        listed = {key: person for key, person in listed.items() if key in scope.persons}
+    active: set[str] = set()
+    if listed:
+        source, params = rollup_rows(SESSIONS, query, uses=("person",), bucket="1d")
+        params = {**params, "headcount_people": list(listed)}
+        rows = store.query(
+            f"SELECT DISTINCT person FROM ({source}) WHERE person IN {{headcount_people:Array(String)}}", params
+        )
+        active = {row[0] for row in rows}
+    per_team: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for key, person in listed.items():
+        counts = per_team[person.team or UNKNOWN]
+        counts[0] += 1
+        counts[1] += key in active
+    days = max(1, round((query.time_range.end - query.time_range.start) / _DAY))
+    return Headcount(
+        configured=bool(everyone),
+        days=days,
+        headcount=len(listed),
+        active=len(active),
+        share=ratio(len(active), len(listed)),
+        teams=[
+            TeamHeadcount(team=team, headcount=total, active=on, share=ratio(on, total))
+            for team, (total, on) in sorted(per_team.items())
+        ],
+    )

@@ -84,6 +84,8 @@ def cost_by(store: Store, query: Query, dimension: str, top: int | None = 10) ->
         column = uses = DIMENSIONS[dimension]
     else:
         raise InvalidQuery(f"by: {dimension!r} is not one of family, {', '.join(DIMENSIONS)}")
+    if dimension == "person":
+        query.scope.require_per_person("cost by person")
     if top is not None and not 1 <= top <= 1000:
         raise InvalidQuery("top: must be between 1 and 1000")
     source, params = rollup_rows(METRICS, query, uses=("metric_name", uses), where="metric_name = {metric:String}")

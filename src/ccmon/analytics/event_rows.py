@@ -8,6 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ccmon.analytics.content import without_content
 from ccmon.analytics.results import integer, number, utc
 
 COLUMNS = (
@@ -33,12 +34,14 @@ class EventView(BaseModel):
     tokens: int
     status_code: int | None
     error: str
+    """The error message; empty for a caller whose scope excludes content."""
     attributes: dict[str, str]
-    """Every attribute no column holds (prompt text, tool input, ...): telemetry text, to be shown escaped."""
+    """Every attribute no column holds (prompt text, tool input, ...): telemetry text, to be shown escaped. For a
+    caller whose scope excludes content, the content keys (`content.is_content_key`) are left out."""
 
 
-def event_view(row: Sequence[Any]) -> EventView:
-    """An `EventView` from a row of `COLUMNS`."""
+def event_view(row: Sequence[Any], *, content: bool = True) -> EventView:
+    """An `EventView` from a row of `COLUMNS`; without `content`, its error and content attributes left out."""
     (
         ts,
         name,
@@ -72,6 +75,6 @@ def event_view(row: Sequence[Any]) -> EventView:
         cost_usd=number(cost),
         tokens=integer(tokens),
         status_code=status,
-        error=error,
-        attributes=dict(attrs),
+        error=error if content else "",
+        attributes=dict(attrs) if content else without_content(attrs),
     )

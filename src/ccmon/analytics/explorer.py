@@ -5,6 +5,10 @@ Paging is by cursor (the last row's time and key), so new events arriving betwee
 Newest first over millions of rows: the events table is ordered by (event name, time), so "the latest 100" would
 read the whole range and sort it. Instead the range is read in windows walking back from its end, an hour first and
 eight times longer each time, until the page is full: the primary key confines each read to its window.
+
+Events are rows of individual people and sessions: a scope of aggregates only is refused (403). A scope without
+content gets no error text or content attributes (`content.py`), and may neither search the error text nor filter on a
+content attribute: a filter that returns a row or not would tell what the hidden text says.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ccmon.analytics.content import is_content_key
 from ccmon.analytics.event_rows import COLUMNS as EVENT_COLUMNS
 from ccmon.analytics.event_rows import EventView, event_view
 from ccmon.analytics.paging import check_limit
 from ccmon.analytics.query import Query
+from ccmon.analytics.scope import Forbidden
 from ccmon.analytics.timerange import InvalidQuery, TimeRange
 from ccmon.store.facade import Store
 
@@ -58,6 +64,12 @@ def explore(
     limit: int = 100,
 ) -> EventPage:
     check_limit(limit)
+    query.scope.require_per_person("the events explorer")
+    if not query.scope.content:
+        if text:
+            raise Forbidden("text: searching the error text needs a role that may read it")
+        if any(is_content_key(key) for key in attributes or {}):
+            raise Forbidden("attr: filtering on an attribute that may hold content needs a role that may read it")
     _, params = query.where()
     clauses = []
     if names:
@@ -96,6 +108,6 @@ def explore(
         )
         upper, span = lower, span * 8
     page = rows[:limit]
-    events = [event_view(row[:-2]) for row in page]
+    events = [event_view(row[:-2], content=query.scope.content) for row in page]
     next_cursor = f"{page[-1][-2]}.{page[-1][-1]}" if len(rows) > limit else None
     return EventPage(rows=events, next_cursor=next_cursor)

@@ -1,4 +1,8 @@
-"""People and teams: the leaderboard, team comparison, and code-edit acceptance by tool, source and language."""
+"""People and teams: the leaderboard, team comparison, and code-edit acceptance by tool, source and language.
+
+A scope of aggregates only (the viewer) gets the team comparison and acceptance by tool, source or language, and a
+403 for anything per person: the leaderboard of people, acceptance by person, a person's profile.
+"""
 
 from __future__ import annotations
 
@@ -126,6 +130,8 @@ def leaderboard(
     """People (or teams) with their output, cost and acceptance; sortable by any column, paged."""
     if group not in {"person", "team"}:
         raise InvalidQuery(f"group: {group!r} is not person or team")
+    if group == "person":
+        query.scope.require_per_person("the leaderboard of people")
     if sort not in SORTABLE:
         raise InvalidQuery(f"sort: {sort!r} is not one of {', '.join(SORTABLE)}")
     page = Page(limit, offset)
@@ -168,6 +174,8 @@ def acceptance(store: Store, query: Query, by: str) -> AcceptanceBreakdown:
     """Code-edit decisions (Edit, Write, NotebookEdit) accepted and rejected, by tool, source, language or person."""
     if by not in _ACCEPTANCE_COLUMNS:
         raise InvalidQuery(f"by: {by!r} is not one of {', '.join(_ACCEPTANCE_COLUMNS)}")
+    if by == "person":
+        query.scope.require_per_person("acceptance by person")
     column = _ACCEPTANCE_COLUMNS[by]
     source, params = rollup_rows(
         METRICS, query, uses=("metric_name", "decision", column), where="metric_name = {metric:String}"
@@ -203,6 +211,7 @@ class Profile(BaseModel):
 
 
 def profile(store: Store, query: Query, person: str) -> Profile:
+    query.scope.require_per_person("a person's profile")
     mine = query.with_filter("person", person)
     return Profile(
         person=person,

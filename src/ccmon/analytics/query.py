@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from ccmon.analytics.scope import Scope
+from ccmon.analytics.scope import Forbidden, Scope
 from ccmon.analytics.timerange import InvalidQuery, TimeRange
 
 # Filterable dimensions: API name -> column, present in `events`, `metric_points` and `spans` alike.
@@ -123,6 +123,12 @@ class Query:
     scope: Scope = field(default_factory=Scope.everyone)
     filters: Filters = field(default_factory=Filters)
     bucket: str | None = None
+
+    def __post_init__(self) -> None:
+        # A filter on one person turns any total into that person's: a scope of aggregates only may not name people
+        # (the rows without a person, `(unknown)`, are nobody's).
+        if not self.scope.per_person and any(value != UNKNOWN for value in self.filters.values.get("person", ())):
+            raise Forbidden("person: this role sees organisation-wide totals only, not one person's")
 
     def where(self, time_column: str = "ts") -> tuple[str, dict[str, Any]]:
         """Time range, scope and filters as one WHERE fragment, with its bound parameters."""

@@ -3,6 +3,14 @@
 The caller's role (`ccmon.auth.principal`) decides the scope; it is applied here, in one place, so no query can forget
 it: `sql()` narrows the rows, `per_person` says whether answers may hold one row per person, `content` whether they
 may hold prompt text, assistant responses, tool parameters and error bodies.
+
+Without `per_person` (the viewer), these are refused with `Forbidden` (403): the leaderboard of people, cost and
+acceptance by person, a person's profile, the session list, a session's timeline, the events explorer, and a `person`
+filter naming anyone (it would make any total one person's). Answers over teams, the organisation, models, tools,
+projects and time stay allowed, and so do distributions over sessions (session-distribution: counts per bin,
+percentiles and extremes, no session id or person) and sessions by project: aggregates, like the summary, even when a
+small group makes one of their numbers one person's. Without `content` (finance, viewer), the fields `content.py`
+lists are left out of every event and span, and the explorer refuses to search or filter on them.
 """
 
 from __future__ import annotations

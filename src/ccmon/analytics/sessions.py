@@ -1,4 +1,8 @@
-"""Sessions: the list (paged, sortable) and one session's timeline, grouped by prompt, with its spans."""
+"""Sessions: the list (paged, sortable) and one session's timeline, grouped by prompt, with its spans.
+
+Both show individual sessions and whose they are: a scope of aggregates only is refused (403). The timeline of a
+scope without content has no error text and no content attributes on its events and spans (`content.py`).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from ccmon.analytics.content import without_content
 from ccmon.analytics.event_rows import COLUMNS, EventView, event_view
 from ccmon.analytics.paging import Page, fetch_page
 from ccmon.analytics.query import Query, label
@@ -50,6 +55,7 @@ def sessions(
     store: Store, query: Query, *, sort: str = "started", descending: bool = True, limit: int = 50, offset: int = 0
 ) -> Sessions:
     """Sessions active in the range (by their events and data points in it), with their totals in the range."""
+    query.scope.require_per_person("the session list")
     if sort not in SORTABLE:
         raise InvalidQuery(f"sort: {sort!r} is not one of {', '.join(SORTABLE)}")
     page = Page(limit, offset)
@@ -121,15 +127,18 @@ _LAST = "fromUnixTimestamp64Nano({last:Int64}, 'UTC')"
 def session_detail(store: Store, query: Query, session_id: str) -> SessionDetail:
     """One session's events in order (event time, then sequence), grouped by prompt; its spans when traced.
 
-    The caller's scope and filters apply; the time range does not (a session is shown whole).
+    The caller's scope and filters apply; the time range does not (a session is shown whole). A session outside the
+    scope is an empty one.
     """
+    query.scope.require_per_person("a session's timeline")
     scope_sql, scope_params = query.scope.sql()
     filter_sql, filter_params = query.filters.sql()
-    # The session's first and last instants, from the rollup, let the primary key find its rows among millions.
+    # The session's first and last instants, from the rollup, let the primary key find its rows among millions (the
+    # rollup has the scope's columns, not every filter's).
     ((first_ns, last_ns),) = store.query(
         "SELECT toUnixTimestamp64Nano(min(first_ts)), toUnixTimestamp64Nano(max(last_ts)) "
-        f"FROM {SESSIONS_BY_DAY.table} WHERE session_id = {{session:String}}",
-        {"session": session_id},
+        f"FROM {SESSIONS_BY_DAY.table} WHERE session_id = {{session:String}} AND {scope_sql}",
+        {"session": session_id} | scope_params,
     )
     params = scope_params | filter_params | {"session": session_id, "first": first_ns, "last": last_ns}
     rows = store.query(
@@ -138,7 +147,7 @@ def session_detail(store: Store, query: Query, session_id: str) -> SessionDetail
         params,
     )
     prompts: dict[str, Prompt] = {}
-    for event in map(event_view, rows):
+    for event in (event_view(row, content=query.scope.content) for row in rows):
         prompt = prompts.get(event.prompt_id)
         if prompt is None:
             prompt = prompts[event.prompt_id] = Prompt(
@@ -176,7 +185,7 @@ def session_detail(store: Store, query: Query, session_id: str) -> SessionDetail
                 end=utc(end),
                 duration_ms=number(duration),
                 status_code=integer(status),
-                attributes=dict(attrs),
+                attributes=dict(attrs) if query.scope.content else without_content(attrs),
             )
             for trace, span, parent, name, start, end, duration, status, attrs in spans
         ],

@@ -6,7 +6,14 @@ scopes and records with `ARRAY JOIN`, and computes every column with the express
 the same `Layout` declarations that build metric rows in Python (`ccmon.ingest.vocabulary`, `rows.py`): which keys
 fill a column, in which order of preference, with which coercion (`ccmon.ingest.values`, each rule with its Python
 and SQL reading), what goes to `attrs` and `resource`, identity, event name, timestamp repair and dedup keys. The
-derived dimensions are `ccmon.store.dimensions`' SQL forms and `Attribution.team_sql`.
+derived dimensions are `ccmon.store.dimensions`' SQL forms and `Attribution.column_sql`.
+
+Last come what the ingest token pins and the privacy settings (`ccmon.ingest.privacy`), so nothing raw or forged is
+written: the pins, which the writer appends to each request as a field only ccmon's schema knows
+(`otlp_schema.pins_field`), replace the pinned columns and the same-named attributes in `attrs` and `resource`; the
+content policy and secret redaction rewrite the content attributes and the error texts; with `hash_emails`, the
+email columns and attributes become pseudonyms. The derived dimensions are computed before (the directory and the
+email rules read the raw email).
 
 Python renders what SQL cannot render alike: the receiver rewrites array and key-value-list values as their JSON text
 (`ccmon.otlp.prepare`) before a request is queued, so the SQL readings only ever see scalars and bytes.
@@ -15,12 +22,14 @@ Python renders what SQL cannot render alike: the receiver rewrites array and key
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
 
 from ccmon.ingest import otlp_schema
 from ccmon.ingest.attribution import Attribution
-from ccmon.ingest.rows import FUTURE_SLACK_NS, MIN_NS, ORIGINAL_TIME_KEY
+from ccmon.ingest.privacy import REDACTED_COLUMNS, Privacy
+from ccmon.ingest.rows import FUTURE_SLACK_NS, MIN_NS, ORIGINAL_TIME_KEY, PINNABLE
 from ccmon.ingest.values import TEXT, Coercion
 from ccmon.ingest.vocabulary import EVENT_PREFIX, EVENTS, PERSON_COLUMNS, SPANS, Column, Layout
 from ccmon.store.dimensions import project_sql, provider_sql, sql_literal
@@ -122,7 +131,9 @@ def _time_sql(candidates: Sequence[str]) -> str:
 
 
 def _read(record: str, resource: str) -> list[str]:
-    """The attributes of the record and of its resource, as keys and values (the first layer)."""
+    """The attributes of the record and of its resource, as keys and values, and the request's pins (the first
+    layer). Of the pin sets a request holds, the last is the writer's: one a client sent comes before it."""
+    pins = f"{otlp_schema.PINS_COLUMN}[-1].pins"
     return [
         f"arrayMap(kv -> kv.1, {record}.attributes) AS ak",
         f"arrayMap(kv -> kv.2, {record}.attributes) AS av",
@@ -130,6 +141,7 @@ def _read(record: str, resource: str) -> list[str]:
         f"arrayMap(kv -> kv.2, {resource}.attributes) AS rv",
         f"{record}.attributes AS record_attributes",
         f"{resource}.attributes AS resource_attributes",
+        f"mapFromArrays(arrayMap(p -> p.1, {pins}), arrayMap(p -> p.2, {pins})) AS pins",
     ]
 
 
@@ -237,14 +249,56 @@ def _alias(expression: str) -> str:
     return expression.rpartition(" AS ")[2].strip()
 
 
-def _attributed(layout: Layout, attribution: Attribution, limit: int) -> list[str]:
-    """The final columns, in layout order, over the inner query's columns (derived ones computed here)."""
-    derived = {
+def _derived(attribution: Attribution) -> dict[str, str]:
+    """The derived columns, over the row as the client sent it (the directory and email rules read the raw email)
+    with its `attrs` and `resource` as they will be stored."""
+    return {
         "project": project_sql(attribution.project_keys),
         "provider": provider_sql(),
-        "team": attribution.team_sql("team", "user_email"),
+        **{c: attribution.column_sql(c, c, "user_email") for c in ("team", "department", "cost_center")},
     }
-    return [f"{derived[name]} AS {name}" if name in derived else name for name in layout.names]
+
+
+_PSEUDONYM = "email_pseudonym"
+
+
+def _attributed(attribution: Attribution, privacy: Privacy) -> list[str]:
+    """Layer 10: the derived columns (as `derived_<name>`), and the email's pseudonym with `hash_emails`."""
+    layer = [f"{sql} AS derived_{name}" for name, sql in _derived(attribution).items()]
+    if privacy.hashing:
+        layer.append(f"{privacy.email_sql('user_email')} AS {_PSEUDONYM}")
+    return layer
+
+
+def _final(layout: Layout, table: str, attribution: Attribution, privacy: Privacy) -> list[str]:
+    """The stored columns, in layout order: derived, then pinned (a pin beats everything), then pseudonymised or
+    redacted. Each expression reads only columns of the layer below whose names no other final column takes (an
+    alias of the same SELECT would win over them)."""
+    derived = _derived(attribution)
+    columns = []
+    for name in layout.names:
+        value = f"derived_{name}" if name in derived else name
+        if name in PINNABLE:
+            value = f"if(mapContains(pins, {sql_literal(name)}), pins[{sql_literal(name)}], {value})"
+        if privacy.hashing and name == "user_email":
+            value = _PSEUDONYM
+        if privacy.hashing and name == "person":
+            value = f"if({_PSEUDONYM} != '', {_PSEUDONYM}, person)"
+        if name in REDACTED_COLUMNS[table]:
+            value = privacy.redact_sql(value)
+        columns.append(name if value == name else f"{value} AS {name}")
+    return columns
+
+
+def _stored_texts(layout: Layout, keys: str, texts: str, privacy: Privacy) -> str:
+    """The texts of attribute pairs (`keys`, `texts`: SQL arrays) as `attrs` and `resource` keep them: the keys of
+    a pinned column take the pin, then the privacy rules (`Privacy.attribute_branches`) apply."""
+    pinned = [(key, column.name) for column in layout.columns if column.name in PINNABLE for key in column.keys]
+    keys_of, columns_of = _array([sql_literal(k) for k, _ in pinned]), _array([sql_literal(c) for _, c in pinned])
+    column = f"transform(k, {keys_of}, {columns_of}, '')"
+    branches = [f"notEmpty(pins) AND mapContains(pins, {column})", f"pins[{column}]"]
+    branches += privacy.attribute_branches("k", "t")
+    return f"arrayMap((k, t) -> multiIf({', '.join(branches)}, t), {keys}, {texts})"
 
 
 @dataclass(frozen=True)
@@ -256,6 +310,8 @@ class EngineRows:
     structure: str
     select: str
     columns: tuple[str, ...]
+    parameters: Mapping[str, Any] = field(default_factory=dict)
+    """Query parameters the SQL needs besides `{now:Int64}` (the pseudonyms' key)."""
 
     @property
     def sql(self) -> str:
@@ -295,9 +351,10 @@ class _Signal:
     """Layer 9, next to `person` and `resource`: times, `attrs`, the dedup key."""
 
 
-def _rows(spec: _Signal, attribution: Attribution, limit: int) -> EngineRows:
+def _rows(spec: _Signal, attribution: Attribution, privacy: Privacy, limit: int) -> EngineRows:
     slots = _Slots(spec.layout)
     resource_keys, resource_texts = _pairs_sql("rk", "rt", "arrayMap(t -> t IS NOT NULL, rt)", limit)
+    resource_texts = _stored_texts(spec.layout, resource_keys, resource_texts, privacy)
     layers = [
         [*_read(spec.record, "rl.resource"), *spec.read],
         [_texts(spec.body, limit), *_keys(slots), *spec.timing],
@@ -308,14 +365,17 @@ def _rows(spec: _Signal, attribution: Attribution, limit: int) -> EngineRows:
         [_BEST],
         [*_columns(slots), *spec.named],
         [_person_sql(), f"mapFromArrays({resource_keys}, {resource_texts}) AS resource", *spec.last],
+        _attributed(attribution, privacy),
     ]
-    select = _layered(layers, spec.source, _attributed(spec.layout, attribution, limit))
-    return EngineRows(spec.table, spec.signal, spec.structure, select, spec.layout.names)
+    select = _layered(layers, spec.source, _final(spec.layout, spec.table, attribution, privacy))
+    return EngineRows(spec.table, spec.signal, spec.structure, select, spec.layout.names, privacy.parameters)
 
 
-def events_sql(attribution: Attribution, limit: int) -> EngineRows:
+def events_sql(attribution: Attribution, limit: int, privacy: Privacy | None = None) -> EngineRows:
+    privacy = privacy or Privacy()
     original = "ts_ns != toInt64(time_ns) AND time_ns != 0"
     keys, texts = _pairs_sql("ak", "at", "kept", limit)
+    texts = _stored_texts(EVENTS, keys, texts, privacy)
     attrs = (
         f"mapFromArrays(arrayConcat({keys}, if({original}, [{sql_literal(ORIGINAL_TIME_KEY)}], [])), "
         f"arrayConcat({texts}, if({original}, [toString(time_ns)], [])))"
@@ -355,11 +415,13 @@ def events_sql(attribution: Attribution, limit: int) -> EngineRows:
             f"if({keyed}, xxh3({identity}), xxh3({content})) AS dedup_key",
         ],
     )
-    return _rows(spec, attribution, limit)
+    return _rows(spec, attribution, privacy, limit)
 
 
-def spans_sql(attribution: Attribution, limit: int) -> EngineRows:
+def spans_sql(attribution: Attribution, limit: int, privacy: Privacy | None = None) -> EngineRows:
+    privacy = privacy or Privacy()
     keys, texts = _pairs_sql("ak", "at", "kept", limit)
+    texts = _stored_texts(SPANS, keys, texts, privacy)
     spec = _Signal(
         table="spans",
         layout=SPANS,
@@ -388,4 +450,4 @@ def spans_sql(attribution: Attribution, limit: int) -> EngineRows:
             r"xxh3(concat(trace_id, '\x1f', span_id)) AS dedup_key",
         ],
     )
-    return _rows(spec, attribution, limit)
+    return _rows(spec, attribution, privacy, limit)

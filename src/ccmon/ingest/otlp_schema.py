@@ -6,6 +6,12 @@ engine with each INSERT (`ccmon.store.facade.Store.insert_encoded`): nothing nee
 The structures name only the fields ccmon stores; the parser skips the rest. Every AnyValue is read as `ANY_VALUE`
 (one Nullable member per oneof field), so an unset member is NULL and "no value" is told apart from `""`, `0` and
 `false`.
+
+One field is ccmon's own: `ccmon_pins` (number 1000) of both requests, the attributes an ingest token pins
+(`IngestBatch.pins`). The writer appends it to each request's bytes (`pins_field`) after the receiver has validated
+them with the real OTLP messages, which do not know it; protobuf merges fields that come later into the message, so
+the engine reads it as part of the request. Every request gets one, empty when nothing is pinned, and the engine
+takes the last: one a client slipped into its own bytes comes before it and is ignored.
 """
 
 from __future__ import annotations
@@ -42,7 +48,9 @@ message LogRecord {
 }
 message ScopeLogs { InstrumentationScope scope = 1; repeated LogRecord log_records = 2; string schema_url = 3; }
 message ResourceLogs { Resource resource = 1; repeated ScopeLogs scope_logs = 2; string schema_url = 3; }
-message ExportLogsServiceRequest { repeated ResourceLogs resource_logs = 1; }
+message CcmonPin { string key = 1; string value = 2; }
+message CcmonPins { repeated CcmonPin pins = 1; }
+message ExportLogsServiceRequest { repeated ResourceLogs resource_logs = 1; repeated CcmonPins ccmon_pins = 1000; }
 message Status { string message = 2; int32 code = 3; }
 message Span {
   bytes trace_id = 1;
@@ -62,22 +70,47 @@ message Span {
 }
 message ScopeSpans { InstrumentationScope scope = 1; repeated Span spans = 2; string schema_url = 3; }
 message ResourceSpans { Resource resource = 1; repeated ScopeSpans scope_spans = 2; string schema_url = 3; }
-message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; }
+message ExportTraceServiceRequest { repeated ResourceSpans resource_spans = 1; repeated CcmonPins ccmon_pins = 1000; }
 """
 
 ATTRIBUTES = f"Array(Tuple(key String, value {ANY_VALUE}))"
+PINS_COLUMN = "ccmon_pins"
+_PINS = f"{PINS_COLUMN} Array(Tuple(pins Array(Tuple(key String, value String))))"
+PINS_FIELD = 1000
 
 LOGS = (
     f"resource_logs Array(Tuple(resource Tuple(attributes {ATTRIBUTES}), scope_logs Array(Tuple(log_records "
     f"Array(Tuple(time_unix_nano UInt64, observed_time_unix_nano UInt64, body {ANY_VALUE}, attributes {ATTRIBUTES}, "
-    "trace_id String, span_id String, event_name String))))))"
+    f"trace_id String, span_id String, event_name String)))))), {_PINS}"
 )
 TRACES = (
     f"resource_spans Array(Tuple(resource Tuple(attributes {ATTRIBUTES}), scope_spans Array(Tuple(spans "
     "Array(Tuple(trace_id String, span_id String, parent_span_id String, name String, kind Int32, "
     f"start_time_unix_nano UInt64, end_time_unix_nano UInt64, attributes {ATTRIBUTES}, "
-    "status Tuple(message String, code Int32)))))))"
+    f"status Tuple(message String, code Int32))))))), {_PINS}"
 )
 
 MESSAGES = {"logs": "ExportLogsServiceRequest", "traces": "ExportTraceServiceRequest"}
 """The message of each signal's export request, which ClickHouse reads one after the other."""
+
+
+def _varint(number: int) -> bytes:
+    out = bytearray()
+    while number > 0x7F:
+        out.append((number & 0x7F) | 0x80)
+        number >>= 7
+    out.append(number)
+    return bytes(out)
+
+
+def _length_delimited(field_number: int, payload: bytes) -> bytes:
+    return _varint(field_number << 3 | 2) + _varint(len(payload)) + payload
+
+
+def pins_field(pins: tuple[tuple[str, str], ...]) -> bytes:
+    """The `ccmon_pins` field carrying `pins` ((column, value) pairs), as appended to a request's bytes."""
+    entries = b"".join(
+        _length_delimited(1, _length_delimited(1, key.encode()) + _length_delimited(2, value.encode()))
+        for key, value in pins
+    )
+    return _length_delimited(PINS_FIELD, entries)

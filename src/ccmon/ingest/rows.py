@@ -5,18 +5,23 @@ need per-series state (cumulative → increments), so the protobuf and JSON deco
 every point here, with its attributes as `(key, value)` pairs, and the Claude Code vocabulary (promotion, aliases,
 coercion, identity, timestamps, dedup keys) is applied by the same layouts the engine's SQL is rendered from. Rows
 are plain lists, transposed to Arrow columns once per committed batch.
+
+A request's points are sealed when the writer takes them (`seal_points`): the ingest token's pins replace what the
+client claimed, and the privacy settings (`ccmon.ingest.privacy`) apply, as the engine's SQL does for events and
+spans; the attribution (directory, email rules) has read the raw email before.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import xxhash
 
 from ccmon.ingest.attribution import Attribution, first_values
+from ccmon.ingest.privacy import Privacy
 from ccmon.ingest.values import to_text
 from ccmon.ingest.vocabulary import METRICS, PERSON_COLUMNS, Column, Layout
 from ccmon.settings import default
@@ -33,6 +38,9 @@ ORIGINAL_TIME_KEY = "ccmon.original_time_unix_nano"
 MAX_POINT_VALUE = EXACT_MAX
 """The largest magnitude a data point may have: far above any counter Claude Code keeps (tokens, dollars, seconds,
 lines), and what the store's exact sums can take without overflowing."""
+
+PINNABLE = ("organization_id", "team", "department", "cost_center")
+"""The columns an ingest token can pin (`IngestBatch.pins`); the attributes that fill them are pinned alike."""
 
 
 def _hash(text: str) -> int:
@@ -225,3 +233,57 @@ class RowBuilder:
         row[_M["attrs"]] = extras
         row[_M["resource"]] = ctx.pairs
         self.batch.points.append(row)
+
+
+def check_pins(pins: Sequence[tuple[str, str]]) -> None:
+    """Refuse pins of a column that cannot be pinned (a programming error, not a client's)."""
+    for column, _ in pins:
+        if column not in PINNABLE:
+            raise ValueError(f"{column!r} cannot be pinned; the pinnable columns are {', '.join(PINNABLE)}")
+
+
+_PIN_KEYS = {c.name: c.keys for c in METRICS.columns if c.name in PINNABLE}
+_EMAIL, _PERSON, _ATTRS, _RESOURCE = _M["user_email"], _M["person"], _M["attrs"], _M["resource"]
+Pairs = list[tuple[str, str]]
+
+
+def seal_points(points: list[Row], pins: Sequence[tuple[str, str]], privacy: Privacy) -> list[Row]:
+    """The points as they are stored: pinned columns and the attributes that fill them set to the pins; the
+    privacy settings applied to the email columns and to `attrs` and `resource` (`Privacy.attribute`). Rows that
+    change are copies (a decoded batch may be submitted again, as tests do), the others the same rows."""
+    pinned = {column: value for column, value in pins if value}
+    if not pinned and not privacy.hashing and not privacy.policies:
+        return points
+    by_key = {key: pinned[column] for column, keys in _PIN_KEYS.items() if column in pinned for key in keys}
+    resources: dict[int, Pairs | None] = {}
+    sealed = []
+    for row in points:
+        copy: Row | None = None
+        if pinned or (privacy.hashing and row[_EMAIL]):
+            copy = list(row)
+            for column, value in pinned.items():
+                copy[_M[column]] = value
+            if privacy.hashing and row[_EMAIL]:
+                copy[_EMAIL] = copy[_PERSON] = privacy.email(str(row[_EMAIL]))
+        attrs = _sealed_pairs(row[_ATTRS], by_key, privacy)  # type: ignore[arg-type]
+        resource = row[_RESOURCE]
+        if id(resource) not in resources:  # one resource's pairs are shared by its points
+            resources[id(resource)] = _sealed_pairs(resource, by_key, privacy)  # type: ignore[arg-type]
+        new_resource = resources[id(resource)]
+        if attrs is not None or new_resource is not None:
+            copy = copy or list(row)
+            copy[_ATTRS] = row[_ATTRS] if attrs is None else attrs
+            copy[_RESOURCE] = resource if new_resource is None else new_resource
+        sealed.append(row if copy is None else copy)
+    return sealed
+
+
+def _sealed_pairs(pairs: Pairs, pinned: Mapping[str, str], privacy: Privacy) -> Pairs | None:
+    """The pairs as stored, or None when none changes."""
+    changed: Pairs | None = None
+    for number, (key, text) in enumerate(pairs):
+        value = pinned[key] if key in pinned else privacy.attribute(key, text)
+        if value != text:
+            changed = changed or list(pairs)
+            changed[number] = (key, value)
+    return changed

@@ -5,9 +5,11 @@ queued, up to `max_rows` rows or after waiting `max_delay_s` for more, and commi
 
 - a request whose digest (its bytes) was committed in the last `dedup_window_s`, or that repeats an earlier one of
   the batch, is an exporter's retry: it is answered OK and stored once;
-- logs and traces: the request bodies are concatenated, length-delimited, and inserted in one statement in which the
-  engine parses them and builds the rows (`ccmon.ingest.engine_rows`);
-- metric points (rows built in Python): rows whose key is already stored are dropped, cumulative points become
+- logs and traces: the request bodies, each followed by the attributes its ingest token pins
+  (`otlp_schema.pins_field`), are concatenated, length-delimited, and inserted in one statement in which the
+  engine parses them and builds the rows, pins and privacy settings applied (`ccmon.ingest.engine_rows`);
+- metric points (rows built in Python, and sealed as a request is submitted: pins and privacy settings applied by
+  `ccmon.ingest.rows.seal_points`): rows whose key is already stored are dropped, cumulative points become
   increments, and one Arrow table is inserted.
 
 Only then are the futures resolved, so an exporter is told OK only for what is committed, and the digests recorded
@@ -28,11 +30,12 @@ from ccmon.ingest import otlp_schema
 from ccmon.ingest.attribution import Attribution
 from ccmon.ingest.cumulative import CumulativeState
 from ccmon.ingest.engine_rows import EngineRows, events_sql, spans_sql
+from ccmon.ingest.privacy import Privacy
 from ccmon.ingest.recent import RecentKeys
-from ccmon.ingest.rows import IngestBatch, Row
+from ccmon.ingest.rows import IngestBatch, Row, check_pins, seal_points
 from ccmon.ingest.stats import IngestStats
 from ccmon.ingest.vocabulary import METRICS
-from ccmon.settings import default
+from ccmon.settings import ConfigError, default
 from ccmon.store.facade import Store
 
 log = logging.getLogger(__name__)
@@ -50,18 +53,19 @@ class CommitFailed(Exception):
     """The store refused the batch holding this request's rows; nothing of it is acknowledged."""
 
 
-def length_delimited(bodies: list[bytes]) -> bytes:
-    """Messages each preceded by its length as a varint: how ClickHouse's Protobuf format reads many."""
+def length_delimited(bodies: list[bytes], suffixes: list[bytes] | None = None) -> bytes:
+    """Messages each preceded by its length as a varint: how ClickHouse's Protobuf format reads many. A message's
+    suffix (fields appended to it: `otlp_schema.pins_field`) is counted in its length, without copying the body."""
     parts: list[bytes] = []
-    for body in bodies:
-        size = len(body)
+    for number, body in enumerate(bodies):
+        suffix = suffixes[number] if suffixes is not None else b""
+        size = len(body) + len(suffix)
         prefix = bytearray()
         while size > 0x7F:
             prefix.append((size & 0x7F) | 0x80)
             size >>= 7
         prefix.append(size)
-        parts.append(bytes(prefix))
-        parts.append(body)
+        parts += (bytes(prefix), body, suffix)
     return b"".join(parts)
 
 
@@ -97,12 +101,14 @@ class BatchWriter:
         dedup_max_keys: int = default("dedup_max_keys"),
         attribution: Attribution | None = None,
         max_value_length: int = default("max_attribute_length"),
+        privacy: Privacy | None = None,
     ) -> None:
         self.store = store
         attribution = attribution or Attribution()
+        self.privacy = privacy or Privacy()
         self.engine_rows = {
-            "logs": events_sql(attribution, max_value_length),
-            "traces": spans_sql(attribution, max_value_length),
+            "logs": events_sql(attribution, max_value_length, self.privacy),
+            "traces": spans_sql(attribution, max_value_length, self.privacy),
         }
         self.digests = RecentKeys(dedup_window_s, dedup_max_keys)
         self._suspects_until = 0.0
@@ -120,7 +126,9 @@ class BatchWriter:
         self._thread: threading.Thread | None = None
 
     def start(self) -> None:
-        """Rebuild the dedup keys and cumulative state from the store, then start the writer thread."""
+        """Check the redaction patterns with the engine, rebuild the dedup keys and cumulative state from the store,
+        then start the writer thread."""
+        self._check_patterns()
         now = time.monotonic()
         self.recent.add(self.store.recent_dedup_keys("metric_points", self.recent.window_s, self.recent.max_keys), now)
         self.digests.add(self.store.recent_request_digests(self.digests.window_s, self.digests.max_keys), now)
@@ -138,17 +146,33 @@ class BatchWriter:
         self._thread = threading.Thread(target=self._run, name="ccmon-writer", daemon=True)
         self._thread.start()
 
+    def _check_patterns(self) -> None:
+        """Run the redaction once, so a configured pattern ClickHouse's RE2 refuses (Python's `re` took it) stops the
+        start with a message naming it, rather than failing every commit."""
+        for text in self.privacy.extra_patterns:
+            try:
+                self.store.query("SELECT replaceRegexpAll('', {pattern:String}, '')", {"pattern": text})
+            except Exception as exc:
+                raise ConfigError(
+                    f"redact_patterns: the engine refuses {text!r} (RE2 syntax is needed): {exc}"
+                ) from None
+
     @property
     def queued_rows(self) -> int:
         return self._queued_rows
 
     def submit(self, batch: IngestBatch) -> Future[None]:
-        """Queue the rows of one request; the future resolves once they are committed."""
+        """Queue the rows of one request; the future resolves once they are committed. Metric points are sealed
+        here, in the caller's thread (pins and privacy settings applied); logs and traces get theirs in the
+        engine."""
         pending = _Pending(batch)
         rows = batch.rows
         if rows == 0:
             pending.future.set_result(None)
             return pending.future
+        check_pins(batch.pins)
+        if batch.points:
+            batch.points = seal_points(batch.points, batch.pins, self.privacy)
         with self._cond:
             if self._closing:
                 raise WriterClosed("ccmon is shutting down")
@@ -284,13 +308,14 @@ class BatchWriter:
                 else:
                     self._suspects_until = 0.0
                     self.store.forget_suspects()
+            batches = [batch for batch in batches if batch.records]
             self.store.insert_encoded(
                 sql,
-                length_delimited([batch.body for batch in batches if batch.records]),
+                length_delimited([b.body for b in batches], [otlp_schema.pins_field(b.pins) for b in batches]),
                 structure=rows.structure,
                 schema=otlp_schema.PROTO,
                 message=otlp_schema.MESSAGES[rows.signal],
-                parameters={"now": time.time_ns()},
+                parameters={**rows.parameters, "now": time.time_ns()},
             )
             self.stats.stored.labels(rows.table).inc(records)
         return records

@@ -22,7 +22,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 
 from ccmon.ingest.writer import CommitFailed, QueueFull, WriterClosed
 from ccmon.otlp.errors import MalformedRequest
-from ccmon.otlp.receiver import RETRY_AFTER_S, Receiver
+from ccmon.otlp.receiver import RETRY_AFTER_S, RateLimited, Receiver
 from ccmon.otlp.signals import LOGS, METRICS, TRACES, Encoding, Signal
 
 log = logging.getLogger(__name__)
@@ -34,9 +34,9 @@ _SERVICES = (
 )
 
 
-def _retry_trailer(code: grpc.StatusCode, message: str) -> tuple[tuple[str, bytes], ...]:
+def _retry_trailer(code: grpc.StatusCode, message: str, delay_s: int = RETRY_AFTER_S) -> tuple[tuple[str, bytes], ...]:
     """`grpc-status-details-bin` carrying a RetryInfo, which tells OTLP exporters the error is retryable."""
-    retry = error_details_pb2.RetryInfo(retry_delay=Duration(seconds=RETRY_AFTER_S))
+    retry = error_details_pb2.RetryInfo(retry_delay=Duration(seconds=delay_s))
     detail = AnyProto()
     detail.Pack(retry)
     status = status_pb2.Status(code=code.value[0], message=message, details=[detail])
@@ -49,11 +49,17 @@ def _handler(receiver: Receiver, signal: Signal, response_type: type) -> grpc.Rp
         try:
             metadata = dict(context.invocation_metadata() or ())
             authorization = metadata.get("authorization")
-            if not receiver.authorized(authorization if isinstance(authorization, str) else None):
+            grant = receiver.authorize(authorization if isinstance(authorization, str) else None)
+            if grant is None:
                 outcome_label = "unauthenticated"
                 await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or invalid bearer token")
+                raise AssertionError("unreachable: abort raises")  # for the type checker
             try:
-                outcome = await receiver.export(signal, Encoding.PROTOBUF, request, "grpc")
+                outcome = await receiver.export(signal, Encoding.PROTOBUF, request, "grpc", grant)
+            except RateLimited as exc:
+                outcome_label = "rate_limited"
+                code = grpc.StatusCode.RESOURCE_EXHAUSTED
+                await context.abort(code, str(exc), _retry_trailer(code, str(exc), exc.retry_after_s))
             except MalformedRequest as exc:
                 outcome_label = "malformed"
                 await context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
@@ -78,8 +84,10 @@ def _handler(receiver: Receiver, signal: Signal, response_type: type) -> grpc.Rp
     return grpc.unary_unary_rpc_method_handler(export)
 
 
-def create_grpc_server(receiver: Receiver, address: str) -> grpc.aio.Server:
-    """A grpc.aio server with the three OTLP services, bound to `address` (not started)."""
+def create_grpc_server(
+    receiver: Receiver, address: str, credentials: grpc.ServerCredentials | None = None
+) -> grpc.aio.Server:
+    """A grpc.aio server with the three OTLP services, bound to `address` (not started); TLS with `credentials`."""
     limit = receiver.max_request_bytes
     server = grpc.aio.server(
         options=[
@@ -97,7 +105,10 @@ def create_grpc_server(receiver: Receiver, address: str) -> grpc.aio.Server:
         ]
     )
     try:
-        bound = server.add_insecure_port(address)
+        if credentials is None:
+            bound = server.add_insecure_port(address)
+        else:
+            bound = server.add_secure_port(address, credentials)
     except RuntimeError:  # newer grpcio raises where older ones returned 0
         bound = 0
     if bound == 0:
@@ -113,9 +124,10 @@ class GrpcReceiverThread:
     competes with HTTP for the GIL, in time slices, rather than for turns of the loop.
     """
 
-    def __init__(self, receiver: Receiver, address: str) -> None:
+    def __init__(self, receiver: Receiver, address: str, credentials: grpc.ServerCredentials | None = None) -> None:
         self.receiver = receiver
         self.address = address
+        self.credentials = credentials
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, name="ccmon-grpc", daemon=True)
         self._server: grpc.aio.Server | None = None
@@ -126,7 +138,7 @@ class GrpcReceiverThread:
         asyncio.run_coroutine_threadsafe(self._start(), self._loop).result()
 
     async def _start(self) -> None:
-        server = create_grpc_server(self.receiver, self.address)  # grpc.aio binds to the running loop
+        server = create_grpc_server(self.receiver, self.address, self.credentials)  # grpc.aio binds to the running loop
         await server.start()
         self._server = server
 

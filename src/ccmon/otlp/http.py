@@ -2,8 +2,8 @@
 
 Answers follow the OTLP/HTTP spec: 200 with an Export*ServiceResponse (with `partial_success` when items were
 rejected) in the request's encoding; errors carry a `google.rpc.Status` in the same encoding: 400 malformed, 401 no
-or wrong token, 413 too large, 415 unknown content type or encoding, 429 queue full and 503 store unavailable, both
-with `Retry-After` so exporters back off and retry.
+or wrong token, 413 too large, 415 unknown content type or encoding, 429 queue full or the token's rate limit spent
+and 503 store unavailable, both with `Retry-After` so exporters back off and retry.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from starlette.types import Receive, Scope, Send
 
 from ccmon.ingest.writer import CommitFailed, QueueFull, WriterClosed
 from ccmon.otlp.errors import MalformedRequest, RequestTooLarge
-from ccmon.otlp.receiver import RETRY_AFTER_S, Receiver
+from ccmon.otlp.receiver import RETRY_AFTER_S, RateLimited, Receiver
 from ccmon.otlp.signals import SIGNALS, Encoding, Signal
 
 log = logging.getLogger(__name__)
@@ -105,7 +105,8 @@ class OtlpHttpApp:
             return _status(405, _UNIMPLEMENTED, "OTLP export requests are POSTs", reply_encoding, {"Allow": "POST"})
         outcome_label = "error"
         try:
-            if not self.receiver.authorized(request.headers.get("authorization")):
+            grant = self.receiver.authorize(request.headers.get("authorization"))
+            if grant is None:
                 outcome_label = "unauthenticated"
                 return _status(
                     401,
@@ -124,7 +125,7 @@ class OtlpHttpApp:
                 )
             body = await self._read_body(request)
             data = decompress(body, request.headers.get("content-encoding", ""), self.receiver.max_request_bytes)
-            outcome = await self.receiver.export(signal, encoding, data, "http")
+            outcome = await self.receiver.export(signal, encoding, data, "http", grant)
             outcome_label = "partial" if outcome.rejected else "ok"
             return _success(signal, encoding, outcome.rejected, outcome.message)
         except RequestTooLarge as exc:
@@ -136,6 +137,10 @@ class OtlpHttpApp:
         except MalformedRequest as exc:
             outcome_label = "malformed"
             return _status(400, _INVALID_ARGUMENT, str(exc), reply_encoding)
+        except RateLimited as exc:
+            outcome_label = "rate_limited"
+            retry = {"Retry-After": str(exc.retry_after_s)}
+            return _status(429, _RESOURCE_EXHAUSTED, str(exc), reply_encoding, retry)
         except QueueFull as exc:
             outcome_label = "queue_full"
             return _status(429, _RESOURCE_EXHAUSTED, str(exc), reply_encoding, {"Retry-After": str(RETRY_AFTER_S)})

@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS login_sessions (
     csrf String,
     created_at DateTime64(6, 'UTC'),
     expires_at DateTime64(6, 'UTC'),
+    last_seen DateTime64(6, 'UTC'),
     revoked Bool,
     updated_at DateTime64(6, 'UTC')
 )
@@ -98,6 +99,7 @@ CREATE TABLE IF NOT EXISTS ingest_tokens (
     department String,
     cost_center String,
     rate_limit_per_s Float64,
+    rate_limit_burst Float64,
     created_by String,
     created_at DateTime64(6, 'UTC'),
     expires_at Nullable(DateTime64(6, 'UTC')),
@@ -133,5 +135,19 @@ CREATE TABLE IF NOT EXISTS directory_people (
 ENGINE = ReplacingMergeTree(updated_at)
 ORDER BY email
 """,
+    # Email rules are replaced as a whole: each set is a generation, read is the latest; an empty set is one row
+    # with an empty pattern. `regex` and `replacement` are the rule's SQL form, read by the ingest INSERT.
+    """
+CREATE TABLE IF NOT EXISTS directory_rules (
+    generation DateTime64(6, 'UTC'),
+    position UInt32,
+    pattern String,
+    team String,
+    regex String,
+    replacement String
 )
-"""Migration 8: the directory of people (`ccmon.directory`)."""
+ENGINE = MergeTree
+ORDER BY (generation, position)
+""",
+)
+"""Migration 8: the directory of people and its email rules (`ccmon.directory`)."""

@@ -77,6 +77,7 @@ class QueryDependencies:
 
     def __init__(self, authorize: Authenticate) -> None:
         def filtered(
+            request: Request,
             principal: Annotated[Principal, Depends(authorize)],
             _: Annotated[None, Depends(reject_unknown_parameters)],
             person: Annotated[
@@ -111,6 +112,7 @@ class QueryDependencies:
             }
             assert set(given) == set(DIMENSIONS)
             filters = Filters({name: tuple(values) for name, values in given.items() if values})
+            request.state.principal = principal  # for the export audit (`ccmon.web.exports`)
             return Query(ALL_TIME, principal.scope(), filters)
 
         def ranged(

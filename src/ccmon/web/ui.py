@@ -25,8 +25,12 @@ from ccmon.settings import Config
 
 STATIC = Path(str(files("ccmon.web") / "static"))
 
-PAGES = ("/", "/cost", "/engineering", "/adoption", "/people", "/sessions", "/events", "/connect")
-"""Page paths answered with the shell; `/people/<key>` and `/sessions/<id>` too."""
+PAGES = ("/", "/cost", "/engineering", "/adoption", "/people", "/sessions", "/events", "/connect", "/access")
+"""Page paths answered with the shell; `/people/<key>`, `/sessions/<id>` and `/access/<section>` too."""
+
+ACCESS_SECTIONS = ("users", "api-keys", "ingest-tokens", "directory", "audit")
+"""The Access pages' tabs (`static/js/pages/access.js`): admin-only in what they show, since every request they
+make is an admin endpoint; the shell itself is public like every page's."""
 
 # Telemetry text (prompts, errors, tool input) is rendered as text by the scripts; the policy is the second line of
 # defence: no inline script or style, nothing loaded from another origin, no framing.
@@ -118,7 +122,8 @@ async def not_found(request: Request, exc: Exception) -> Response:
 def ui_routes() -> APIRouter:
     """The page paths, each answering the shell (hidden from the OpenAPI document: they are not API)."""
     router = APIRouter(include_in_schema=False)
-    for path in (*PAGES, "/people/{key:path}", "/sessions/{session_id:path}"):
+    sections = tuple(f"/access/{section}" for section in ACCESS_SECTIONS)
+    for path in (*PAGES, *sections, "/people/{key:path}", "/sessions/{session_id:path}"):
         router.add_api_route(path, _shell, methods=["GET", "HEAD"], response_class=HTMLResponse)
     return router
 

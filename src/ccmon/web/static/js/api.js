@@ -1,4 +1,5 @@
-// The one way the pages talk to the server: GET /api/v1/..., with the API token when the server asks for one.
+// The one way the pages talk to the server: GET /api/v1/..., with the API token when the server asks for one, and
+// the few state-changing requests of the Access pages (`send`), which carry the session's CSRF token.
 
 const TOKEN_KEY = "ccmon.apiToken";
 
@@ -23,9 +24,57 @@ function headers() {
   return t ? { Authorization: "Bearer " + t } : {};
 }
 
+// `path` under /api/v1/, or an absolute path (`/auth/logout`).
 export function url(path, params) {
   const query = params ? new URLSearchParams(params).toString() : "";
-  return "/api/v1/" + path + (query ? "?" + query : "");
+  return (path.startsWith("/") ? path : "/api/v1/" + path) + (query ? "?" + query : "");
+}
+
+// Who is signed in (GET /api/v1/me): asked once per page load. A server without the endpoint (or one that fails to
+// answer) gives null: the UI then shows no account and no Access pages.
+let mePromise = null;
+let role = null;
+
+export function me() {
+  if (!mePromise)
+    mePromise = fetch(url("me"), { headers: headers() }).then(
+      async (response) => {
+        if (response.status === 401) {
+          signIn();
+          return null;
+        }
+        if (!response.ok) return null;
+        const answer = await response.json();
+        role = answer.role ?? null;
+        return answer;
+      },
+      () => null,
+    );
+  return mePromise;
+}
+
+// Sent on every state-changing request: the session's CSRF token (none for a bearer token or on loopback).
+async function csrfHeaders() {
+  const who = await me();
+  return who && who.csrf_token ? { "X-CSRF-Token": who.csrf_token } : {};
+}
+
+// Not (or no longer) signed in: to the login page, back here afterwards. Answers false when the server has no login
+// page (an older server, or API tokens only): the caller then asks for an API token.
+let leaving = false;
+
+export async function signIn() {
+  if (leaving) return true;
+  let hasLogin = false;
+  try {
+    hasLogin = (await fetch("/login", { redirect: "manual" })).ok;
+  } catch {
+    // unreachable: no login page
+  }
+  if (!hasLogin) return false;
+  leaving = true;
+  location.assign("/login?next=" + encodeURIComponent(location.pathname + location.search));
+  return true;
 }
 
 // Requests sent all at once would share the store's cores and all finish late, so a page's requests go out at most
@@ -67,17 +116,46 @@ async function request(path, params, signal) {
   } finally {
     release();
   }
-  if (!response.ok) {
-    let detail = response.statusText;
-    try {
-      const body = await response.json();
-      detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail);
-    } catch {
-      // not JSON: keep the status text
-    }
-    throw new ApiError(response.status, detail);
-  }
+  if (!response.ok) throw await failure(response);
   return response;
+}
+
+async function failure(response) {
+  let detail = response.statusText;
+  try {
+    const body = await response.json();
+    detail = typeof body.detail === "string" ? body.detail : JSON.stringify(body.detail);
+  } catch {
+    // not JSON: keep the status text
+  }
+  return new ApiError(response.status, detail);
+}
+
+// A state-changing request (POST, PUT, PATCH, DELETE): `body` is sent as JSON, or as is (a file's text) with
+// `contentType`. Answers the JSON reply, or null for an empty one. A 401 goes to the login page.
+export async function send(method, path, body = undefined, { params = null, contentType = null } = {}) {
+  const sent = { ...headers(), ...(await csrfHeaders()) };
+  let payload;
+  if (body !== undefined) {
+    sent["Content-Type"] = contentType || "application/json";
+    payload = contentType ? body : JSON.stringify(body);
+  }
+  const response = await fetch(url(path, params), { method, headers: sent, body: payload });
+  if (response.status === 401) signIn();
+  if (!response.ok) throw await failure(response);
+  const text = await response.text();
+  return text ? JSON.parse(text) : null;
+}
+
+// What a failed request means to the reader; a 403 names the caller's role (the server decides, per role).
+export function describe(error) {
+  if (error instanceof ApiError) {
+    if (error.status === 401) return "Not signed in: the server asks for a login or an API token.";
+    if (error.status === 403)
+      return `Not allowed for your role${role ? ` (${role})` : ""}: ${error.message || "forbidden"}`;
+    return `The server answered ${error.status}: ${error.message}`;
+  }
+  return String(error.message || error);
 }
 
 export async function get(path, params, signal) {

@@ -1,11 +1,12 @@
 // The single-page app: routes each path to its page, keeps the controls in step with the URL, refreshes every
-// 30 s unless paused, and switches the theme.
+// 30 s unless paused, switches the theme, and shows who is signed in (with "Sign out", and the Access pages for admins).
 
-import { ApiError, get, setParallelRequests, setToken } from "./api.js";
+import { ApiError, get, me, send, setParallelRequests, setToken, signIn } from "./api.js";
 import { clear, h } from "./dom.js";
 import { exact } from "./format.js";
 import { PageContext, describe } from "./page.js";
 import * as state from "./state.js";
+import * as access from "./pages/access.js";
 import * as adoption from "./pages/adoption.js";
 import * as connect from "./pages/connect.js";
 import * as cost from "./pages/cost.js";
@@ -31,6 +32,8 @@ let loadingState = null; // the `loading.state` of the last /api/v1/server answe
 
 function route(path) {
   if (PAGES[path]) return { page: PAGES[path], arg: null };
+  const admin = /^\/access(?:\/([a-z-]+))?\/?$/.exec(path);
+  if (admin) return admin[1] && !access.SECTIONS[admin[1]] ? null : { page: access, arg: admin[1] || "users" };
   const match = /^\/(people|sessions)\/(.+)$/.exec(path);
   if (match) {
     try {
@@ -90,7 +93,7 @@ function showBanner(info) {
     banner.append("Demo data loaded. Refresh (r) to see all of it.");
     banner.hidden = false;
   } else {
-    banner.hidden = state === "done" || info.has_data || location.pathname === "/connect";
+    banner.hidden = state === "done" || info.has_data || location.pathname === "/connect" || location.pathname.startsWith("/access");
     banner.append(
       "No telemetry has arrived yet. ",
       h("a", { href: "/connect" }, "Connect Claude Code"),
@@ -106,12 +109,38 @@ function showBanner(info) {
   }
 }
 
+// Who is signed in, in the header: name and role, and "Sign out" when the server asks for a login
+// (`auth_required`); the Access link for admins only (a hint: the server refuses the others anyway).
+async function showAccount() {
+  const who = await me();
+  document.getElementById("nav-access").hidden = !(who && who.role === "admin");
+  const account = document.getElementById("account");
+  if (!who || !who.auth_required) {
+    account.hidden = true;
+    return;
+  }
+  document.getElementById("account-name").textContent = who.name || who.person || "signed in";
+  document.getElementById("account-role").textContent = String(who.role || "").replace("_", " ");
+  account.dataset.role = who.role || "";
+  account.hidden = false;
+}
+
+async function signOut() {
+  try {
+    await send("POST", "/auth/logout");
+  } catch {
+    // already signed out, or the session expired: the login page either way
+  }
+  setToken(null);
+  location.assign("/login");
+}
+
 function askForToken() {
   const form = h(
     "form",
     { class: "token-form" },
     h("h1", {}, "API token"),
-    h("p", {}, "This server asks for an API token (CCMON_API_TOKENS). It is kept for this browser tab only."),
+    h("p", {}, "This server asks for an API token (CCMON_API_TOKENS) or an API key (ccmon api-keys). It is kept for this browser tab only."),
     h("label", {}, "Token ", h("input", { type: "password", name: "token", autocomplete: "off", required: true })),
     h("button", { type: "submit" }, "Continue"),
   );
@@ -148,6 +177,7 @@ function syncControls() {
   showRangeProblem(range.problem);
   // On a person's page the person filter shows that person (the page is theirs whatever the URL's filter says).
   const found = route(location.pathname);
+  controls.hidden = found?.page?.controls === false; // the Access pages have no time range or filters
   const pagePerson = found?.page === person ? found.arg : null;
   for (const name of state.FILTERS) {
     const select = controls.elements[name];
@@ -160,7 +190,7 @@ function syncControls() {
   for (const link of document.querySelectorAll("#nav a")) {
     const path = link.getAttribute("href").split("?")[0];
     const active = path === "/" ? location.pathname === "/" : location.pathname.startsWith(path);
-    link.href = state.href(path);
+    link.href = path === "/access" ? path : state.href(path);
     if (active) link.setAttribute("aria-current", "page");
     else link.removeAttribute("aria-current");
   }
@@ -233,10 +263,14 @@ async function render({ refresh = false } = {}) {
     main.dataset.state = "ready";
     main.dataset.readyMs = String(Math.round(performance.now()));
     status.textContent = "Updated " + new Date().toISOString().slice(11, 19) + " UTC";
-    loadFilterOptions(ctx);
+    if (found?.page?.controls !== false) loadFilterOptions(ctx);
   } catch (error) {
     if (controller.signal.aborted || error.name === "AbortError") return;
-    if (error instanceof ApiError && error.status === 401) return askForToken();
+    // Not signed in: the login page, or (no login page, or `#api-token` asked for) the API token form.
+    if (error instanceof ApiError && error.status === 401) {
+      if (location.hash === "#api-token") return askForToken();
+      return signIn().then((leaving) => leaving || askForToken());
+    }
     status.textContent = describe(error);
     if (refresh) target.remove(); // the view on screen stays, and so does the next refresh
     else main.dataset.state = "error";
@@ -321,6 +355,7 @@ function wire() {
     scheduleRefresh();
   });
   document.getElementById("refresh-now").addEventListener("click", () => render({ refresh: true }));
+  document.getElementById("sign-out").addEventListener("click", () => signOut());
   document.getElementById("theme-toggle").addEventListener("click", () => {
     const next = document.documentElement.dataset.theme === "dark" ? "light" : "dark";
     localStorage.setItem("ccmon.theme", next);
@@ -337,4 +372,5 @@ const dark = window.matchMedia && window.matchMedia("(prefers-color-scheme: dark
 applyTheme(localStorage.getItem("ccmon.theme") || (dark ? "dark" : "light"));
 wire();
 scheduleRefresh();
+showAccount();
 render();

@@ -98,5 +98,7 @@ export const FORMULAS = {
   duration_mean: "Mean = sum of tool durations ÷ tool results",
   error_rate: "API error rate = API errors ÷ (API requests + API errors)",
   sessions_per_user: "Sessions per person = sessions that day ÷ people active that day",
+  headcount_share:
+    "Active of headcount = people in the directory (within your role's scope) with any event or data point in the window ÷ people in the directory",
   percentile: "Percentile: exact, interpolated between the closest ranks (PERCENTILE.INC)",
 };

@@ -1,7 +1,7 @@
 // What a page gets to draw itself: its query (window and filters), panels to fill, and a way to fetch that keeps
 // track of what is still loading, so the page can say when it is ready.
 
-import { ApiError, download, get } from "./api.js";
+import { describe, download, get } from "./api.js";
 import { clear, h } from "./dom.js";
 import * as state from "./state.js";
 
@@ -146,10 +146,4 @@ export function csvButton(name, { path, params, filename, rows = null }) {
   );
 }
 
-export function describe(error) {
-  if (error instanceof ApiError) {
-    if (error.status === 401) return "The server asks for an API token.";
-    return `The server answered ${error.status}: ${error.message}`;
-  }
-  return String(error.message || error);
-}
+export { describe };

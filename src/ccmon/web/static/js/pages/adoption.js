@@ -1,7 +1,7 @@
 // The adoption page: how many people use Claude Code, how much, and on which versions and terminals.
 
 import { barChart, pivot, timeChart } from "../charts.js";
-import { FORMULAS, count, number } from "../format.js";
+import { FORMULAS, count, number, percent } from "../format.js";
 import { table } from "../table.js";
 
 export const name = "adoption";
@@ -44,6 +44,53 @@ function shares(ctx, grid, by, label) {
   );
 }
 
+// Seed 000's success metric, from `adoption/headcount`: the share of the directory's people (within the caller's
+// scope) active in the window, in all (a tile at the top) and per team (a table at the end). Without a directory
+// (`configured` false) neither is shown. Both are built detached and put in place when the answer says so; a failed
+// request shows its reason on the tile. The endpoint takes the window only: the page's filters do not narrow it.
+function headcount(ctx, grid) {
+  const params = { from: ctx.range.from, to: ctx.range.to };
+  const answer = ctx.get("adoption/headcount", params);
+  const holder = document.createElement("div");
+  const formula = FORMULAS.headcount_share;
+  const tiles = ctx.stats(holder, [{ name: "headcount_share", label: "Active of headcount", formula }]);
+  const row = holder.lastElementChild;
+  const list = ctx.panel(holder, "headcount-teams", "Active of headcount by team", { chart: false, formula });
+  const filtered = [...ctx.withFilters().keys()].length > 0;
+  const shown = answer.catch((error) => {
+    if (error.name !== "AbortError") grid.prepend(row);
+    throw error;
+  });
+  tiles.fill(shown, (a) => {
+    if (!a.configured) return;
+    grid.prepend(row);
+    const scope = filtered ? "whole directory: filters do not apply" : "of the directory";
+    const text = `${count(a.active)} of ${count(a.headcount)} · ${percent(a.share)}`;
+    tiles.set("headcount_share", a.share, text, `${scope}, active in the ${a.days}-day window`);
+  });
+  ctx.fill(list, shown.catch(() => ({ configured: false })), (a) => {
+    if (!a.configured) return;
+    grid.append(list.figure);
+    list.body.replaceChildren(
+      table(
+        "headcount-teams",
+        [
+          { key: "team", label: "Team" },
+          { key: "headcount", label: "Headcount", numeric: true, format: count },
+          { key: "active", label: "Active", numeric: true, format: count },
+          { key: "share", label: "Share", numeric: true, format: percent, title: formula },
+        ],
+        a.teams,
+        {
+          sort: { column: "team", descending: false },
+          empty: "Nobody in the directory within your scope",
+          csv: { path: "adoption/headcount", params, filename: "headcount-by-team.csv", rows: (h) => h.teams },
+        },
+      ),
+    );
+  });
+}
+
 export async function render(ctx) {
   ctx.heading("Adoption", "Active people per day, week and month; sessions per person; versions and terminals in use.");
   const grid = ctx.section();
@@ -67,4 +114,5 @@ export async function render(ctx) {
   );
   shares(ctx, grid, "version", "Claude Code version");
   shares(ctx, grid, "terminal", "Terminal");
+  headcount(ctx, grid); // asked last: the charts' requests go first
 }

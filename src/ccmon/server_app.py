@@ -1,0 +1,106 @@
+"""The API app `ccmon serve` answers on its UI/API port, with every router: analytics, login, users and API keys,
+ingest tokens, single sign-on, the directory and privacy.
+
+Built here, in one place, for the server and for the tests: the route x role tests (tests/web/test_roles.py) call
+every route of the app this module builds, so a router cannot be added to the server and escape them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from prometheus_client import CollectorRegistry
+
+from ccmon.analytics import Analytics
+from ccmon.auth.audit import Audit
+from ccmon.auth.authenticator import Authenticator, AuthSettings, open_authenticator
+from ccmon.auth.oidc_login import open_oidc_login
+from ccmon.auth.ratelimit import LoginLimiter
+from ccmon.directory.registry import Directory
+from ccmon.directory_cli import directory_service, person_key_of
+from ccmon.ingest.tokens import IngestTokens
+from ccmon.privacy_cli import open_eraser
+from ccmon.settings import Config
+from ccmon.store.facade import Store
+from ccmon.web.access_routes import access_routes
+from ccmon.web.app import create_app
+from ccmon.web.auth_routes import auth_routes
+from ccmon.web.directory_routes import directory_routes
+from ccmon.web.exports import audit_exports
+from ccmon.web.oidc_routes import oidc_routes
+from ccmon.web.params import Authenticate
+from ccmon.web.privacy_routes import privacy_routes
+from ccmon.web.token_routes import token_routes
+from ccmon.web.ui import LoadingStatus, ServerInfo
+
+
+@dataclass(frozen=True)
+class AccessServices:
+    """The objects behind access control, shared by the receivers (ingest tokens) and the API."""
+
+    store: Store
+    authenticator: Authenticator
+    tokens: IngestTokens
+    directory: Directory
+    audit: Audit
+
+
+def open_access(config: Config, store: Store, directory: Directory) -> AccessServices:
+    """Access control over a migrated store (blocking: reads the store's secrets). A login maps to the person key its
+    rows carry (its email, or the email's pseudonym with `hash_emails`) and to its team and department in the
+    directory."""
+    person_key = person_key_of(config, store)
+
+    def profile(email: str) -> tuple[str, str] | None:
+        person = directory.lookup(email)
+        return (person.team, person.department) if person else None
+
+    authenticator = open_authenticator(
+        AuthSettings.from_config(config),
+        store,
+        session_ttl_hours=config.session_ttl_hours,
+        session_idle_minutes=config.session_idle_minutes,
+        person_of=person_key,
+        profile=profile,
+    )
+    return AccessServices(store, authenticator, IngestTokens(store), directory, Audit(store))
+
+
+def build_api(
+    config: Config,
+    access: AccessServices,
+    *,
+    registry: CollectorRegistry,
+    info: ServerInfo,
+    ready: Callable[[], bool],
+    loading: Callable[[], LoadingStatus | None] = lambda: None,
+    authenticate: Authenticate | None = None,
+) -> FastAPI:
+    """The whole API app (blocking: opens the eraser and single sign-on). `authenticate` replaces the authenticator
+    as the judge of who is calling (tests pick a role per request); login and single sign-on still use the real one."""
+    store, audit, authenticator = access.store, access.audit, access.authenticator
+    judge = authenticate or authenticator
+    api = create_app(
+        Analytics(store),
+        ready=ready,
+        registry=registry,
+        info=info,
+        loading=loading,
+        api_tokens=config.api_tokens,
+        scrape_tokens=config.scrape_tokens,
+        authenticate=judge,
+    )
+    secure = authenticator.settings.secure_cookies  # over TLS
+    api.include_router(auth_routes(authenticator, audit, LoginLimiter(), secure_cookies=secure, authenticate=judge))
+    sso = open_oidc_login(config, authenticator, audit)
+    api.include_router(oidc_routes(sso, authenticator.sessions, secure_cookies=secure))
+    api.include_router(access_routes(judge, users=authenticator.users, api_keys=authenticator.api_keys, audit=audit))
+    api.include_router(token_routes(access.tokens, judge, audit), prefix="/api/v1")
+    eraser = open_eraser(store, hash_emails=config.hash_emails, hash_secret=config.hash_secret)
+    api.include_router(privacy_routes(eraser, judge), prefix="/api/v1")
+    directories = directory_service(config, store, access.directory, audit)
+    api.include_router(directory_routes(directories, judge), prefix="/api/v1")
+    audit_exports(api, audit)
+    return api
