@@ -115,12 +115,18 @@ class Server:
             )
         )
 
-    def _plan_demo(self, store: Store) -> DemoLoad | None:
+    def _plan_demo(self, store: Store, tokens: IngestTokens) -> DemoLoad | None:
         """The demo load to run once the receivers listen: only into an empty store (the demo is deterministic, and
-        re-sent after the dedup window it would count twice). Planned before the server says it is ready, so the
-        load shows as running from the first answer on."""
+        re-sent after the dedup window it would count twice), over plain gRPC with the first static ingest token if
+        any. Planned before the server says it is ready, so the load shows as running from the first answer on."""
         if store.has_events():
             log.info("demo data not loaded: the store already holds events")
+            return None
+        if self.tls or (tokens.required() and not self.config.ingest_tokens):
+            log.warning(
+                "demo data not loaded: the receivers ask for TLS or a stored ingest token (`ccmon demo --token TOKEN` "
+                "sends the demo to a plain-text receiver that asks for a token)"
+            )
             return None
         return DemoLoad()
 
@@ -187,7 +193,7 @@ class Server:
                 ", ".join(logins) if logins else "none (loopback only: every local caller is the admin)",
             )
             if self.demo:
-                self.demo_load = await asyncio.to_thread(self._plan_demo, store)
+                self.demo_load = await asyncio.to_thread(self._plan_demo, store, tokens)
             receiver = Receiver(
                 writer,
                 self.stats,
@@ -206,7 +212,7 @@ class Server:
                     config,
                     access,
                     registry=self.stats.registry,
-                    info=info.model_copy(update={"ingest_token_required": tokens.required()}),
+                    info=info,
                     ready=lambda: self.ready,
                     loading=lambda: self.demo_load.status() if self.demo_load else None,
                 )

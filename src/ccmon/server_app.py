@@ -91,6 +91,8 @@ def build_api(
         api_tokens=config.api_tokens,
         scrape_tokens=config.scrape_tokens,
         authenticate=judge,
+        # Static tokens, or ingest tokens in the store (created and revoked while the server runs).
+        ingest_token_required=lambda: bool(config.ingest_tokens) or access.tokens.required(),
     )
     secure = authenticator.settings.secure_cookies  # over TLS
     api.include_router(auth_routes(authenticator, audit, LoginLimiter(), secure_cookies=secure, authenticate=judge))

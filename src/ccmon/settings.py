@@ -199,7 +199,8 @@ SETTINGS: tuple[Setting, ...] = (
         "scrape_tokens",
         (),
         "Comma-separated bearer tokens accepted by `/metrics` only, for a Prometheus that should not read the API. "
-        "API tokens are accepted there too; with neither set, `/metrics` asks for none.",
+        "Anything the API accepts is accepted there too (so on loopback with no authentication configured, `/metrics` "
+        "asks for nothing).",
         secret=True,
         each=str,
     ),

@@ -345,3 +345,12 @@ def test_a_new_login_ends_the_browsers_previous_session(admin_server: RunningSer
     stale = httpx.get(f"{admin_server.api_url}/api/v1/me", cookies={"ccmon_session": old})
     assert stale.status_code == 401
     assert client.get("/api/v1/me").json()["name"] == "viewer@example.com"
+
+
+def test_metrics_are_never_more_open_than_the_api(store: Store, serve: Any) -> None:
+    """With logins configured (here an API key) and no static tokens, `/metrics` asks for a credential too."""
+    _, key = ApiKeys(store).create("prometheus", role=Role.VIEWER)
+    server = serve()
+    assert httpx.get(f"{server.api_url}/metrics").status_code == 401
+    scraped = httpx.get(f"{server.api_url}/metrics", headers={"authorization": f"Bearer {key}"})
+    assert scraped.status_code == 200 and "ccmon_otlp_requests_total" in scraped.text

@@ -49,9 +49,13 @@ def test_unknown_paths_say_so_to_browsers_and_to_programs(server: RunningServer)
 
 def test_every_script_the_shell_names_is_served_and_nothing_comes_from_elsewhere(server: RunningServer) -> None:
     shell = server.http.get(server.api_url + "/").text
-    assert not re.search(r"""(src|href)=["']?(https?:)?//""", shell), "the UI must work offline"
-    # Every module, found by following imports from the entry point, is served as JavaScript.
-    pending, seen = ["/static/js/app.js"], set()
+    login = server.http.get(server.api_url + "/login").text
+    for page in (shell, login):
+        assert not re.search(r"""(src|href)=["']?(https?:)?//""", page), "the UI must work offline"
+    # Two entry points: the dashboard's app.js, and the login page's own script (it needs nothing of the app).
+    assert '<script type="module" src="/static/js/login.js"></script>' in login
+    # Every module, found by following imports from the entry points, is served as JavaScript.
+    pending, seen = ["/static/js/app.js", "/static/js/login.js"], set()
     while pending:
         path = pending.pop()
         if path in seen:
@@ -66,10 +70,10 @@ def test_every_script_the_shell_names_is_served_and_nothing_comes_from_elsewhere
             assert target.startswith("."), f"{path} imports {target}: only the UI's own modules may be loaded"
             pending.append(str(Path(base, target).resolve()))
     on_disk = {"/static/" + str(p.relative_to(STATIC)) for p in STATIC.rglob("*.js")}
-    assert seen == on_disk, "a script on disk is not reachable from app.js (dead code), or the other way round"
+    assert seen == on_disk, "a script on disk is not reachable from an entry point (dead code), or the other way round"
     # The shell preloads every module, so the browser fetches them at once rather than one import level at a time.
     preloaded = set(re.findall(r'<link rel="modulepreload" href="([^"]+)">', shell))
-    assert preloaded | {"/static/js/app.js"} == on_disk
+    assert preloaded | {"/static/js/app.js", "/static/js/login.js"} == on_disk
     assert server.http.get(server.api_url + "/static/app.css").status_code == 200
 
 

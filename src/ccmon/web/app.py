@@ -7,7 +7,7 @@ they name are closures of `create_app`.
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi import Query as Param
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CollectorRegistry, generate_latest
@@ -28,6 +28,7 @@ from ccmon.analytics.scope import Forbidden
 from ccmon.analytics.session_stats import MAX_BINS, MEASURES, SCALES, Distribution, SessionsByProject
 from ccmon.analytics.sessions import SessionDetail, Sessions
 from ccmon.analytics.timerange import parse_instant
+from ccmon.auth.principal import LOOPBACK_ADMIN, Principal
 from ccmon.web.params import Authenticate, Format, QueryDependencies, authorizer, tabular
 from ccmon.web.ui import LoadingStatus, ServerInfo, StaticAssets, not_found, ui_routes
 
@@ -42,6 +43,7 @@ def create_app(
     api_tokens: Sequence[str] = (),
     scrape_tokens: Sequence[str] = (),
     authenticate: Authenticate | None = None,
+    ingest_token_required: Callable[[], bool] | None = None,
 ) -> FastAPI:
     # No /docs or /redoc: FastAPI's pages load their scripts from a CDN, and ccmon must work offline. The OpenAPI
     # document is served below, behind the API token.
@@ -55,7 +57,20 @@ def create_app(
     )
     authorize = authenticate or authorizer(api_tokens)
     # Prometheus may be given a token that reads nothing else.
-    authorize_scrape = authorizer((*api_tokens, *scrape_tokens))
+    scrape_only = authorizer(scrape_tokens)
+
+    def authorize_scrape(request: Request) -> Principal:
+        """A scrape token, else a credential the API accepts: `/metrics` is never more open than the API, and with
+        scrape tokens configured never open to a caller who presents nothing."""
+        if not scrape_tokens:
+            return authorize(request)
+        try:
+            return scrape_only(request)
+        except HTTPException:
+            principal = authorize(request)
+            if principal is LOOPBACK_ADMIN:
+                raise
+            return principal
 
     app.add_exception_handler(StarletteHTTPException, not_found)
 
@@ -89,7 +104,8 @@ def create_app(
         "/metrics", tags=["operations"], response_class=PlainTextResponse, dependencies=[Depends(authorize_scrape)]
     )
     def metrics() -> PlainTextResponse:
-        """ccmon's own metrics in Prometheus text format (an API or scrape token when tokens are configured)."""
+        """ccmon's own metrics in Prometheus text format (a scrape token, or any credential the API accepts, when
+        authentication is required)."""
         return PlainTextResponse(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     @app.get("/openapi.json", include_in_schema=False, dependencies=[Depends(authorize)])
@@ -99,7 +115,10 @@ def create_app(
     @app.get("/api/v1/server", tags=["operations"], dependencies=[Depends(authorize)])
     def server_info() -> ServerInfo:
         """This server: its version, where Claude Code should send telemetry, whether tokens are asked, the budget."""
-        return info.model_copy(update={"has_data": analytics.has_data(), "loading": loading()})
+        update: dict[str, Any] = {"has_data": analytics.has_data(), "loading": loading()}
+        if ingest_token_required is not None:
+            update["ingest_token_required"] = ingest_token_required()
+        return info.model_copy(update=update)
 
     app.include_router(_analytics_routes(analytics, QueryDependencies(authorize)), prefix="/api/v1")
     app.include_router(ui_routes())
