@@ -111,6 +111,9 @@ class Server:
                 access_log=False,
                 lifespan="off",
                 timeout_graceful_shutdown=5,
+                # The client address is the TCP peer's: trusted proxies, login rate limits and the audit log rely on
+                # it, and uvicorn would otherwise believe X-Forwarded-For from any loopback peer.
+                proxy_headers=False,
                 **tls,
             )
         )

@@ -38,14 +38,17 @@ def test_create_returns_the_secret_once_and_stores_only_its_hash(store: Store) -
     assert tokens.required()
 
 
-def test_no_tokens_means_none_required(store: Store) -> None:
+def test_no_tokens_means_none_required_and_revoking_the_last_does_not_open_ingest(store: Store) -> None:
     tokens = IngestTokens(store)
     tokens.refresh()
     assert not tokens.required()
     info, _ = tokens.create("only")
     assert tokens.required()
     tokens.revoke(info.id)
-    assert not tokens.required()
+    assert tokens.required()  # else revoking the last token would let anyone write, unpinned
+    fresh = IngestTokens(store)
+    fresh.refresh()
+    assert fresh.required()
 
 
 def test_rotate_keeps_id_and_pins_and_retires_the_old_secret(store: Store) -> None:

@@ -354,3 +354,19 @@ def test_metrics_are_never_more_open_than_the_api(store: Store, serve: Any) -> N
     assert httpx.get(f"{server.api_url}/metrics").status_code == 401
     scraped = httpx.get(f"{server.api_url}/metrics", headers={"authorization": f"Bearer {key}"})
     assert scraped.status_code == 200 and "ccmon_otlp_requests_total" in scraped.text
+
+
+def test_the_loopback_admin_answers_this_machine_only(serve: Any) -> None:
+    """No login on loopback, but not for a page elsewhere: a DNS-rebound name (Host) reads nothing, and another
+    site's page (Origin) changes nothing; a command-line client (no Origin) still can."""
+    server = serve()
+    base = server.api_url
+    rebound = httpx.get(f"{base}/api/v1/summary", headers={"host": "attacker.example:3000"})
+    assert rebound.status_code == 403
+    user = {"email": "mallory@example.com", "role": "admin", "password": "a long password!"}
+    forged = httpx.post(f"{base}/api/v1/users", json=user, headers={"origin": "https://attacker.example"})
+    assert forged.status_code == 403
+    assert httpx.post(f"{base}/api/v1/users", json=user, headers={"origin": "http://["}).status_code == 403
+    assert httpx.get(f"{base}/api/v1/users").json()["users"] == []
+    created = httpx.post(f"{base}/api/v1/users", json=user)
+    assert created.status_code == 201, created.text

@@ -152,6 +152,8 @@ class Authenticator:
     def __call__(self, request: Request) -> Principal:
         principal = self._from_header(request)
         if principal is not None:
+            # The proxy knows the browser by its own cookie, so a hostile page's request would carry the login too.
+            check_same_origin(request)
             return principal
         authorization = request.headers.get("authorization")
         if authorization:
@@ -164,6 +166,7 @@ class Authenticator:
                 request.state.csrf_token = session.csrf
                 return session.principal
         if not self.required():
+            check_local(request)
             return LOOPBACK_ADMIN
         raise unauthorized("session expired or not logged in" if cookie else "authentication required")
 
@@ -261,12 +264,34 @@ def check_csrf(request: Request, csrf: str) -> None:
     check_origin(request)
 
 
+def check_same_origin(request: Request) -> None:
+    """A state-changing request a browser could have been made to send from another site: its `Origin` (else
+    `Referer`), when sent, must be this host. Browsers send `Origin` with every cross-site POST, fetch included."""
+    if request.method not in SAFE_METHODS:
+        check_origin(request)
+
+
+def check_local(request: Request) -> None:
+    """The no-login loopback admin is for this machine only: a `Host` other than a loopback name is a page that
+    rebound its own DNS name to 127.0.0.1 (it could then read everything), and a state-changing request from another
+    site's page is refused (it could create an admin or erase data)."""
+    host = request.headers.get("host", "")
+    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
+    if host and not is_loopback(name.strip("[]")):
+        raise HTTPException(403, f"Host {host[:100]!r} is not a loopback name: this server answers 127.0.0.1 only")
+    check_same_origin(request)
+
+
 def check_origin(request: Request) -> None:
     """A browser names the page a request comes from (`Origin`, else `Referer`): it must be this host."""
     host = request.headers.get("host", "")
     for header in ("origin", "referer"):
         value = request.headers.get(header)
         if value:
-            if value == "null" or urlsplit(value).netloc.lower() != host.lower():
+            try:
+                netloc = urlsplit(value).netloc.lower()
+            except ValueError:  # a malformed URL is no origin of ours
+                netloc = ""
+            if value == "null" or netloc != host.lower():
                 raise HTTPException(403, f"cross-origin request refused ({header} is not this host)")
             return

@@ -124,7 +124,13 @@ class Sessions:
         if session is None or session.revoked or now >= session.expires_at or now - session.last_seen >= self.idle:
             return None
         if (now - session.last_seen).total_seconds() >= TOUCH_S:
-            session = replace(session, last_seen=now)
+            # Read the stored row again, not the cache: writing a cached copy (`revoked` false) with a newer version
+            # would undo a revocation made meanwhile by another process, the CLI or another thread.
+            fresh = self._load("id_hash = {id_hash:String}", {"id_hash": id_hash, "now": now})
+            if not fresh:
+                self._remember(id_hash, None)
+                return None
+            session = replace(fresh[0], last_seen=now)
             self._write(session)
         return session
 

@@ -42,11 +42,11 @@ def stored_rules_team_sql(email: str) -> str:
 
 def _new_sql(column: str, rules: bool) -> str:
     """The column's value once the directory is applied (bound: `keys` person keys, `values_<column>`)."""
-    listed = f"transform(person, {{keys:Array(String)}}, {{values_{column}:Array(String)}}, '')"
+    listed = f"transform(lowerUTF8(person), {{keys:Array(String)}}, {{values_{column}:Array(String)}}, '')"
     value = f"if({listed} != '', {listed}, {column})"
     if column == "team" and rules:
         by_rule = stored_rules_team_sql("user_email")
-        value = f"multiIf({listed} != '', {listed}, team = '' AND NOT has({{keys:Array(String)}}, person), "
+        value = f"multiIf({listed} != '', {listed}, team = '' AND NOT has({{keys:Array(String)}}, lowerUTF8(person)), "
         value += f"if({by_rule} != '', {by_rule}, team), team)"
     return value
 
@@ -111,7 +111,7 @@ def reattribute(
     rules = bool(snapshot.rules) and not hashed
     new = {column: _new_sql(column, rules) for column in ATTRIBUTED}
     changed = " OR ".join(f"{column} != {sql}" for column, sql in new.items())
-    scope = "has({keys:Array(String)}, person)" + (" OR (team = '' AND user_email != '')" if rules else "")
+    scope = "has({keys:Array(String)}, lowerUTF8(person))" + (" OR (team = '' AND user_email != '')" if rules else "")
     where = f"({scope}) AND ({changed})"
     if not emails and not rules:
         return Reattribution(dry_run, dict.fromkeys(RAW_TABLES, 0))

@@ -259,9 +259,10 @@ class IngestTokens:
     # --- authorisation ----------------------------------------------------------------------------------------
 
     def required(self) -> bool:
-        """Whether any token is live (not revoked): then exports must present a token."""
+        """Whether exports must present a token: once any token was created, revoked ones included, so revoking
+        the last token closes ingest rather than opening it to anyone."""
         with self._lock:
-            return bool(self._by_hash)
+            return bool(self._records)
 
     def authorize(self, presented: str) -> Grant | None:
         """The grant for a presented secret, or None (unknown, rotated, revoked or expired)."""

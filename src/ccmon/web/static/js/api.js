@@ -121,6 +121,8 @@ async function request(path, params, signal) {
 }
 
 async function failure(response) {
+  // A 403 is described with the caller's role (`describe`): know it before the error is shown.
+  if (response.status === 403) await me();
   let detail = response.statusText;
   try {
     const body = await response.json();
