@@ -41,7 +41,9 @@ def server(chdb_path: Path) -> Iterator[RunningServer]:
     with in_process_server(config) as running:
         at = datetime.now(UTC) - timedelta(hours=1)
         records = [
-            log_record("api_request", f"hc-{i}", at + timedelta(seconds=i), 1, **{"user.email": email, "cost_usd": "0.5"})
+            log_record(
+                "api_request", f"hc-{i}", at + timedelta(seconds=i), 1, **{"user.email": email, "cost_usd": "0.5"}
+            )
             for i, email in enumerate(ACTIVE)
         ]
         resource = {"service.name": "claude-code", "service.version": "2.1.330", "os.type": "linux"}
