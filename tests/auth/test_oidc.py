@@ -19,18 +19,22 @@ from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 import httpx
 import pytest
 
+from ccmon.auth.audit import Audit
 from ccmon.auth.oidc import (
     InvalidIdToken,
     OidcClient,
     OidcError,
+    OidcIdentity,
     OidcSettings,
     PendingLogin,
     ProviderUnavailable,
     safe_next,
 )
-from ccmon.auth.principal import Role
+from ccmon.auth.oidc_login import LoginRefused, OidcLogin
+from ccmon.auth.principal import Principal, Role
 from ccmon.auth.sessions import CACHE_S, COOKIE, hash_id
 from ccmon.auth.users import Users
+from ccmon.store.facade import Store
 from ccmon.web.oidc_routes import PENDING_COOKIE
 from tests.auth.conftest import SsoServer
 from tests.auth.oidc_idp import (
@@ -493,3 +497,38 @@ def test_pending_logins_are_sealed_and_short_lived() -> None:
 )
 def test_safe_next(page: str | None, expected: str) -> None:
     assert safe_next(page) == expected
+
+
+def test_an_admin_made_user_is_taken_over_only_with_a_verified_email(store: Store) -> None:
+    """A provider that sends no `email_verified` (some let users edit their email) does not get a local user's role;
+    a user single sign-on itself created is still signed in."""
+    with OidcClient(OidcSettings("https://idp.invalid", CLIENT_ID, "unused")) as client:
+        silent = client.identity({"sub": "x", "email": "Carol@Example.com"})
+        vouched = client.identity({"sub": "x", "email": "carol@example.com", "email_verified": True})
+        assert (silent.email, silent.verified, vouched.verified) == ("carol@example.com", False, True)
+        users = Users(store)
+        users.create("carol@example.com", role=Role.ADMIN, password="a long password for carol")
+        login = OidcLogin(
+            client,
+            users=users,
+            audit=Audit(store),
+            for_login=lambda email, role, **kw: Principal(email, role, email, via="oidc"),
+            role_map=(),
+            default_role=Role.VIEWER,
+            cookie_key=b"k" * 32,
+        )
+        with pytest.raises(LoginRefused, match="verified"):
+            login._principal(silent)
+        assert login._principal(vouched).role is Role.ADMIN
+        assert login._principal(OidcIdentity("y", "new@example.com", "", ())).role is Role.VIEWER
+
+
+def test_a_new_sso_login_ends_the_browsers_previous_session(sso_server: SsoServer, browser: httpx.Client) -> None:
+    assert sign_in(sso_server, browser, "alice@example.com").status_code == 302
+    first = browser.cookies.get(COOKIE)
+    assert sign_in(sso_server, browser, "alice@example.com").status_code == 302
+    second = browser.cookies.get(COOKIE)
+    assert first and second and first != second
+    assert me(sso_server, browser).status_code == 200
+    with httpx.Client(cookies={COOKIE: first}) as old:
+        assert old.get(f"{sso_server.url}/api/v1/me").status_code == 401

@@ -370,3 +370,16 @@ def test_the_loopback_admin_answers_this_machine_only(serve: Any) -> None:
     assert httpx.get(f"{base}/api/v1/users").json()["users"] == []
     created = httpx.post(f"{base}/api/v1/users", json=user)
     assert created.status_code == 201, created.text
+
+
+def test_a_disabled_users_api_keys_stop_working(store: Store, serve: Any) -> None:
+    Users(store).create("dev@example.com", role=Role.DEVELOPER, password=PASSWORD)
+    _, key = ApiKeys(store).create("dev script", role=Role.DEVELOPER, person="dev@example.com")
+    server = serve()
+
+    def status() -> int:
+        return httpx.get(f"{server.api_url}/api/v1/me", headers={"authorization": f"Bearer {key}"}).status_code
+
+    assert status() == 200
+    Users(store).update("dev@example.com", disabled=True)
+    assert status() == 401

@@ -244,6 +244,9 @@ class Authenticator:
             key = self.api_keys.verify(credential)
             if key is None:
                 raise unauthorized("invalid, expired or revoked API key")
+            owner = self.users.get(key.person) if "@" in key.person else None
+            if owner is not None and owner.disabled:
+                raise unauthorized(f"the API key's person {key.person} is disabled")
             person = self.person_of(key.person) if "@" in key.person else key.person
             return Principal(key.name, key.role, person, key.team, key.department, via="api_key")
         presented = credential.encode()

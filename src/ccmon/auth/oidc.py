@@ -91,6 +91,8 @@ class OidcIdentity:
     """Lower-cased; the provider did not say it is unverified."""
     name: str
     groups: tuple[str, ...]
+    verified: bool = False
+    """The provider said `email_verified: true` (absent is not the same as verified)."""
 
 
 @dataclass(frozen=True)
@@ -396,6 +398,7 @@ class OidcClient:
             email=email.strip().lower(),
             name=name.strip()[:200] if isinstance(name, str) else "",
             groups=_groups(claims.get(self.settings.groups_claim)),
+            verified=claims.get("email_verified") is True,
         )
 
 

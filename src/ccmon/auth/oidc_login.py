@@ -109,6 +109,13 @@ class OidcLogin:
         user = self._users.get(identity.email)
         if user is not None and user.disabled:
             raise LoginRefused(f"{identity.email} is disabled in ccmon")
+        if user is not None and user.source != "oidc" and not identity.verified:
+            # A user an admin made (with its role) is only taken over by a provider that vouches for the address:
+            # some let their users edit `email` and send no `email_verified` at all.
+            raise LoginRefused(
+                f"{identity.email} is a ccmon user made by an admin, and the identity provider does not say the "
+                "address is verified (email_verified)"
+            )
         if user is None or user.source == "oidc":
             role = role_for(identity.groups, self._role_map, self._default_role)
             if role is None:

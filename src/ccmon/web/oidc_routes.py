@@ -20,7 +20,7 @@ from pydantic import BaseModel
 
 from ccmon.auth.oidc import PENDING_MAX_AGE_S, OidcError
 from ccmon.auth.oidc_login import OidcLogin
-from ccmon.auth.sessions import Sessions, set_session_cookie
+from ccmon.auth.sessions import COOKIE, Sessions, set_session_cookie
 from ccmon.web.ui import SECURITY_HEADERS
 
 PENDING_COOKIE = "ccmon_oidc"
@@ -121,6 +121,8 @@ def oidc_routes(sso: OidcLogin | None, sessions: Sessions, *, secure_cookies: bo
         try:
             principal, next_page = await run_in_threadpool(sso.complete, cookie, params, _client_address(request))
             session, _ = await run_in_threadpool(sessions.create, principal)
+            if previous := request.cookies.get(COOKIE):  # a new login ends the browser's previous session
+                await run_in_threadpool(sessions.revoke, previous)
         except OidcError as exc:
             response = _failure(exc)
         else:
