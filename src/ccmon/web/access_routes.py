@@ -19,8 +19,8 @@ from ccmon.auth.api_keys import ApiKeyError, ApiKeys
 from ccmon.auth.audit import MAX_PAGE, Audit, InvalidCursor
 from ccmon.auth.principal import Principal, Role
 from ccmon.auth.users import MAX_EMAIL, UserError, Users
-from ccmon.web.auth_routes import capped_route, client_address
-from ccmon.web.params import Authenticate, reject_unknown_parameters
+from ccmon.web.auth_routes import capped_route
+from ccmon.web.params import Authenticate, client_address, reject_unknown_parameters
 
 MAX_BODY = 64 * 1024
 

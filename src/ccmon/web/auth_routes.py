@@ -25,7 +25,7 @@ from ccmon.auth.principal import Principal
 from ccmon.auth.ratelimit import LoginLimiter
 from ccmon.auth.sessions import COOKIE, clear_session_cookie, set_session_cookie
 from ccmon.auth.users import MAX_EMAIL
-from ccmon.web.params import Authenticate
+from ccmon.web.params import Authenticate, client_address
 from ccmon.web.ui import SECURITY_HEADERS, STATIC
 
 MAX_LOGIN_BODY = 16 * 1024
@@ -74,10 +74,6 @@ LOGIN_BODY = {
         },
     }
 }
-
-
-def client_address(request: Request) -> str:
-    return request.client.host if request.client else ""
 
 
 async def read_capped(request: Request, limit: int) -> bytes:

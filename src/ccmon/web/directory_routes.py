@@ -27,7 +27,7 @@ from ccmon.auth.principal import Principal
 from ccmon.directory.people import MAX_BYTES, DirectoryError, parse
 from ccmon.directory.reattribute import Reattribution
 from ccmon.directory.registry import Directory
-from ccmon.web.params import Authenticate, reject_unknown_parameters
+from ccmon.web.params import Authenticate, client_address, reject_unknown_parameters
 
 _MEDIA_TYPES = {
     "text/csv": "csv",
@@ -124,7 +124,7 @@ def directory_routes(service: DirectoryService, authorize: Authenticate) -> APIR
 
     def audit(request: Request, principal: Principal, action: str, detail: str, outcome: str = "ok") -> None:
         if service.audit is not None:
-            address = request.client.host if request.client else ""
+            address = client_address(request)
             service.audit.record(principal.name, action, "directory", outcome, address, detail)
 
     @router.get("/directory", tags=["admin"])

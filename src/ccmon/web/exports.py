@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 
 from ccmon.auth.audit import Audit
 from ccmon.auth.principal import Principal
+from ccmon.web.params import client_address
 
 MAX_DETAIL = 2000
 """The query string is kept up to this many characters (filters, range, sort): what was exported, not a copy."""
@@ -25,7 +26,8 @@ def audit_exports(app: FastAPI, audit: Audit) -> None:
             # Set by the query dependency (`ccmon.web.params`) once the caller was authenticated.
             principal: Principal | None = getattr(request.state, "principal", None)
             actor = principal.name if principal else ""
-            address = request.client.host if request.client else ""
             detail = request.url.query[:MAX_DETAIL]
-            await run_in_threadpool(audit.record, actor, "export", request.url.path, "ok", address, detail)
+            await run_in_threadpool(
+                audit.record, actor, "export", request.url.path, "ok", client_address(request), detail
+            )
         return response

@@ -21,6 +21,7 @@ from pydantic import BaseModel
 from ccmon.auth.oidc import PENDING_MAX_AGE_S, OidcError
 from ccmon.auth.oidc_login import OidcLogin
 from ccmon.auth.sessions import COOKIE, Sessions, set_session_cookie
+from ccmon.web.params import client_address
 from ccmon.web.ui import SECURITY_HEADERS
 
 PENDING_COOKIE = "ccmon_oidc"
@@ -43,10 +44,6 @@ def _failure(exc: OidcError) -> HTMLResponse:
 <body><main class="login-failed"><h1>Sign-in failed</h1><p id="sso-error">{message}</p>
 <p><a href="/login">Back to the login page</a></p></main></body></html>"""
     return HTMLResponse(body, status_code=exc.status, headers={**SECURITY_HEADERS, **NO_STORE})
-
-
-def _client_address(request: Request) -> str:
-    return request.client.host if request.client else ""
 
 
 def oidc_routes(sso: OidcLogin | None, sessions: Sessions, *, secure_cookies: bool) -> APIRouter:
@@ -119,7 +116,7 @@ def oidc_routes(sso: OidcLogin | None, sessions: Sessions, *, secure_cookies: bo
         cookie = request.cookies.get(PENDING_COOKIE)
         response: Response
         try:
-            principal, next_page = await run_in_threadpool(sso.complete, cookie, params, _client_address(request))
+            principal, next_page = await run_in_threadpool(sso.complete, cookie, params, client_address(request))
             session, _ = await run_in_threadpool(sessions.create, principal)
             if previous := request.cookies.get(COOKIE):  # a new login ends the browser's previous session
                 await run_in_threadpool(sessions.revoke, previous)

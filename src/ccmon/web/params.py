@@ -42,6 +42,11 @@ def authorizer(api_tokens: Sequence[str]) -> Authenticate:
     return authorize
 
 
+def client_address(request: Request) -> str:
+    """The caller's address as the audit log and the login rate limit record it: the TCP peer (never a header)."""
+    return request.client.host if request.client else ""
+
+
 def _query_names(dependant: Dependant) -> set[str]:
     names = {p.alias for p in dependant.query_params}
     for sub_dependant in dependant.dependencies:

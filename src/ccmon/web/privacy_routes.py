@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ccmon.auth.principal import Principal
+from ccmon.web.params import client_address
 
 MAX_PERSON = 320
 
@@ -61,7 +62,7 @@ def privacy_routes(eraser: Eraser, authenticate: Callable[[Request], Principal])
     def forget(body: ForgetRequest, principal: Annotated[Principal, Depends(admin)], request: Request) -> ForgetResult:
         """Erase one person's telemetry, rollup rows, login, sessions, API keys and directory entry; rename them in
         the audit log. Stop their telemetry first: what they send afterwards is stored again."""
-        address = request.client.host if request.client else ""
+        address = client_address(request)
         try:
             report = eraser.forget(body.person, principal.name, address)
         except ValueError as exc:

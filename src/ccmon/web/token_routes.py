@@ -16,6 +16,7 @@ from fastapi import Path as PathParam
 from pydantic import BaseModel, ConfigDict, Field
 
 from ccmon.auth.principal import Principal
+from ccmon.web.params import client_address
 
 MAX_TEXT = 200
 
@@ -95,10 +96,6 @@ class IngestTokenList(BaseModel):
     tokens: list[IngestToken]
 
 
-def _address(request: Request) -> str:
-    return request.client.host if request.client else ""
-
-
 def token_routes(
     registry: TokenRegistry, authenticate: Callable[[Request], Principal], audit: AuditLog | None = None
 ) -> APIRouter:
@@ -115,7 +112,7 @@ def token_routes(
 
     def record(principal: Principal, request: Request, action: str, target: str, outcome: str, detail: str) -> None:
         if audit is not None:
-            audit.record(principal.name, action, target, outcome, _address(request), detail)
+            audit.record(principal.name, action, target, outcome, client_address(request), detail)
 
     @router.get("/ingest-tokens")
     def list_tokens(_: Admin) -> IngestTokenList:
