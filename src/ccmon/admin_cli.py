@@ -8,6 +8,7 @@ and a fix to one is a fix to all.
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -18,6 +19,16 @@ import orjson
 
 from ccmon.reports_cli import DEFAULT_URL, TIMEOUT_S, _detail, _reason
 from ccmon.store.facade import Store
+
+
+def add_target_arguments(parser: argparse.ArgumentParser, *, token: str = "an admin API token or API key") -> None:
+    """The flags saying where an admin command acts: a running server (`--url`, `--token`) or a stopped server's data
+    folder (`--data-dir`, `--database`); and `--json`."""
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    parser.add_argument("--url", default=DEFAULT_URL, help=f"the ccmon API ({DEFAULT_URL})")
+    parser.add_argument("--token", help=f"{token}, if the server asks for one")
+    parser.add_argument("--data-dir", help="act on this (stopped) server's data folder instead of asking a server")
+    parser.add_argument("--database", default="ccmon", help="ClickHouse database in --data-dir (ccmon)")
 
 
 class AdminCliError(RuntimeError):

@@ -19,9 +19,8 @@ from typing import TYPE_CHECKING, Any, TextIO
 import httpx
 import orjson
 
-from ccmon.admin_cli import AdminCliError, open_data_folder, request_admin_api
+from ccmon.admin_cli import AdminCliError, add_target_arguments, open_data_folder, request_admin_api
 from ccmon.directory.people import FIELDS, DirectoryError, format_of, parse
-from ccmon.reports_cli import DEFAULT_URL
 from ccmon.settings import Config, ConfigError, load_config
 from ccmon.store.facade import Store, StoreError
 
@@ -124,11 +123,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     apply = actions.add_parser("apply", help="re-apply the directory to stored telemetry")
     apply.add_argument("--dry-run", action="store_true", help="say what would change, change nothing")
     for action in actions.choices.values():
-        action.add_argument("--json", action="store_true", help="print JSON")
-        action.add_argument("--url", default=DEFAULT_URL, help=f"the ccmon API ({DEFAULT_URL})")
-        action.add_argument("--token", help="an admin API token, if the server asks for one")
-        action.add_argument("--data-dir", help="use this (stopped) server's data folder instead")
-        action.add_argument("--database", default="ccmon", help="ClickHouse database in --data-dir (ccmon)")
+        add_target_arguments(action)
         action.add_argument("--config", help="TOML settings (hash_emails, hash_secret) for --data-dir")
     return parser
 

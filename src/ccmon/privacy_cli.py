@@ -26,7 +26,7 @@ from typing import Any, TextIO
 
 import orjson
 
-from ccmon.admin_cli import AdminCliError, open_data_folder, request_admin_api
+from ccmon.admin_cli import AdminCliError, add_target_arguments, open_data_folder, request_admin_api
 from ccmon.auth.audit import Audit
 from ccmon.directory.pseudonyms import SECRET_NAME as PSEUDONYM_SECRET
 from ccmon.directory.pseudonyms import pseudonym, pseudonym_secret
@@ -192,11 +192,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
         "--data-dir. Stop the person's telemetry first: what they send afterwards is stored again.",
     )
     forget.add_argument("--person", required=True, help="the person's email, or their person key")
-    forget.add_argument("--url", default=DEFAULT_URL, help=f"the ccmon API ({DEFAULT_URL})")
-    forget.add_argument("--token", help="an admin's API key or API token, if the server asks for one")
-    forget.add_argument("--data-dir", help="open this data folder (of a stopped server) instead of asking a server")
-    forget.add_argument("--database", default="ccmon", help="the database in --data-dir (ccmon)")
-    forget.add_argument("--json", action="store_true", help="print the report as JSON")
+    add_target_arguments(forget)
     return forget  # type: ignore[no-any-return]
 
 

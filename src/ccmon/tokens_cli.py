@@ -18,8 +18,7 @@ from urllib.parse import quote
 import httpx
 import orjson
 
-from ccmon.admin_cli import AdminCliError, open_data_folder, request_admin_api
-from ccmon.reports_cli import DEFAULT_URL
+from ccmon.admin_cli import AdminCliError, add_target_arguments, open_data_folder, request_admin_api
 from ccmon.store.facade import StoreError
 
 COLUMNS = ("id", "name", "organization", "team", "department", "cost_center", "rate_limit_per_s", "expires_at")
@@ -52,11 +51,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action = actions.add_parser(name, help=what)
         action.add_argument("id", help="the token's id (see `ccmon tokens list`)")
     for action in actions.choices.values():
-        action.add_argument("--json", action="store_true", help="print JSON")
-        action.add_argument("--url", default=DEFAULT_URL, help=f"the ccmon API ({DEFAULT_URL})")
-        action.add_argument("--token", help="an admin API token, if the server asks for one")
-        action.add_argument("--data-dir", help="change this (stopped) server's data folder instead")
-        action.add_argument("--database", default="ccmon", help="ClickHouse database in --data-dir (ccmon)")
+        add_target_arguments(action)
     return tokens
 
 

@@ -19,8 +19,7 @@ from urllib.parse import quote
 
 import orjson
 
-from ccmon.admin_cli import AdminCliError, open_data_folder, request_admin_api
-from ccmon.reports_cli import DEFAULT_URL
+from ccmon.admin_cli import AdminCliError, add_target_arguments, open_data_folder, request_admin_api
 from ccmon.store.facade import StoreError
 from ccmon.tokens_cli import TokensError, parse_expiry
 
@@ -32,14 +31,6 @@ Out = TextIO
 
 class CliError(AdminCliError):
     """`ccmon users`'s and `ccmon api-keys`'s one-line failures."""
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--json", action="store_true", help="print JSON")
-    parser.add_argument("--url", default=DEFAULT_URL, help=f"the ccmon API ({DEFAULT_URL})")
-    parser.add_argument("--token", help="an admin API token or API key, if the server asks for one")
-    parser.add_argument("--data-dir", help="change this (stopped) server's data folder instead")
-    parser.add_argument("--database", default="ccmon", help="ClickHouse database in --data-dir (ccmon)")
 
 
 def add_parsers(
@@ -66,7 +57,7 @@ def add_parsers(
     remove = actions.add_parser("remove", help="remove a user; ends their sessions")
     remove.add_argument("email")
     for action in actions.choices.values():
-        _common(action)
+        add_target_arguments(action)
 
     keys: argparse.ArgumentParser = commands.add_parser(
         "api-keys",
@@ -86,7 +77,7 @@ def add_parsers(
     revoke = key_actions.add_parser("revoke", help="revoke a key")
     revoke.add_argument("id", help="the key's id (see `ccmon api-keys list`)")
     for action in key_actions.choices.values():
-        _common(action)
+        add_target_arguments(action)
     return {"users": users, "api-keys": keys}
 
 
