@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from ccmon.auth.groups import RoleRule
+from ccmon.settings import Config
 from ccmon.store.facade import Store
 from tests.auth.oidc_idp import CLIENT_ID, CLIENT_SECRET, ROLE_MAP, OidcIdp, running_idp
 from tests.support import RunningServer, in_process_server, make_config
@@ -35,22 +36,27 @@ class SsoServer:
         return self.server.api_url
 
 
-@pytest.fixture(scope="module")
-def sso_server(chdb_path: Path, oidc_idp: OidcIdp) -> Iterator[SsoServer]:
-    """ccmon with single sign-on through the test provider: alice is an admin, bob a developer, carol has no role
-    (`default_role = none`)."""
-    database = f"sso_{uuid.uuid4().hex[:12]}"
-    config = make_config(
+def sso_config(chdb_path: Path, issuer: str) -> Config:
+    """A server config, in a database of its own, signing in through the test provider at `issuer`: alice is an
+    admin, bob a developer, carol has no role (`default_role = none`)."""
+    return make_config(
         chdb_path,
-        database=database,
-        oidc_issuer=oidc_idp.issuer,
+        database=f"sso_{uuid.uuid4().hex[:12]}",
+        oidc_issuer=issuer,
         oidc_client_id=CLIENT_ID,
         oidc_client_secret=CLIENT_SECRET,
         role_map=tuple(RoleRule.parse(rule) for rule in ROLE_MAP),
         default_role="none",
     )
+
+
+@pytest.fixture(scope="module")
+def sso_server(chdb_path: Path, oidc_idp: OidcIdp) -> Iterator[SsoServer]:
+    """ccmon with single sign-on through the test provider: alice is an admin, bob a developer, carol has no role
+    (`default_role = none`)."""
+    config = sso_config(chdb_path, oidc_idp.issuer)
     with in_process_server(config) as server:
-        store = Store.open(data_dir=str(chdb_path), database=database)
+        store = Store.open(data_dir=str(chdb_path), database=config.database)
         try:
             yield SsoServer(server, store, oidc_idp)
         finally:

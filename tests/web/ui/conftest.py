@@ -285,6 +285,50 @@ def page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Page]:
     assert not errors, "the page logged errors:\n" + "\n".join(errors)
 
 
+Opened = Callable[..., Page]
+
+
+@pytest.fixture
+def open_browser(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Opened]:
+    """Pages in browser contexts of their own (one per signed-in user): `open_browser(allow=(403,))` tolerates
+    Chromium's console errors for those statuses only. Errors fail the test at teardown; screenshots are kept."""
+    opened: list[tuple[Page, list[str]]] = []
+
+    def open_page(allow: tuple[int, ...] = (), api_key: str | None = None) -> Page:
+        context = browser.new_context(viewport={"width": VIEWPORT["width"], "height": VIEWPORT["height"]})
+        context.set_default_timeout(TIMEOUT_MS)
+        if api_key:  # as the dashboard keeps an API token for the tab
+            context.add_init_script(f"sessionStorage.setItem('ccmon.apiToken', {api_key!r})")
+        page = context.new_page()
+        errors: list[str] = []
+        expected = re.compile(rf"status of ({'|'.join(str(s) for s in allow)}) ") if allow else None
+
+        def on_console(message: ConsoleMessage) -> None:
+            if message.type == "error" and not (expected and expected.search(message.text)):
+                errors.append(f"console error: {message.text} ({message.location.get('url')})")
+
+        def on_page_error(error: Error) -> None:
+            errors.append(f"uncaught {error.name}: {error.message}")
+
+        page.on("console", on_console)
+        page.on("pageerror", on_page_error)
+        opened.append((page, errors))
+        return page
+
+    yield open_page
+    problems: list[str] = []
+    for index, (page, errors) in enumerate(opened):
+        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name).strip("_")
+        path = ARTIFACTS / "screenshots" / f"{name}-{index}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            page.screenshot(path=str(path), full_page=True)
+        finally:
+            page.context.close()
+        problems.extend(errors)
+    assert not problems, "the pages logged errors:\n" + "\n".join(problems)
+
+
 def wait_until(check: Callable[[], bool], message: str | Callable[[], str], timeout: float = TIMEOUT_MS / 1000) -> None:
     """Poll `check` (every 100 ms) until it holds; fail with `message` after `timeout` seconds."""
     deadline = time.monotonic() + timeout

@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -22,11 +22,11 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Error, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.otlp import helpers as otlp
 from tests.support import RunningServer, in_process_server, make_config
-from tests.web.ui.conftest import ARTIFACTS, TIMEOUT_MS, VIEWPORT, log_record, wait_until
+from tests.web.ui.conftest import Opened, log_record, wait_until
 
 PASSWORD = "correct horse battery staple"
 XSS_NAME = '<img src=x onerror="window.__xss = 1"><script>window.__xss = 2</script>'
@@ -70,50 +70,6 @@ def access_server(chdb_path: Path) -> Iterator[AccessServer]:
             assert time.monotonic() < deadline, "the server never started asking for credentials"
             time.sleep(0.2)
         yield access
-
-
-Opened = Callable[..., Page]
-
-
-@pytest.fixture
-def open_browser(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Opened]:
-    """Pages in browser contexts of their own (one per signed-in user): `open_browser(allow=(403,))` tolerates
-    Chromium's console errors for those statuses only. Errors fail the test at teardown; screenshots are kept."""
-    opened: list[tuple[Page, list[str]]] = []
-
-    def open_page(allow: tuple[int, ...] = (), api_key: str | None = None) -> Page:
-        context = browser.new_context(viewport={"width": VIEWPORT["width"], "height": VIEWPORT["height"]})
-        context.set_default_timeout(TIMEOUT_MS)
-        if api_key:  # as the dashboard keeps an API token for the tab
-            context.add_init_script(f"sessionStorage.setItem('ccmon.apiToken', {api_key!r})")
-        page = context.new_page()
-        errors: list[str] = []
-        expected = re.compile(rf"status of ({'|'.join(str(s) for s in allow)}) ") if allow else None
-
-        def on_console(message: ConsoleMessage) -> None:
-            if message.type == "error" and not (expected and expected.search(message.text)):
-                errors.append(f"console error: {message.text} ({message.location.get('url')})")
-
-        def on_page_error(error: Error) -> None:
-            errors.append(f"uncaught {error.name}: {error.message}")
-
-        page.on("console", on_console)
-        page.on("pageerror", on_page_error)
-        opened.append((page, errors))
-        return page
-
-    yield open_page
-    problems: list[str] = []
-    for index, (page, errors) in enumerate(opened):
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name).strip("_")
-        path = ARTIFACTS / "screenshots" / f"{name}-{index}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            page.screenshot(path=str(path), full_page=True)
-        finally:
-            page.context.close()
-        problems.extend(errors)
-    assert not problems, "the pages logged errors:\n" + "\n".join(problems)
 
 
 def sign_in(page: Page, access: AccessServer, email: str) -> None:

@@ -12,22 +12,21 @@ from __future__ import annotations
 
 import re
 import time
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Error, Page, expect
+from playwright.sync_api import Page, expect
 
-from ccmon.auth.groups import RoleRule
 from ccmon.auth.sessions import CACHE_S, COOKIE, hash_id
 from ccmon.store.facade import Store
-from tests.auth.oidc_idp import CLIENT_ID, CLIENT_SECRET, ROLE_MAP, OidcIdp, idp_login, password, running_idp
-from tests.support import RunningServer, in_process_server, make_config
-from tests.web.ui.conftest import ARTIFACTS, TIMEOUT_MS, VIEWPORT
+from tests.auth.conftest import sso_config
+from tests.auth.oidc_idp import CLIENT_ID, OidcIdp, idp_login, password, running_idp
+from tests.support import RunningServer, in_process_server
+from tests.web.ui.conftest import Opened
 
 
 @dataclass(frozen=True)
@@ -44,64 +43,13 @@ class SsoUi:
 @pytest.fixture(scope="module")
 def sso_ui(chdb_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[SsoUi]:
     with running_idp(tmp_path_factory.mktemp("oidc-idp-ui") / "idp.log") as idp:
-        database = f"sso_ui_{uuid.uuid4().hex[:12]}"
-        config = make_config(
-            chdb_path,
-            database=database,
-            oidc_issuer=idp.issuer,
-            oidc_client_id=CLIENT_ID,
-            oidc_client_secret=CLIENT_SECRET,
-            role_map=tuple(RoleRule.parse(rule) for rule in ROLE_MAP),
-            default_role="none",
-        )
+        config = sso_config(chdb_path, idp.issuer)
         with in_process_server(config) as server:
-            store = Store.open(data_dir=str(chdb_path), database=database)
+            store = Store.open(data_dir=str(chdb_path), database=config.database)
             try:
                 yield SsoUi(server, store, idp)
             finally:
                 store.close()
-
-
-Opened = Callable[..., Page]
-
-
-@pytest.fixture
-def open_page(browser: Browser, request: pytest.FixtureRequest) -> Iterator[Opened]:
-    """A page in a fresh browser context; `open_page(allow=(401,))` tolerates Chromium's console errors for those
-    statuses only. Errors fail the test at teardown; a screenshot is kept either way."""
-    opened: list[tuple[Page, list[str]]] = []
-
-    def open_one(allow: tuple[int, ...] = ()) -> Page:
-        context = browser.new_context(viewport={"width": VIEWPORT["width"], "height": VIEWPORT["height"]})
-        context.set_default_timeout(TIMEOUT_MS)
-        page = context.new_page()
-        errors: list[str] = []
-        expected = re.compile(rf"status of ({'|'.join(str(s) for s in allow)}) ") if allow else None
-
-        def on_console(message: ConsoleMessage) -> None:
-            if message.type == "error" and not (expected and expected.search(message.text)):
-                errors.append(f"console error: {message.text} ({message.location.get('url')})")
-
-        def on_page_error(error: Error) -> None:
-            errors.append(f"uncaught {error.name}: {error.message}")
-
-        page.on("console", on_console)
-        page.on("pageerror", on_page_error)
-        opened.append((page, errors))
-        return page
-
-    yield open_one
-    problems: list[str] = []
-    for index, (page, errors) in enumerate(opened):
-        name = re.sub(r"[^A-Za-z0-9_.-]+", "_", request.node.name).strip("_")
-        path = ARTIFACTS / "screenshots" / f"{name}-{index}.png"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            page.screenshot(path=str(path), full_page=True)
-        finally:
-            page.context.close()
-        problems.extend(errors)
-    assert not problems, "the pages logged errors:\n" + "\n".join(problems)
 
 
 def to_login_page(page: Page, sso: SsoUi, path: str) -> None:
@@ -138,9 +86,9 @@ def dashboard_ready(page: Page) -> None:
 
 @pytest.mark.parametrize(("email", "role"), [("bob@example.com", "developer"), ("alice@example.com", "admin")])
 def test_sso_login_lands_on_the_dashboard_with_the_groups_role(
-    open_page: Opened, sso_ui: SsoUi, email: str, role: str
+    open_browser: Opened, sso_ui: SsoUi, email: str, role: str
 ) -> None:
-    page = open_page(allow=(401,))
+    page = open_browser(allow=(401,))
     to_login_page(page, sso_ui, "/cost?range=7d")
     at_the_provider(page, sso_ui, email)
     page.wait_for_url(re.compile(rf"^{re.escape(sso_ui.url)}/cost\?range=7d$"))
@@ -156,8 +104,8 @@ def test_sso_login_lands_on_the_dashboard_with_the_groups_role(
     assert page.evaluate("document.cookie").find(COOKIE) == -1
 
 
-def test_groups_without_a_role_get_an_error_page_and_no_session(open_page: Opened, sso_ui: SsoUi) -> None:
-    page = open_page(allow=(401, 403))
+def test_groups_without_a_role_get_an_error_page_and_no_session(open_browser: Opened, sso_ui: SsoUi) -> None:
+    page = open_browser(allow=(401, 403))
     to_login_page(page, sso_ui, "/")
     at_the_provider(page, sso_ui, "carol@example.com")
     page.wait_for_url(re.compile(rf"^{re.escape(sso_ui.url)}/auth/oidc/callback\?"))
@@ -167,13 +115,13 @@ def test_groups_without_a_role_get_an_error_page_and_no_session(open_page: Opene
     page.wait_for_url(re.compile(r"/login"))
 
 
-def test_a_wrong_state_is_refused(open_page: Opened, sso_ui: SsoUi) -> None:
+def test_a_wrong_state_is_refused(open_browser: Opened, sso_ui: SsoUi) -> None:
     """Login CSRF: the browser, in the middle of its own sign-in, is sent to ccmon's callback with another login's
     code and state (the attacker's, for bob). ccmon refuses it: the state is not this browser's."""
     with httpx.Client(timeout=30) as attacker:
         started = attacker.get(f"{sso_ui.url}/auth/oidc/start")
         forged = idp_login(attacker, started.headers["location"], "bob@example.com")
-    page = open_page(allow=(400, 401))
+    page = open_browser(allow=(400, 401))
     to_login_page(page, sso_ui, "/")
     page.click("#sso-link")
     page.wait_for_url(re.compile(rf"^{re.escape(sso_ui.idp.issuer)}/interaction/"))
@@ -184,8 +132,8 @@ def test_a_wrong_state_is_refused(open_page: Opened, sso_ui: SsoUi) -> None:
     assert page.context.request.get(f"{sso_ui.url}/api/v1/me").status == 401
 
 
-def test_an_expired_session_goes_back_to_the_login_page(open_page: Opened, sso_ui: SsoUi) -> None:
-    page = open_page(allow=(401,))
+def test_an_expired_session_goes_back_to_the_login_page(open_browser: Opened, sso_ui: SsoUi) -> None:
+    page = open_browser(allow=(401,))
     to_login_page(page, sso_ui, "/people")
     at_the_provider(page, sso_ui, "bob@example.com")
     page.wait_for_url(re.compile(r"/people$"))
