@@ -16,7 +16,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from ccmon.auth.api_keys import ApiKeyError, ApiKeys
-from ccmon.auth.audit import MAX_PAGE, Audit, InvalidCursor
+from ccmon.auth.audit import MAX_PAGE, Audit, AuditPage, InvalidCursor
 from ccmon.auth.principal import Principal, Role
 from ccmon.auth.users import MAX_EMAIL, UserError, Users
 from ccmon.web.auth_routes import capped_route
@@ -108,21 +108,6 @@ class NewApiKey(BaseModel):
     """RFC 3339; none: the key does not expire."""
 
     _check_role = field_validator("role")(_role)
-
-
-class AuditEntryOut(BaseModel):
-    ts: str
-    actor: str
-    action: str
-    target: str
-    outcome: str
-    address: str
-    detail: str
-
-
-class AuditPageOut(BaseModel):
-    entries: list[AuditEntryOut]
-    next_cursor: str | None
 
 
 def admin_only(authorize: Authenticate) -> Callable[[Principal], Principal]:
@@ -238,13 +223,13 @@ def access_routes(authorize: Authenticate, *, users: Users, api_keys: ApiKeys, a
         _: Admin,
         limit: Annotated[int, Param(ge=1, le=MAX_PAGE)] = 100,
         before: Annotated[str | None, Param(max_length=100, description="`next_cursor` of the previous page")] = None,
-    ) -> AuditPageOut:
+    ) -> AuditPage:
         """The audit log, newest first: logins and failures, user, key, token and directory changes, exports and
         erasures."""
         try:
             page = await run_in_threadpool(audit.entries, limit, before)
         except InvalidCursor as exc:
             raise HTTPException(422, str(exc)) from None
-        return AuditPageOut(entries=[AuditEntryOut(**e.as_dict()) for e in page.entries], next_cursor=page.next_cursor)
+        return page  # the audit module's own dataclasses: FastAPI renders them as they are
 
     return router
