@@ -28,10 +28,11 @@ from typing import Any
 
 from ccmon.ingest import otlp_schema
 from ccmon.ingest.attribution import Attribution
-from ccmon.ingest.privacy import REDACTED_COLUMNS, Privacy
+from ccmon.ingest.privacy import Privacy
 from ccmon.ingest.rows import FUTURE_SLACK_NS, MIN_NS, ORIGINAL_TIME_KEY, PINNABLE
 from ccmon.ingest.values import TEXT, Coercion
 from ccmon.ingest.vocabulary import EVENT_PREFIX, EVENTS, PERSON_COLUMNS, SPANS, Column, Layout
+from ccmon.store.content import CONTENT_COLUMNS
 from ccmon.store.dimensions import project_sql, provider_sql, sql_literal
 
 SOURCE = "{source}"
@@ -284,7 +285,7 @@ def _final(layout: Layout, table: str, attribution: Attribution, privacy: Privac
             value = _PSEUDONYM
         if privacy.hashing and name == "person":
             value = f"if({_PSEUDONYM} != '', {_PSEUDONYM}, person)"
-        if name in REDACTED_COLUMNS[table]:
+        if name in CONTENT_COLUMNS[table]:  # their secrets are always redacted
             value = privacy.redact_sql(value)
         columns.append(name if value == name else f"{value} AS {name}")
     return columns

@@ -29,7 +29,6 @@ from typing import Any
 from ccmon.directory.pseudonyms import Pads, pseudonym, pseudonym_sql
 from ccmon.store.content import (
     BODY_KEYS,
-    CONTENT_COLUMNS,
     DIAGNOSTIC_KEYS,
     PROMPT_KEYS,
     RESPONSE_KEYS,
@@ -42,8 +41,6 @@ POLICIES = (REDACT, KEEP, DROP)
 """The content settings' values, the default first."""
 DROPPED = "<DROPPED>"
 
-REDACTED_COLUMNS = CONTENT_COLUMNS
-"""Columns whose secrets are always redacted: the error message, a log record's body, a span's status message."""
 
 EMAIL_KEYS = ("user.email", "user_email", "email", "enduser.email")
 """Attributes holding a person's email, pseudonymised whatever their value looks like."""
