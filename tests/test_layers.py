@@ -1,5 +1,5 @@
-"""Layers import downward only: web/cli -> auth -> analytics -> directory -> store; otlp -> ingest -> directory ->
-store; demo only speaks OTLP."""
+"""Layers import downward only: web/cli -> auth, alerts -> analytics -> directory -> store; otlp -> ingest ->
+directory -> store; demo only speaks OTLP."""
 
 from __future__ import annotations
 
@@ -11,14 +11,15 @@ import pytest
 PACKAGE = Path(__file__).parent.parent / "src" / "ccmon"
 
 FORBIDDEN = {
-    "otlp": {"store", "analytics", "web", "auth"},
-    "ingest": {"otlp", "analytics", "web", "auth"},
-    "store": {"otlp", "ingest", "analytics", "web", "auth", "directory"},
-    "directory": {"otlp", "ingest", "analytics", "web", "auth"},
-    "analytics": {"otlp", "ingest", "web", "auth"},
-    "auth": {"otlp", "ingest", "web"},
+    "otlp": {"store", "analytics", "web", "auth", "alerts"},
+    "ingest": {"otlp", "analytics", "web", "auth", "alerts"},
+    "store": {"otlp", "ingest", "analytics", "web", "auth", "directory", "alerts"},
+    "directory": {"otlp", "ingest", "analytics", "web", "auth", "alerts"},
+    "analytics": {"otlp", "ingest", "web", "auth", "alerts"},
+    "alerts": {"otlp", "ingest", "web", "auth"},
+    "auth": {"otlp", "ingest", "web", "alerts"},
     "web": {"otlp", "ingest", "store"},
-    "demo": {"store", "ingest", "analytics", "web", "otlp", "auth", "directory"},
+    "demo": {"store", "ingest", "analytics", "web", "otlp", "auth", "directory", "alerts"},
 }
 
 
@@ -35,7 +36,7 @@ def _imports(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("layer", sorted(FORBIDDEN))
 def test_layer_imports_point_downward(layer: str) -> None:
-    files = sorted((PACKAGE / layer).glob("*.py"))
+    files = sorted((PACKAGE / layer).rglob("*.py"))
     assert files
     for path in files:
         wrong = _imports(path) & FORBIDDEN[layer]

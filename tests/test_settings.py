@@ -7,7 +7,7 @@ import pytest
 
 from ccmon.auth.authenticator import is_loopback
 from ccmon.server import check_exposure
-from ccmon.settings import SETTINGS, ConfigError, load_config, settings_markdown
+from ccmon.settings import SETTINGS, ConfigError, external_url, load_config, settings_markdown
 from tests.support import REPO, free_port, run_ccmon
 
 
@@ -206,3 +206,59 @@ def test_a_busy_port_is_a_clear_error(tmp_path: Path, busy: str) -> None:
         f"or choose other ports ({busy})\n"
     )
     assert result.stderr.count("\n") == 1
+
+
+def test_alert_settings_defaults_and_sources(tmp_path: Path) -> None:
+    config = load_config(environ={})
+    assert (config.alerts_file, config.alerts_enabled, config.alerts_interval_s, config.external_url) == (
+        None,
+        True,
+        15,
+        None,
+    )
+    toml = tmp_path / "ccmon.toml"
+    toml.write_text('alerts_file = "/etc/ccmon/alerts.yaml"\nalerts_enabled = false\nalerts_interval_s = 30\n')
+    config = load_config(environ={"CCMON_EXTERNAL_URL": "https://ccmon.example.com/"}, config_file=toml)
+    assert (config.alerts_file, config.alerts_enabled, config.alerts_interval_s) == (
+        "/etc/ccmon/alerts.yaml",
+        False,
+        30,
+    )
+    assert external_url(config) == "https://ccmon.example.com"
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({"CCMON_ALERTS_INTERVAL_S": "0"}, "CCMON_ALERTS_INTERVAL_S: expected a whole number of at least 1"),
+        ({"CCMON_ALERTS_ENABLED": "sometimes"}, "CCMON_ALERTS_ENABLED: expected a boolean"),
+        ({"CCMON_EXTERNAL_URL": "ccmon.example.com"}, 'CCMON_EXTERNAL_URL: "ccmon.example.com" is not an http(s) URL'),
+    ],
+)
+def test_bad_alert_settings_name_the_setting(environ: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_config(environ=environ)
+    assert str(caught.value).startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("flags", "url"),
+    [
+        ({"port": "3000"}, "http://127.0.0.1:3000"),
+        ({"host": "0.0.0.0", "port": "8080"}, "http://localhost:8080"),
+        ({"host": "::1", "port": "3000"}, "http://[::1]:3000"),
+        ({"host": "ccmon.internal", "tls_cert_file": "c.pem", "port": "443"}, "https://ccmon.internal:443"),
+    ],
+)
+def test_the_external_url_defaults_to_this_servers_address(flags: dict[str, str], url: str) -> None:
+    assert external_url(load_config(environ={}, flags=flags)) == url
+
+
+def test_serve_refuses_to_start_with_a_malformed_alerts_file(tmp_path: Path) -> None:
+    alerts_file = tmp_path / "alerts.yaml"
+    alerts_file.write_text("rules:\n  - id: r1\n    name: R1\n    signal: cost\n    op: '>'\n    threshold: lots\n")
+    ports = (f"--{name}={free_port()}" for name in ("port", "otlp-grpc-port", "otlp-http-port"))
+    result = run_ccmon("serve", "--alerts-file", str(alerts_file), "--data-dir", str(tmp_path / "data"), *ports)
+    assert result.returncode == 2, result.stderr
+    assert f"alerts_file {alerts_file}:6: rules[0].threshold: expected a number" in result.stderr
+    assert "Traceback" not in result.stderr

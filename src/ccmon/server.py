@@ -13,6 +13,8 @@ from typing import Any
 
 import uvicorn
 
+from ccmon.alerts.config_file import AlertsFileError
+from ccmon.alerts.services import AlertServices, process_holder
 from ccmon.auth.audit import Audit
 from ccmon.auth.authenticator import is_loopback
 from ccmon.directory.pseudonyms import pseudonym_secret
@@ -26,7 +28,7 @@ from ccmon.otlp.grpc import GrpcReceiverThread
 from ccmon.otlp.http import OtlpHttpApp
 from ccmon.otlp.receiver import Receiver
 from ccmon.ports import PortsUnavailable, check_ports, ports_of
-from ccmon.server_app import build_api, open_access
+from ccmon.server_app import build_api, open_access, open_alerts
 from ccmon.server_demo import DEMO_DOMAIN, DEMO_DURATION, DemoLoad
 from ccmon.settings import Config, ConfigError
 from ccmon.store.facade import Store
@@ -95,10 +97,32 @@ class Server:
         self.stats = IngestStats()
         self.ready = False
         self.demo_load: DemoLoad | None = None
+        self.alerts: AlertServices | None = None
         self._stop = asyncio.Event()
 
     def request_stop(self) -> None:
         self._stop.set()
+
+    def reload_alerts_file(self) -> bool:
+        """Apply the alerts file again (SIGHUP); a malformed file is logged with its line and reason, and the rules,
+        channels, budgets and policies in force stay as they were. Whether it was applied."""
+        alerts = self.alerts
+        if alerts is None or not alerts.alerts_file:
+            log.info("SIGHUP: no alerts file to reload (setting alerts_file)")
+            return False
+        try:
+            loaded = alerts.reload_file(actor="sighup")
+        except AlertsFileError as exc:
+            log.error("alerts file not reloaded, the running rules are unchanged: %s", exc)
+            return False
+        except Exception:  # a store error: keep serving, say so
+            log.exception("alerts file not reloaded")
+            return False
+        log.info("alerts file %s reloaded: %s", alerts.alerts_file, loaded.summary())
+        return True
+
+    def _on_sighup(self) -> None:
+        threading.Thread(target=self.reload_alerts_file, name="ccmon-alerts-reload", daemon=True).start()
 
     def _listener(self, app: Any, port: int, *, client_certs: bool = False) -> _Listener:
         tls = self.tls.uvicorn_options(client_certs=client_certs) if self.tls else {}
@@ -152,6 +176,10 @@ class Server:
         for sig in (signal.SIGINT, signal.SIGTERM):
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
                 loop.add_signal_handler(sig, self.request_stop)
+        sighup = getattr(signal, "SIGHUP", None)  # not on Windows
+        if sighup is not None:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sighup, self._on_sighup)
         store = await asyncio.to_thread(
             Store.open, data_dir=config.data_dir, url=config.clickhouse_url, database=config.database
         )
@@ -186,6 +214,9 @@ class Server:
             )
             await asyncio.to_thread(writer.start)
             access = await asyncio.to_thread(open_access, config, store, directory)
+            # The default rules seeded, the alerts file applied (a malformed file: no start); the engine starts
+            # once the listeners are up.
+            self.alerts = await asyncio.to_thread(open_alerts, config, store, directory, holder=process_holder())
             tokens = access.tokens
             await asyncio.to_thread(tokens.start)
             # Before any listener opens: an exposed address without authentication is refused, not served briefly.
@@ -218,6 +249,7 @@ class Server:
                     info=info,
                     ready=lambda: self.ready,
                     loading=lambda: self.demo_load.status() if self.demo_load else None,
+                    alerts=self.alerts,
                 )
             )
             named = {port.number: port for port in ports_of(config)}
@@ -248,6 +280,9 @@ class Server:
             )
             if self.demo_load:
                 self._start_demo(self.demo_load)
+            if config.alerts_enabled and self.alerts is not None:
+                await asyncio.to_thread(self.alerts.engine.start)
+                log.info("alert engine started", extra={"interval_s": config.alerts_interval_s})
             stop = asyncio.create_task(self._stop.wait())
             await asyncio.wait([stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
             stop.cancel()
@@ -261,6 +296,8 @@ class Server:
             for listener in listeners:
                 listener.should_exit = True
             await asyncio.gather(*tasks, return_exceptions=True)
+            if self.alerts is not None:
+                await asyncio.to_thread(self.alerts.engine.close)  # before the store: an evaluation may be running
             if tokens is not None:
                 await asyncio.to_thread(tokens.close)  # last-use times gathered since the last flush
             if writer is not None:

@@ -1,5 +1,5 @@
 """The API app `ccmon serve` answers on its UI/API port, with every router: analytics, login, users and API keys,
-ingest tokens, single sign-on, the directory and privacy.
+ingest tokens, single sign-on, the directory, privacy, alerts, budgets and policies, and the Claude Code hooks.
 
 Built here, in one place, for the server and for the tests: the route x role tests (tests/web/test_roles.py) call
 every route of the app this module builds, so a router cannot be added to the server and escape them.
@@ -7,12 +7,17 @@ every route of the app this module builds, so a router cannot be added to the se
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import FastAPI
 from prometheus_client import CollectorRegistry
 
+from ccmon.alerts.budgets import directory_people
+from ccmon.alerts.config_file import AlertsFileError
+from ccmon.alerts.hooks import HookService
+from ccmon.alerts.services import AlertServices, open_alert_services
 from ccmon.analytics import Analytics
 from ccmon.auth.audit import Audit
 from ccmon.auth.authenticator import Authenticator, AuthSettings, open_authenticator
@@ -22,13 +27,16 @@ from ccmon.directory.registry import Directory
 from ccmon.directory_cli import directory_service, person_key_of
 from ccmon.ingest.tokens import IngestTokens
 from ccmon.privacy_cli import open_eraser
-from ccmon.settings import Config
+from ccmon.settings import Config, ConfigError, external_url
 from ccmon.store.facade import Store
 from ccmon.web.access_routes import access_routes
+from ccmon.web.alert_routes import alert_routes
 from ccmon.web.app import create_app
 from ccmon.web.auth_routes import auth_routes
+from ccmon.web.budget_routes import budget_routes
 from ccmon.web.directory_routes import directory_routes
 from ccmon.web.exports import audit_exports
+from ccmon.web.hook_routes import hook_routes
 from ccmon.web.oidc_routes import oidc_routes
 from ccmon.web.params import Authenticate
 from ccmon.web.privacy_routes import privacy_routes
@@ -68,6 +76,38 @@ def open_access(config: Config, store: Store, directory: Directory) -> AccessSer
     return AccessServices(store, authenticator, IngestTokens(store), directory, Audit(store))
 
 
+def open_alerts(config: Config, store: Store, directory: Directory, *, holder: str | None = None) -> AlertServices:
+    """Alerting over a migrated store (blocking): the default rules seeded and the alerts file applied; a malformed
+    file stops the start (ConfigError naming the line), as a malformed directory file does."""
+    try:
+        return open_alert_services(
+            store,
+            Analytics(store),
+            alerts_file=config.alerts_file,
+            people=directory_people(directory),
+            external_url=external_url(config),
+            interval_s=config.alerts_interval_s,
+            holder=holder,
+        )
+    except AlertsFileError as exc:
+        raise ConfigError(f"alerts_file {exc}") from None
+
+
+def ingest_token_check(config: Config, access: AccessServices) -> Callable[[str], bool]:
+    """Whether a presented secret is an ingest token the receivers accept (a static one, or one in the store), for
+    the hooks, which Claude Code calls with the token it exports telemetry with."""
+    static = tuple(token.encode() for token in config.ingest_tokens)
+
+    def accepted(presented: str) -> bool:
+        given = presented.encode()
+        # Compare with every static token, without stopping at a match, so timing tells nothing.
+        if any([hmac.compare_digest(given, token) for token in static]):
+            return True
+        return access.tokens.authorize(presented) is not None
+
+    return accepted
+
+
 def build_api(
     config: Config,
     access: AccessServices,
@@ -77,11 +117,18 @@ def build_api(
     ready: Callable[[], bool],
     loading: Callable[[], LoadingStatus | None] = lambda: None,
     authenticate: Authenticate | None = None,
+    alerts: AlertServices | None = None,
 ) -> FastAPI:
-    """The whole API app (blocking: opens the eraser and single sign-on). `authenticate` replaces the authenticator
-    as the judge of who is calling (tests pick a role per request); login and single sign-on still use the real one."""
+    """The whole API app (blocking: opens the eraser and single sign-on, and alerting when `alerts` is not given).
+    `authenticate` replaces the authenticator as the judge of who is calling (tests pick a role per request); login
+    and single sign-on still use the real one."""
     store, audit, authenticator = access.store, access.audit, access.authenticator
     judge = authenticate or authenticator
+
+    def ingest_token_required() -> bool:
+        # Static tokens, or ingest tokens in the store (created and revoked while the server runs).
+        return bool(config.ingest_tokens) or access.tokens.required()
+
     api = create_app(
         Analytics(store),
         ready=ready,
@@ -91,8 +138,7 @@ def build_api(
         api_tokens=config.api_tokens,
         scrape_tokens=config.scrape_tokens,
         authenticate=judge,
-        # Static tokens, or ingest tokens in the store (created and revoked while the server runs).
-        ingest_token_required=lambda: bool(config.ingest_tokens) or access.tokens.required(),
+        ingest_token_required=ingest_token_required,
     )
     secure = authenticator.settings.secure_cookies  # over TLS
     api.include_router(auth_routes(authenticator, audit, LoginLimiter(), secure_cookies=secure, authenticate=judge))
@@ -104,5 +150,11 @@ def build_api(
     api.include_router(privacy_routes(eraser, judge), prefix="/api/v1")
     directories = directory_service(config, store, access.directory, audit)
     api.include_router(directory_routes(directories, judge), prefix="/api/v1")
+    alerts = alerts or open_alerts(config, store, access.directory)
+    api.include_router(alert_routes(alerts, judge, audit), prefix="/api/v1")
+    api.include_router(budget_routes(alerts, judge, audit), prefix="/api/v1")
+    hooks = HookService(store, alerts.budgets, alerts.policies, person_key_of(config, store))
+    checked = ingest_token_check(config, access)
+    api.include_router(hook_routes(hooks, judge, checked, ingest_token_required), prefix="/api/v1")
     audit_exports(api, audit)
     return api

@@ -352,6 +352,35 @@ SETTINGS: tuple[Setting, ...] = (
         "`ccmon directory apply` re-applies it to stored telemetry.",
     ),
     Setting(
+        "alerts_file",
+        None,
+        "A YAML file of alert rules, notification channels, budgets and model policies, and changes to the default "
+        "rules (docs/alerts.md), loaded at start-up (a malformed file stops the start, naming the line) and again on "
+        "SIGHUP or `POST /api/v1/alerts/reload` (a malformed file is then refused and the running rules keep "
+        "working). Its rules, budgets and policies replace those it loaded before; those made in the UI stay.",
+    ),
+    Setting(
+        "alerts_enabled",
+        True,
+        "Evaluate the alert rules in this process and send their notifications. When several ccmon processes share "
+        "one ClickHouse server, exactly one of those with alerts enabled evaluates at a time (a lease in the store).",
+        _parse_bool,
+    ),
+    Setting(
+        "alerts_interval_s",
+        15,
+        "How often, in seconds, the alert engine wakes to evaluate the rules that are due (each rule has its own "
+        "interval) and to retry deliveries.",
+        _parse_positive_whole,
+    ),
+    Setting(
+        "external_url",
+        None,
+        "The public base URL of ccmon's UI (e.g. `https://ccmon.example.com`), for the links in notifications. "
+        "Default: `http://HOST:PORT` of this server (`https` with TLS; `localhost` for a wildcard host).",
+        _parse_url,
+    ),
+    Setting(
         "retention_days_events",
         0,
         "Days the raw events (prompts, tool calls, API requests and errors) are kept; 0 keeps them forever. Applied "
@@ -471,6 +500,10 @@ class Config:
     project_attributes: tuple[str, ...]
     team_from_email: tuple[TeamRule, ...]
     directory_file: str | None
+    alerts_file: str | None
+    alerts_enabled: bool
+    alerts_interval_s: int
+    external_url: str | None
     retention_days_events: int
     retention_days_metrics: int
     retention_days_spans: int
@@ -487,6 +520,18 @@ class Config:
 
     def replace(self, **changes: Any) -> Config:
         return dataclasses.replace(self, **changes)
+
+
+def external_url(config: Config) -> str:
+    """The UI's public base URL for links in notifications: the `external_url` setting, else this server's own
+    address (`localhost` for a wildcard host, brackets around an IPv6 address, `https` with TLS)."""
+    if config.external_url:
+        return config.external_url.rstrip("/")
+    host = "localhost" if config.host in {"0.0.0.0", "::", ""} else config.host
+    if ":" in host:
+        host = f"[{host}]"
+    scheme = "https" if config.tls_cert_file else "http"
+    return f"{scheme}://{host}:{config.port}"
 
 
 class ConfigError(ValueError):

@@ -79,6 +79,31 @@ def add_state(store: Store, email: str) -> None:
         f"({now}, 'admin@example.com', 'user.update', {{e:String}}, 'ok', '', concat('role of ', upper({{e:String}})))",
         {"e": email},
     )
+    # Alerting: an alert about them, its history, a budget naming them, a notification listing them.
+    store.command(
+        "INSERT INTO alert_instances (rule_id, fingerprint, labels, state, severity, value, summary, last_eval, "
+        f"deleted, updated_at) VALUES ('spend', {{e:String}}, map('person', {{e:String}}), 'firing', 'info', 60, "
+        f"'over', {now}, 0, {now})",
+        {"e": email},
+    )
+    store.command(
+        "INSERT INTO alert_history (ts, rule_id, fingerprint, labels, from_state, to_state, severity, value, summary) "
+        f"VALUES ({now}, 'spend', 'f', map('person', upper({{e:String}})), 'pending', 'firing', 'info', 60, '')",
+        {"e": email},
+    )
+    store.command(
+        "INSERT INTO budgets (id, definition, source, deleted, updated_by, updated_at) VALUES (concat('b-', "
+        f'{{e:String}}), concat(\'{{"scope": "person", "scope_value": "\', {{e:String}}, \'"}}\'), \'api\', 0, '
+        f"'admin@example.com', {now})",
+        {"e": email},
+    )
+    store.command(
+        "INSERT INTO alert_deliveries (id, channel, kind, rule_id, group_key, status, notification, state, attempts, "
+        f"last_status, last_error, next_attempt_at, created_at, updated_at) VALUES (concat('d-', {{e:String}}), "
+        f"'ops', 'slack', 'spend', 'g', 'firing', concat('{{\"person\": \"', {{e:String}}, '\"}}'), 'sent', 1, 200, "
+        f"'', {now}, {now}, {now})",
+        {"e": email},
+    )
 
 
 def traces(store: Store, needles: list[str]) -> dict[str, int]:
@@ -126,6 +151,7 @@ def test_a_forgotten_person_leaves_no_trace_and_the_other_keeps_their_numbers(
     assert {"events", "metric_points", "spans", "users", "login_sessions", "api_keys", "directory_people"} <= set(
         before
     )
+    assert {"alert_instances", "alert_history", "budgets", "alert_deliveries"} <= set(before)
     assert {r.table for r in ROLLUPS if "person" in r.column_names} <= set(before)
     assert before["audit_log"] == 2
     bob_before = totals(store, BOB)

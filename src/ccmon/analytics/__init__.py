@@ -10,6 +10,7 @@ from ccmon.analytics.overview import Overview, overview
 from ccmon.analytics.query import BUCKETS, DIMENSIONS, UNKNOWN, Filters, Query
 from ccmon.analytics.results import TimeSeries, to_csv
 from ccmon.analytics.scope import Scope
+from ccmon.analytics.signals import Signals
 from ccmon.analytics.summary import Summary, summary
 from ccmon.analytics.timerange import InvalidQuery, TimeRange
 from ccmon.store.facade import Store
@@ -23,6 +24,11 @@ class Analytics:
 
     def __init__(self, store: Store) -> None:
         self._store = store
+
+    @property
+    def signals(self) -> Signals:
+        """The questions alert rules ask (`ccmon.alerts.signals`), over the same store."""
+        return Signals(self._store)
 
     def has_data(self) -> bool:
         """Whether any telemetry has arrived yet (an empty install points its user at the Connect page)."""

@@ -1,17 +1,19 @@
 """Erasure of one person's data from every table: the right to be forgotten (`ccmon forget`, POST
 /api/v1/privacy/forget).
 
-What holds a person is found from the database itself, not from a list kept by hand, so a table added later cannot be
-forgotten: every MergeTree table with an identity column (`IDENTITY_COLUMNS`: the person key, the email, the account
-and user ids) or a `session_id` loses the rows that match the person's keys or one of their sessions (found first in
-the raw rows). That covers the raw telemetry, every rollup keyed by person or session, logins, login sessions, API keys
-and the directory. Rollups that sum across people without keeping the person (`metrics_by_day`, `events_by_day`) are
-rebuilt, for the days the person had data, from their hourly rollup once the person is gone from it; so the rollups
-still equal the raw rows. A table that holds none of these columns must be declared in `NOT_PERSONAL` or be such a
-rebuilt rollup, else the erasure refuses to run (and the tests fail) rather than leave a copy behind.
+What holds a person is found from the database itself, not from a list kept by hand, so a table added later cannot
+be forgotten: every MergeTree table with an identity column (`IDENTITY_COLUMNS`: the person key, the email, the
+account and user ids) or a `session_id` loses the rows that match the person's keys or one of their sessions (found
+first in the raw rows). That covers the raw telemetry, every rollup keyed by person or session, logins, login
+sessions, API keys, the directory, and alerting's label sets and documents (`LABELS_COLUMNS`, `DOCUMENT_COLUMNS`: an
+alert about the person, a budget or silence naming them, a notification listing them). Rollups that sum across
+people without keeping the person (`metrics_by_day`, `events_by_day`) are rebuilt, for the days the person had data,
+from their hourly rollup once the person is gone from it; so the rollups still equal the raw rows. A table that
+holds none of these columns must be declared in `NOT_PERSONAL` or be such a rebuilt rollup, else the erasure refuses
+to run (and the tests fail) rather than leave a copy behind.
 
-The audit log keeps what happened but not who: the person's keys in it are replaced by an alias the caller gives
-(a keyed hash, so an admin holding the email can still tell the entries apart, and nobody without the server's secret
+The audit log keeps what happened but not who: the person's keys in it are replaced by an alias the caller gives (a
+keyed hash, so an admin holding the email can still tell the entries apart, and nobody without the server's secret
 can reverse it).
 
 Deletions are synchronous mutations (`mutations_sync = 2`): when `erase_person` returns, no query sees the rows. The
@@ -37,6 +39,14 @@ IDENTITY_COLUMNS = ("person", "user_email", "user_id", "user_account_uuid", "ema
 
 SESSION_COLUMN = "session_id"
 
+LABELS_COLUMNS = ("labels",)
+"""Label sets (`Map(String, String)`: alert instances and their history): a row goes when one of its label values is
+one of the person's keys or sessions."""
+
+DOCUMENT_COLUMNS = ("definition", "notification")
+"""JSON documents (rules, silences, budgets and policies; queued notifications) that may name a person in a filter,
+a matcher, a scope or a label: a row goes when one of the person's keys occurs in it."""
+
 NOT_PERSONAL = frozenset(
     {
         "schema_migrations",
@@ -47,6 +57,7 @@ NOT_PERSONAL = frozenset(
         "ingest_token_seen",
         "directory_rules",  # email patterns and teams, not people
         "audit_log",  # rewritten, not deleted from: see the module docstring
+        "leases",  # which ccmon process evaluates alerts (host:pid)
     }
 )
 """Tables that hold nothing that names a person (or, the audit log, are handled apart)."""
@@ -90,7 +101,9 @@ def personal_tables(store: Store) -> dict[str, tuple[str, ...]]:
     found: dict[str, tuple[str, ...]] = {}
     unknown = []
     for table, columns in rows:
-        matched = tuple(c for c in (*IDENTITY_COLUMNS, SESSION_COLUMN) if c in columns)
+        matched = tuple(
+            c for c in (*IDENTITY_COLUMNS, SESSION_COLUMN, *LABELS_COLUMNS, *DOCUMENT_COLUMNS) if c in columns
+        )
         if table in NOT_PERSONAL:
             continue
         if matched:
@@ -121,10 +134,21 @@ def erase_person(store: Store, keys: Sequence[str], alias: str) -> Erasure:
         in_keys = f"(SELECT value FROM {marks} WHERE kind = 'key')"
         in_sessions = f"(SELECT value FROM {marks} WHERE kind = 'session')"
 
+        all_keys = f"(SELECT groupArray(value) FROM {marks} WHERE kind = 'key')"
+        all_sessions = f"(SELECT groupArray(value) FROM {marks} WHERE kind = 'session')"
+
         def matches(columns: tuple[str, ...], sessions: bool = True) -> str:
-            terms = [f"lower({c}) IN {in_keys}" for c in columns if c != SESSION_COLUMN]
+            terms = [f"lower({c}) IN {in_keys}" for c in columns if c in IDENTITY_COLUMNS]
             if sessions and SESSION_COLUMN in columns:
                 terms.append(f"{SESSION_COLUMN} IN {in_sessions}")
+            for c in columns:
+                if c in LABELS_COLUMNS:
+                    values = f"arrayMap(v -> lower(v), mapValues({c}))"
+                    terms.append(f"hasAny({values}, {all_keys})")
+                    if sessions:
+                        terms.append(f"hasAny(mapValues({c}), {all_sessions})")
+                elif c in DOCUMENT_COLUMNS:
+                    terms.append(f"multiSearchAnyCaseInsensitive({c}, {all_keys})")
             return " OR ".join(terms) or "0"
 
         for table, columns in tables.items():

@@ -17,12 +17,15 @@ Table design, for time-bounded dashboard queries:
 - Version 5 remembers the digests of committed export requests (retries after a restart count once).
 - Versions 6-8 add ccmon's own state: logins, sessions, API keys, audit log, ingest tokens and the directory
   (`ccmon.store.state_tables`).
+- Version 9 adds alerting's state: rules, instances, history, silences, deliveries, budgets, model policies and the
+  lease that picks the one evaluating process (`ccmon.store.alert_tables`).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ccmon.store.alert_tables import ALERT_TABLES
 from ccmon.store.dimensions import project_sql, provider_sql
 from ccmon.store.rollups import VERSION_2, VERSION_3, VERSION_4, Rollup
 from ccmon.store.state_tables import AUTH_TABLES, DIRECTORY_TABLES, TOKEN_TABLES
@@ -250,6 +253,11 @@ TTL ingested_at + INTERVAL 1 DAY
     Migration(6, "logins, sessions, API keys, the audit log and the server's secrets", AUTH_TABLES),
     Migration(7, "ingest tokens, hashed, with their pinned attributes", TOKEN_TABLES),
     Migration(8, "the directory of people", DIRECTORY_TABLES),
+    Migration(
+        9,
+        "alert rules and their state, silences, deliveries, budgets, model policies, the evaluation lease",
+        ALERT_TABLES,
+    ),
 )
 
 MIGRATIONS_TABLE = """

@@ -25,7 +25,19 @@ from ccmon.settings import Config
 
 STATIC = Path(str(files("ccmon.web") / "static"))
 
-PAGES = ("/", "/cost", "/engineering", "/adoption", "/people", "/sessions", "/events", "/connect", "/access")
+PAGES = (
+    "/",
+    "/cost",
+    "/engineering",
+    "/adoption",
+    "/people",
+    "/sessions",
+    "/events",
+    "/alerts",
+    "/budgets",
+    "/connect",
+    "/access",
+)
 """Page paths answered with the shell; `/people/<key>`, `/sessions/<id>` and `/access/<section>` too."""
 
 ACCESS_SECTIONS = ("users", "api-keys", "ingest-tokens", "directory", "audit")

@@ -8,6 +8,8 @@ import { PageContext, describe } from "./page.js";
 import * as state from "./state.js";
 import * as access from "./pages/access.js";
 import * as adoption from "./pages/adoption.js";
+import * as alerts from "./pages/alerts.js";
+import * as budgets from "./pages/budgets.js";
 import * as connect from "./pages/connect.js";
 import * as cost from "./pages/cost.js";
 import * as engineering from "./pages/engineering.js";
@@ -21,7 +23,7 @@ import * as sessions from "./pages/sessions.js";
 const REFRESH_MS = 30000;
 const LOADING_REFRESH_MS = 5000; // while a demo load runs, so the figures follow it
 const PAGES = { "/": executive, "/cost": cost, "/engineering": engineering, "/adoption": adoption, "/people": people,
-  "/sessions": sessions, "/events": events, "/connect": connect };
+  "/sessions": sessions, "/events": events, "/connect": connect, "/alerts": alerts, "/budgets": budgets };
 
 const main = document.getElementById("page");
 const controls = document.getElementById("controls");

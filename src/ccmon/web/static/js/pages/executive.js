@@ -6,6 +6,7 @@ import { FORMULAS, costChange, count, percent, plural, usd } from "../format.js"
 import { href, monthAsOf } from "../state.js";
 import { table } from "../table.js";
 import { drawActiveUsers } from "./adoption.js";
+import { firingPanel } from "./alerts/firing.js";
 
 export const name = "executive";
 export const title = "Executive";
@@ -39,6 +40,7 @@ export async function render(ctx) {
     { name: "sessions", label: "Sessions", formula: FORMULAS.cost_per_session },
     { name: "lines_changed", label: "Lines changed", formula: "Lines added + lines removed. " + FORMULAS.lines_per_active_hour },
   ]);
+  const firing = firingPanel(ctx, grid);
   const budget = ctx.panel(grid, "budget", "Month to date");
   const budgetTiles = ctx.stats(budget.figure, [
     { name: "month_to_date_usd", label: "Spent this month" },
@@ -106,6 +108,8 @@ export async function render(ctx) {
     const perHour = o.lines_per_active_hour === null ? "" : `${count(o.lines_per_active_hour)} added per active hour`;
     tiles.set("lines_changed", o.lines_changed, count(o.lines_changed), perHour);
   });
+
+  firing.load(); // last: a few rows, and never what the page waits for first
 
   const params = ctx.with({ sort: "tokens", order: "desc", limit: "10" });
   ctx.fill(top, ctx.get("people/leaderboard", params), (board) => {

@@ -1,0 +1,176 @@
+"""`HookService`: who a hook's request names (as telemetry keys them) and what their budget and policy say.
+
+Telemetry goes through the real ingest path (tests/alerts/telemetry.py); budgets and policies are the real ones over
+the store.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+
+from ccmon.alerts.budgets import Budgets, parse_budget
+from ccmon.alerts.hooks import UNKNOWN_NOTE, HookRequest, HookService, warn_key
+from ccmon.alerts.policy import Policies, parse_policy
+from ccmon.ingest.stats import IngestStats
+from ccmon.ingest.writer import BatchWriter
+from ccmon.otlp.signals import METRICS, Encoding
+from ccmon.store.facade import Store
+from ccmon.store.records import utc_now
+from tests.alerts.telemetry import Usage, send
+
+ANN, BOB, CAROL = "ann@example.com", "bob@example.com", "carol@example.com"
+
+
+def _pseudonym(email: str) -> str:
+    return f"h:{email}"
+
+
+def _service(store: Store, person_key: Any = lambda email: email) -> HookService:
+    return HookService(store, Budgets(store), Policies(store), person_key)
+
+
+def _send_installation_only(store: Store, user_id: str, account_uuid: str, at: datetime) -> None:
+    """A cost point naming the person only by `user.id` and `user.account_uuid` (an API-key login: no email)."""
+    ns = str(int(at.timestamp() * 1e9))
+    start = str(int((at - timedelta(minutes=1)).timestamp() * 1e9))
+    attrs = [
+        {"key": key, "value": {"stringValue": value}}
+        for key, value in (("user.id", user_id), ("user.account_uuid", account_uuid), ("session.id", "s-inst"))
+    ]
+    point = {"asDouble": 0.5, "startTimeUnixNano": start, "timeUnixNano": ns, "attributes": attrs}
+    metric = {"name": "claude_code.cost.usage", "sum": {"aggregationTemporality": 1, "dataPoints": [point]}}
+    body = orjson.dumps({"resourceMetrics": [{"scopeMetrics": [{"metrics": [metric]}]}]})
+    writer = BatchWriter(store, IngestStats(), max_delay_s=0.01)
+    writer.start()
+    try:
+        writer.submit(METRICS.decode(body, Encoding.JSON, 1 << 20)).result(timeout=30)
+    finally:
+        writer.close()
+
+
+@pytest.fixture
+def now() -> datetime:
+    return utc_now()
+
+
+def test_an_email_or_a_person_is_mapped_like_a_login(store: Store, now: datetime) -> None:
+    hooks = _service(store, _pseudonym)
+    assert hooks.identify(email=ANN, now=now) == f"h:{ANN}"
+    assert hooks.identify(person=ANN, now=now) == f"h:{ANN}"
+    assert hooks.identify(person="  a1b2c3  ", now=now) == "a1b2c3"  # a person key, as telemetry stores it
+    assert hooks.identify(now=now) is None
+
+
+def test_a_session_account_or_installation_is_the_person_telemetry_names(store: Store, now: datetime) -> None:
+    at = now - timedelta(seconds=5)
+    send(store, [Usage(person=ANN, at=at, cost=1.0, session="s-ann", account_uuid="acct-ann")])
+    _send_installation_only(store, "inst-9", "acct-9", at)
+    hooks = _service(store)
+    assert hooks.identify(session_id="s-ann", now=now) == ANN
+    assert hooks.identify(account_uuid="acct-ann", now=now) == ANN
+    # Telemetry without an email is keyed by the account uuid: the installation id maps to that.
+    assert hooks.identify(user_id="inst-9", now=now) == "acct-9"
+    assert hooks.identify(session_id="s-new", account_uuid="acct-none", user_id="inst-none", now=now) is None
+    # The first way that names someone wins: the email over the session, the session over the account.
+    send(store, [Usage(person=BOB, at=at, cost=1.0, session="s-bob")])
+    assert hooks.identify(email=BOB, session_id="s-ann", now=now) == BOB
+    assert hooks.identify(session_id="s-bob", account_uuid="acct-ann", now=now) == BOB
+    # Found once, kept: a session's person does not change.
+    assert hooks.identify(session_id="s-ann", now=now) == ANN
+
+
+def test_telemetry_older_than_the_lookback_does_not_identify(store: Store, now: datetime) -> None:
+    send(store, [Usage(person=ANN, at=now - timedelta(days=60), cost=1.0, session="s-old")])
+    assert _service(store).identify(session_id="s-old", now=now) is None
+    assert _service(store).identify(session_id="s-old", now=now - timedelta(days=59)) == ANN
+
+
+def test_nobody_known_is_allowed_with_a_note(store: Store, now: datetime) -> None:
+    store_budgets = Budgets(store)
+    store_budgets.put(
+        parse_budget(
+            {
+                "id": "cap",
+                "scope": "organization",
+                "period": "monthly",
+                "amount": 0.01,
+                "per_person": True,
+                "enforce": "block",
+            }
+        )
+    )
+    answer = _service(store).budget(HookRequest(session_id="brand-new"), now)
+    assert (answer.decision, answer.person, answer.note) == ("allow", None, UNKNOWN_NOTE)
+    assert "first prompt" in answer.to_json()["note"]
+    assert _service(store).policy(HookRequest(session_id="brand-new", tool_name="Bash"), now).decision == "allow"
+
+
+def test_budget_decisions(store: Store, now: datetime) -> None:
+    at = now - timedelta(seconds=5)
+    send(
+        store,
+        [
+            Usage(person=ANN, at=at, cost=12.0, session="s-ann"),
+            Usage(person=BOB, at=at, cost=8.0, session="s-bob"),
+            Usage(person=CAROL, at=at, cost=1.0, session="s-carol"),
+        ],
+    )
+    Budgets(store).put(
+        parse_budget(
+            {
+                "id": "dev-cap",
+                "name": "Developer cap",
+                "scope": "organization",
+                "period": "monthly",
+                "amount": 10,
+                "per_person": True,
+                "enforce": "block",
+            }
+        )
+    )
+    hooks = _service(store)
+    blocked = hooks.budget(HookRequest(session_id="s-ann"), now)
+    assert blocked.decision == "block"
+    assert blocked.person == ANN
+    assert "exhausted" in blocked.reason and "$12.00 of $10.00" in blocked.reason
+    assert [s["budget_id"] for s in blocked.statuses] == ["dev-cap"]
+    warned = hooks.budget(HookRequest(email=BOB), now)
+    assert warned.decision == "warn"
+    assert warned.warn_key.startswith(f"dev-cap/{BOB}@0.75@")
+    allowed = hooks.budget(HookRequest(session_id="s-carol"), now)
+    assert (allowed.decision, allowed.warn_key) == ("allow", "")
+    # Only the person's own numbers: nobody else's usage is in an answer.
+    assert ANN not in orjson.dumps(allowed.to_json()).decode()
+
+
+def test_warn_key_changes_with_the_threshold_and_the_period_only() -> None:
+    status = {
+        "budget_id": "b",
+        "subject": ANN,
+        "threshold_crossed": 0.75,
+        "period_start": "2026-11-01T00:00:00Z",
+        "enforce": "warn",
+        "used": 80,
+    }
+    assert warn_key([status]) == warn_key([{**status, "used": 85}])
+    assert warn_key([status]) != warn_key([{**status, "threshold_crossed": 0.9}])
+    assert warn_key([status]) != warn_key([{**status, "period_start": "2026-12-01T00:00:00Z"}])
+    assert warn_key([{**status, "enforce": "off"}]) == ""
+
+
+def test_policy_denies_a_tool(store: Store, now: datetime) -> None:
+    send(store, [Usage(person=ANN, at=now - timedelta(seconds=5), cost=1.0, session="s-ann")])
+    Policies(store).put(
+        parse_policy(
+            {"id": "no-web", "name": "No web", "scope": "organization", "deny_tools": ["WebFetch"], "enforce": "block"}
+        )
+    )
+    hooks = _service(store)
+    denied = hooks.policy(HookRequest(session_id="s-ann", tool_name="WebFetch"), now)
+    assert (denied.decision, denied.person, denied.policy_id) == ("deny", ANN, "no-web")
+    assert denied.reason
+    assert hooks.policy(HookRequest(session_id="s-ann", tool_name="Write"), now).decision == "allow"
