@@ -20,7 +20,7 @@ from ccmon.alerts.config_file import AlertsFile, AlertsFileError, load_alerts_fi
 from ccmon.alerts.defaults import DEFAULT_RULES
 from ccmon.alerts.model import Rule
 from ccmon.alerts.prometheus import prometheus_rules
-from ccmon.alerts.rules import parse_rule
+from ccmon.alerts.rules import format_duration, parse_rule
 from ccmon.alerts.signals import SIGNALS, prometheus_number
 
 TIMEOUT_S = 30
@@ -125,15 +125,15 @@ def listing() -> str:
             rule.id,
             rule.signal,
             f"{rule.op.value} {prometheus_number(rule.threshold)}",
-            _duration(rule.window_s),
-            _duration(rule.for_s) if rule.for_s else "-",
+            format_duration(rule.window_s),
+            format_duration(rule.for_s) if rule.for_s else "-",
             str(rule.severity),
             ",".join(rule.group_by) or "-",
         )
         for rule in DEFAULT_RULES
     ]
     signals = [
-        (s.name, s.unit, _duration(s.default_window_s), ",".join(s.group_by) or "-", s.description)
+        (s.name, s.unit, format_duration(s.default_window_s), ",".join(s.group_by) or "-", s.description)
         for s in SIGNALS.values()
     ]
     return (
@@ -142,13 +142,6 @@ def listing() -> str:
         + "\nSignals\n"
         + _table(("NAME", "UNIT", "WINDOW", "GROUP BY", "DESCRIPTION"), signals)
     )
-
-
-def _duration(seconds: int) -> str:
-    for unit, size in (("d", 86_400), ("h", 3600), ("m", 60)):
-        if seconds and seconds % size == 0:
-            return f"{seconds // size}{unit}"
-    return f"{seconds}s"
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:

@@ -16,7 +16,7 @@ from prometheus_client import CollectorRegistry
 
 from ccmon.alerts.budgets import directory_people
 from ccmon.alerts.config_file import AlertsFileError
-from ccmon.alerts.hooks import HookService
+from ccmon.alerts.hooks import HookService, TokenGrant
 from ccmon.alerts.services import AlertServices, open_alert_services
 from ccmon.analytics import Analytics
 from ccmon.auth.audit import Audit
@@ -25,7 +25,7 @@ from ccmon.auth.oidc_login import open_oidc_login
 from ccmon.auth.ratelimit import LoginLimiter
 from ccmon.directory.registry import Directory
 from ccmon.directory_cli import directory_service, person_key_of
-from ccmon.ingest.tokens import IngestTokens
+from ccmon.ingest.tokens import Grant, IngestTokens
 from ccmon.privacy_cli import open_eraser
 from ccmon.settings import Config, ConfigError, external_url
 from ccmon.store.facade import Store
@@ -93,19 +93,30 @@ def open_alerts(config: Config, store: Store, directory: Directory, *, holder: s
         raise ConfigError(f"alerts_file {exc}") from None
 
 
-def ingest_token_check(config: Config, access: AccessServices) -> Callable[[str], bool]:
-    """Whether a presented secret is an ingest token the receivers accept (a static one, or one in the store), for
-    the hooks, which Claude Code calls with the token it exports telemetry with."""
+def ingest_token_check(config: Config, access: AccessServices) -> Callable[[str], TokenGrant | None]:
+    """What a presented secret grants as an ingest token the receivers accept (a static one: no pins, no limit; one
+    in the store: its pins and its rate limit, shared with its exports), for the hooks, which Claude Code calls with
+    the token it exports telemetry with; None when it is none."""
     static = tuple(token.encode() for token in config.ingest_tokens)
 
-    def accepted(presented: str) -> bool:
+    def granted(presented: str) -> TokenGrant | None:
         given = presented.encode()
         # Compare with every static token, without stopping at a match, so timing tells nothing.
         if any([hmac.compare_digest(given, token) for token in static]):
-            return True
-        return access.tokens.authorize(presented) is not None
+            return TokenGrant()
+        grant = access.tokens.authorize(presented)
+        return None if grant is None else hook_grant(grant)
 
-    return accepted
+    return granted
+
+
+def hook_grant(grant: Grant) -> TokenGrant:
+    """An ingest token's grant as the hooks take it: its pins, and a hook request counted as one record against its
+    rate limit."""
+    limiter = grant.limiter
+    if limiter is None:
+        return TokenGrant(dict(grant.pins))
+    return TokenGrant(dict(grant.pins), lambda: limiter.take(1))
 
 
 def build_api(

@@ -121,7 +121,7 @@ def test_parse_budget_defaults_and_round_trip() -> None:
     ("change", "message"),
     [
         ({"id": "Platform Monthly"}, "id: expected a slug"),
-        ({"id": None}, "id: expected a slug"),
+        ({"id": None}, "^id: required$"),
         ({"colour": "red"}, "unknown field colour"),
         ({"name": " "}, "name: expected a non-empty string"),
         ({"scope": "galaxy"}, "scope: 'galaxy' is not one of organization, team, department, cost_center, person"),

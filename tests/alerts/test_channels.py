@@ -77,6 +77,15 @@ def test_implicit_tls_defaults_to_port_465() -> None:
             {"kind": "webhook", "url": "https://x.example", "secret": "s", "headers": {"Bad Name": "x"}},
             "headers: 'Bad Name' is not a valid header name",
         ),
+        (
+            {"kind": "webhook", "url": "https://x.example", "secret": "s", "headers": {"X-Team": "équipe"}},
+            "headers.X-Team: only printable ASCII characters are allowed",
+        ),
+        (
+            {"kind": "webhook", "url": "https://x.example", "secret": "s", "headers": {"X-Key": "a\x00b"}},
+            "headers.X-Key: only printable ASCII characters are allowed",
+        ),
+        ({"kind": "slack", "url": "https://\u2603.example/hook"}, "url: not a URL that can be requested"),
         ({"kind": "email", "from": "a@b.example", "to": ["c@d.example"]}, "host: expected a non-empty string"),
         ({"kind": "email", "host": "mx", "from": "a@b.example", "to": []}, "to: expected an address or a non-empty"),
         ({"kind": "email", "host": "mx", "from": "nobody", "to": ["c@d.example"]}, "from: expected an email address"),

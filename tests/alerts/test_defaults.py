@@ -13,11 +13,15 @@ import pytest
 from ccmon import demo
 from ccmon.alerts.budgets import Budgets
 from ccmon.alerts.defaults import DEFAULT_RULES
-from ccmon.alerts.model import Budget, ModelPolicy, NoData, Period, Rule, Sample, Unit
+from ccmon.alerts.engine import AlertEngine
+from ccmon.alerts.instances import Instances
+from ccmon.alerts.model import Budget, ModelPolicy, NoData, Op, Period, Rule, Sample, State, Unit
 from ccmon.alerts.policy import Policies
+from ccmon.alerts.rules import Rules
 from ccmon.alerts.signals import SignalContext, check_rule, evaluate_rule
 from ccmon.analytics import Analytics
 from ccmon.store.facade import Store
+from tests.alerts.test_engine import Recorder
 from tests.analytics.test_signals import (
     ANN,
     BEN,
@@ -78,6 +82,16 @@ def test_the_defaults_are_valid_stable_and_described() -> None:
         86_400,
         NoData.OK,
     )
+    # Budgets: each one's own thresholds warn (announcing each crossing, not its end), its amount is critical.
+    exceeded = RULES["budget-exceeded"]
+    assert (exceeded.signal, exceeded.op, exceeded.threshold, exceeded.severity) == (
+        "budget_usage",
+        Op.GE,
+        100,
+        "critical",
+    )
+    threshold = RULES["budget-threshold"]
+    assert (threshold.signal, threshold.severity, threshold.notify_resolved) == ("budget_threshold", "warning", False)
 
 
 def test_high_token_usage_fires_on_a_runaway_session_not_on_cache_reads(store: Store) -> None:
@@ -107,11 +121,13 @@ def test_api_error_spike_fires_on_many_failures_not_on_one(store: Store) -> None
     assert sample.labels == {} and sample.value == pytest.approx(200 / 21)
 
 
-def test_budget_rules_fire_at_80_and_100_percent_and_on_a_projected_overrun(store: Store) -> None:
+def test_budget_rules_fire_at_the_budgets_thresholds_at_100_percent_and_on_a_projected_overrun(store: Store) -> None:
     Budgets(store).put(
         Budget("org", "Organisation", "organization", "", Period.MONTHLY, Unit.USD, amount=100), actor="test"
     )
-    send(store, cost(NOW - HOUR, 85.0, ANN))
+    send(store, cost(NOW - 2 * HOUR, 70.0, ANN))
+    assert firing(store, "budget-threshold") == []  # under the first of the default 75 %, 90 %, 100 %
+    send(store, cost(NOW - HOUR, 15.0, ANN))
     expected = {
         "budget": "org",
         "budget_name": "Organisation",
@@ -120,13 +136,36 @@ def test_budget_rules_fire_at_80_and_100_percent_and_on_a_projected_overrun(stor
         "period": "monthly",
         "unit": "usd",
     }
-    assert rounded(firing(store, "budget-threshold")) == [(expected, 85.0)]
+    assert rounded(firing(store, "budget-threshold")) == [({**expected, "threshold_crossed": "75 %"}, 85.0)]
     assert firing(store, "budget-exceeded") == []
     # $85 in the last week is ~$12 a day: with 10.5 days of November left, the month ends far over.
     (projected,) = firing(store, "budget-projected-overrun")
     assert projected.labels == expected and projected.value > 150
-    send(store, cost(NOW - HOUR, 30.0, BEN))
+    send(store, cost(NOW - HOUR, 10.0, BEN))
+    assert rounded(firing(store, "budget-threshold")) == [({**expected, "threshold_crossed": "90 %"}, 95.0)]
+    send(store, cost(NOW - 30 * MINUTE, 20.0, BEN))
     assert rounded(firing(store, "budget-exceeded")) == [(expected, 115.0)]
+    assert firing(store, "budget-threshold") == []  # over the amount: budget-exceeded says it, critical
+
+
+def test_each_budget_threshold_crossed_is_notified_once_and_the_one_it_replaces_ends_unannounced(store: Store) -> None:
+    Budgets(store).put(Budget("org", "Organisation", "organization", "", Period.MONTHLY, Unit.USD, amount=100))
+    Rules(store).put(RULES["budget-threshold"])
+    recorder = Recorder()
+    engine = AlertEngine(store, lambda rule, now: evaluate_rule(context(store), rule, now), recorder, holder="test")
+    try:
+        send(store, cost(NOW - 3 * HOUR, 80.0, ANN))
+        engine.evaluate_once(NOW - MINUTE)
+        engine.evaluate_once(NOW - MINUTE + timedelta(seconds=30))  # not due again (interval 1 m)
+        send(store, cost(NOW - 2 * HOUR, 12.0, ANN))
+        engine.evaluate_once(NOW)
+        engine.evaluate_once(NOW + MINUTE)
+    finally:
+        engine.close()
+    sent = [(n.status, [(a.labels["threshold_crossed"], a.status) for a in n.alerts]) for n in recorder.take()]
+    assert sent == [("firing", [("75 %", "firing")]), ("firing", [("90 %", "firing")])]
+    ended = [(e.labels["threshold_crossed"], e.to_state) for e in Instances(store).history(rule_id="budget-threshold")]
+    assert ended == [("75 %", State.RESOLVED), ("90 %", State.FIRING), ("75 %", State.FIRING)]
 
 
 def test_model_policy_violation_fires_on_a_denied_model(store: Store) -> None:
@@ -205,7 +244,8 @@ def demo_store(chdb_path: Path) -> Iterator[Store]:
 def test_every_default_rule_is_quiet_on_the_demo_organisation(demo_store: Store, rule: Rule) -> None:
     samples = evaluate_rule(context(demo_store), rule, DEMO_NOW)
     assert [s for s in samples if rule.op.holds(s.value, rule.threshold)] == []
-    if rule.signal not in {"api_error_rate", "policy_violations"}:
+    if rule.signal not in {"api_error_rate", "policy_violations", "budget_threshold"}:
         # Not quiet for want of data: the signal answered (the demo's last 15 minutes hold too few requests for the
-        # error rate's minimum, and nobody uses a denied model).
+        # error rate's minimum, nobody uses a denied model, and no budget is past a threshold: budget-exceeded's
+        # samples below show every budget's usage).
         assert samples, rule.id

@@ -4,6 +4,7 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from typing import Any
 
 import orjson
@@ -67,8 +68,11 @@ def test_every_kind_is_delivered_to_its_receiver(store: Store) -> None:
         assert orjson.loads(am.wait_for(1)[0].body)["version"] == "4"
         (signed,) = wh.wait_for(1)
         assert signed.headers["content-type"] == "application/json"
-        assert verify_signature("s3cret", signed.body, signed.headers["x-ccmon-signature"])
-        assert not verify_signature("wrong", signed.body, signed.headers["x-ccmon-signature"])
+        stamp, mark = signed.headers["x-ccmon-timestamp"], signed.headers["x-ccmon-signature"]
+        assert stamp == str(int(NOW.timestamp()))
+        assert verify_signature("s3cret", stamp, signed.body, mark)
+        assert not verify_signature("wrong", stamp, signed.body, mark)
+        assert not verify_signature("s3cret", str(int(stamp) + 60), signed.body, mark)
         assert notification_from_json(orjson.loads(signed.body)) == notification()
 
     recorded = {d.channel: d for d in deliveries.recent()}
@@ -269,3 +273,33 @@ def test_send_test_reports_a_failure(store: Store, receiver: HttpReceiver) -> No
     deliveries = Deliveries(store, {"hook": hook("hook", receiver.url)}, fixed(NOW))
     delivery = deliveries.send_test("hook")
     assert (delivery.state, delivery.last_status, delivery.last_error) == ("failed", 403, "HTTP 403: forbidden")
+
+
+def test_an_unforeseen_error_fails_the_delivery_and_not_the_run(store: Store, receiver: HttpReceiver) -> None:
+    """Settings parse_channel would refuse (a non-ASCII header value, a host httpx cannot encode) stand for anything
+    an attempt did not expect: the delivery fails, counted and scrubbed; the run goes on and nothing stays stuck."""
+    plain = hook("accented", receiver.url)
+    accented = replace(plain, settings={**plain.settings, "headers": ("X-Key: clé-s3cr3t-v4lue",)})
+    snowman = Channel("snowman", "slack", {"url": "https://\u2603.example/services/T0/B0/XXXXSECRETXXXX"})
+    channels = {"accented": accented, "snowman": snowman, "healthy": hook("healthy", receiver.url)}
+    deliveries = Deliveries(store, channels, fixed(NOW))
+    deliveries.enqueue(notification("firing"), [])
+    deliveries.enqueue(notification("resolved"), ["accented"])  # the same group: must not wait forever behind it
+    deliveries.run_due(NOW)
+    deliveries.run_due(NOW + dt.timedelta(seconds=1))
+
+    recorded = {(d.channel, d.status): d for d in deliveries.recent()}
+    assert {key: (d.state, d.attempts, d.last_status) for key, d in recorded.items()} == {
+        ("accented", "firing"): ("failed", 1, 0),
+        ("accented", "resolved"): ("failed", 1, 0),
+        ("snowman", "firing"): ("failed", 1, 0),
+        ("healthy", "firing"): ("sent", 1, 200),
+    }
+    assert recorded["accented", "firing"].last_error.startswith("could not send: UnicodeEncodeError: ")
+    assert recorded["snowman", "firing"].last_error.startswith("could not send: InvalidURL: ")
+    errors = " ".join(d.last_error for d in recorded.values())
+    assert "s3cr3t" not in errors and "XXXXSECRETXXXX" not in errors
+    assert len(receiver.requests) == 1
+
+    tested = deliveries.send_test("snowman")  # the channel test answers with the failure, not a 500
+    assert (tested.state, tested.attempts) == ("failed", 1)

@@ -232,20 +232,74 @@ def test_errors_and_no_data_are_states_and_never_stop_the_turn(
     assert history == {("broken", State.ERROR), ("quiet", State.NODATA), ("working", State.FIRING)}
 
 
-def test_deleted_and_disabled_rules_lose_their_instances(
+def test_a_deleted_or_disabled_rule_resolves_its_firing_instances_then_keeps_none(
     store: Store, engine: AlertEngine, signals: Signals, recorder: Recorder
 ) -> None:
     rules = Rules(store)
     for rule_id in ("gone", "off", "kept"):
         rules.put(make_rule(rule_id, **{"for": 0}))
         signals.answers[rule_id] = errors(a_p1=0.5)
+    rules.put(make_rule("waiting"))  # `for` 5m: only pending
+    signals.answers["waiting"] = errors(b_p2=0.5)
     engine.evaluate_once(T0)
     assert len(recorder.take()) == 3
     rules.delete("gone")
     rules.put(make_rule("off", enabled=False))
+    rules.delete("waiting")
     engine.evaluate_once(T0 + MINUTE)
+    # Each firing alert is resolved as the rule last said: same group (so the receiver closes what it opened), same
+    # channels; the pending one was never notified, so nothing is said of it.
+    queued = [(n.group_key, n.status, alert_people(n), channels) for n, channels in recorder.queued]
+    assert queued == [
+        ('gone{team="a"}', "resolved", [("p1", "resolved")], ("slack",)),
+        ('off{team="a"}', "resolved", [("p1", "resolved")], ("slack",)),
+    ]
+    [(gone, _), _] = recorder.queued
+    assert gone.alerts[0].ends_at == T0 + MINUTE and gone.alerts[0].starts_at == T0
     assert [i.rule_id for i in Instances(store).current()] == ["kept"]
+    ended = {(e.rule_id, e.from_state, e.to_state) for e in Instances(store).history() if e.ts >= T0 + MINUTE}
+    assert ended == {
+        ("gone", State.FIRING, State.RESOLVED),
+        ("off", State.FIRING, State.RESOLVED),
+        ("waiting", State.PENDING, State.NORMAL),
+    }
     assert {call[0] for call in signals.calls if call[1] == T0 + MINUTE} == {"kept"}
+    recorder.take()
+    engine.evaluate_once(T0 + 2 * MINUTE)  # said once: nothing left to end
+    assert recorder.take() == []
+    assert len(Instances(store).history()) == 4 + 3  # the first turn's four, the three endings
+
+
+def test_a_rule_deleted_while_no_engine_ran_is_resolved_as_stored(
+    store: Store, signals: Signals, recorder: Recorder
+) -> None:
+    rules = Rules(store)
+    rules.put(make_rule(**{"for": 0}))
+    rules.put(make_rule("quiet-end", **{"for": 0, "notify_resolved": False}))
+    signals.answers["errors"] = signals.answers["quiet-end"] = errors(a_p1=0.5)
+    first = AlertEngine(store, signals, recorder, holder="first")
+    try:
+        first.evaluate_once(T0)
+    finally:
+        first.close()
+    assert len(recorder.take()) == 2
+    rules.delete("errors")
+    rules.delete("quiet-end")
+    restarted = AlertEngine(store, signals, recorder, holder="second")  # remembers no rule: reads the last version
+    try:
+        restarted.evaluate_once(T0 + MINUTE)
+    finally:
+        restarted.close()
+    [(resolved, channels)] = recorder.queued
+    assert (resolved.group_key, resolved.status, resolved.rule_name, channels) == (
+        'errors{team="a"}',
+        "resolved",
+        "Error rate",
+        ("slack",),
+    )
+    assert Instances(store).current() == []
+    ended = {(e.rule_id, e.to_state) for e in Instances(store).history() if e.ts >= T0 + MINUTE}
+    assert ended == {("errors", State.RESOLVED), ("quiet-end", State.RESOLVED)}
 
 
 def test_two_engines_sharing_a_store_notify_once(store: Store, signals: Signals) -> None:

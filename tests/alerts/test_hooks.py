@@ -13,7 +13,15 @@ import orjson
 import pytest
 
 from ccmon.alerts.budgets import Budgets, parse_budget
-from ccmon.alerts.hooks import UNKNOWN_NOTE, HookRequest, HookService, warn_key
+from ccmon.alerts.hooks import (
+    HIDDEN_REASONS,
+    NOT_FOUND_CACHE_S,
+    UNKNOWN_NOTE,
+    HookRequest,
+    HookService,
+    shown_to_pins,
+    warn_key,
+)
 from ccmon.alerts.policy import Policies, parse_policy
 from ccmon.ingest.stats import IngestStats
 from ccmon.ingest.writer import BatchWriter
@@ -75,10 +83,13 @@ def test_a_session_account_or_installation_is_the_person_telemetry_names(store: 
     # Telemetry without an email is keyed by the account uuid: the installation id maps to that.
     assert hooks.identify(user_id="inst-9", now=now) == "acct-9"
     assert hooks.identify(session_id="s-new", account_uuid="acct-none", user_id="inst-none", now=now) is None
-    # The first way that names someone wins: the email over the session, the session over the account.
+    # A session telemetry knows wins over whoever else the request names: a developer cannot answer as a colleague.
     send(store, [Usage(person=BOB, at=at, cost=1.0, session="s-bob")])
-    assert hooks.identify(email=BOB, session_id="s-ann", now=now) == BOB
+    assert hooks.identify(email=BOB, session_id="s-ann", now=now) == ANN
+    assert hooks.identify(person=BOB, session_id="s-ann", now=now) == ANN
     assert hooks.identify(session_id="s-bob", account_uuid="acct-ann", now=now) == BOB
+    # Then the person or email, over the account.
+    assert hooks.identify(email=BOB, session_id="s-unknown", account_uuid="acct-ann", now=now) == BOB
     # Found once, kept: a session's person does not change.
     assert hooks.identify(session_id="s-ann", now=now) == ANN
 
@@ -174,3 +185,77 @@ def test_policy_denies_a_tool(store: Store, now: datetime) -> None:
     assert (denied.decision, denied.person, denied.policy_id) == ("deny", ANN, "no-web")
     assert denied.reason
     assert hooks.policy(HookRequest(session_id="s-ann", tool_name="Write"), now).decision == "allow"
+
+
+def test_a_lookup_that_found_nobody_is_kept_for_a_while(store: Store, now: datetime) -> None:
+    """Not finding a session costs a scan of a month of telemetry: a hook asking at every prompt of a session
+    ccmon has not seen yet does not repeat it before `NOT_FOUND_CACHE_S`."""
+    ticks = [0.0]
+    hooks = HookService(store, Budgets(store), Policies(store), lambda email: email, clock=lambda: ticks[0])
+    assert hooks.identify(session_id="s-late", account_uuid="acct-late", now=now) is None
+    send(
+        store, [Usage(person=ANN, at=now - timedelta(seconds=5), cost=1.0, session="s-late", account_uuid="acct-late")]
+    )
+    ticks[0] = NOT_FOUND_CACHE_S - 1
+    assert hooks.identify(session_id="s-late", now=now) is None  # still the cached miss
+    assert hooks.identify(account_uuid="acct-late", now=now) is None
+    ticks[0] = NOT_FOUND_CACHE_S + 1
+    assert hooks.identify(session_id="s-late", now=now) == ANN
+    assert hooks.identify(account_uuid="acct-late", now=now) == ANN
+
+
+def test_a_pinned_token_is_answered_about_its_people_without_wider_pools(store: Store, now: datetime) -> None:
+    at = now - timedelta(seconds=5)
+    send(
+        store,
+        [
+            Usage(person=ANN, at=at, cost=30.0, team="team-a", department="dept-x", cost_center="cc-1"),
+            Usage(person=BOB, at=at, cost=1.0, team="team-b", department="dept-x"),
+        ],
+    )
+    budgets = Budgets(store)
+    common = {"period": "monthly", "enforce": "warn"}
+    budgets.put(
+        parse_budget(
+            {"id": "team-a", "name": "Team A", "scope": "team", "scope_value": "team-a", "amount": 1000, **common}
+        )
+    )
+    budgets.put(
+        parse_budget(
+            {"id": "dept-x", "name": "Dept X", "scope": "department", "scope_value": "dept-x", "amount": 1000, **common}
+        )
+    )
+    budgets.put(
+        parse_budget(
+            {"id": "org", "name": "Company", "scope": "organization", "amount": 20, **common, "enforce": "block"}
+        )
+    )
+    hooks = _service(store)
+    assert hooks.within_pins(ANN, {"team": "team-a"}, now)
+    assert hooks.within_pins(ANN, {"team": "team-a", "department": "dept-x", "cost_center": "cc-1"}, now)
+    assert not hooks.within_pins(BOB, {"team": "team-a"}, now)
+    assert not hooks.within_pins(ANN, {"cost_center": "cc-2"}, now)
+    assert not hooks.within_pins("nobody@example.com", {"team": "team-a"}, now)  # unknown: held by no pin
+    assert not hooks.within_pins(ANN, {"region": "eu"}, now)
+    assert not hooks.within_pins(ANN, {"organization_id": "org-1"}, now)  # her rows name no organisation
+    assert hooks.within_pins(ANN, {}, now)
+
+    everything = hooks.budget_of(ANN, now)
+    assert everything.decision == "block" and "(Company)" in everything.reason
+    assert {s["budget_id"] for s in everything.statuses} == {"team-a", "dept-x", "org"}
+    pinned = hooks.budget_of(ANN, now, {"team": "team-a"})
+    # The company's pool still decides, but neither its figures nor the department's are shown to team A's token.
+    assert (pinned.decision, pinned.reason) == ("block", HIDDEN_REASONS["block"])
+    assert [s["budget_id"] for s in pinned.statuses] == ["team-a"]
+    assert "Company" not in orjson.dumps(pinned.to_json()).decode()
+
+
+def test_which_statuses_a_pinned_token_is_shown() -> None:
+    pool = {"per_person": False, "scope": "team", "scope_value": "team-a"}
+    assert shown_to_pins(pool, {"team": "team-a"})
+    assert shown_to_pins(pool, {})
+    assert not shown_to_pins(pool, {"team": "team-b"})
+    assert not shown_to_pins(pool, {"department": "team-a"})
+    assert not shown_to_pins({"per_person": False, "scope": "organization", "scope_value": ""}, {"team": "team-a"})
+    assert shown_to_pins({"per_person": True, "scope": "organization", "scope_value": ""}, {"team": "team-a"})
+    assert shown_to_pins({"per_person": False, "scope": "person", "scope_value": ANN}, {"team": "team-a"})

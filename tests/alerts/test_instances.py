@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from ccmon.alerts.instances import RESOLVED_KEPT, Instances, Transitions, step
+from ccmon.alerts.instances import RESOLVED_KEPT, Instances, Transitions, retire, step
 from ccmon.alerts.model import Instance, Rule, Sample, Severity, State
 from ccmon.alerts.rules import fingerprint, parse_rule
 from ccmon.store.facade import Store
@@ -210,6 +210,31 @@ def test_severity_and_extra_labels_come_from_the_rule_and_sample_labels_win() ->
     assert transitions.history[0].severity == "critical"
 
 
+def test_retiring_a_rule_ends_every_instance_as_if_its_label_set_disappeared() -> None:
+    run = Run(make_rule(**{"for": 0}))
+    run.at(T0, [team("a", 0.5)])
+    run.rule = make_rule(**{"for": "5m"})
+    run.at(T0 + MINUTE, [team("a", 0.5), team("b", 0.5)])  # a keeps firing, b is pending
+    run.at(T0 + 2 * MINUTE, [team("a", 0.5), team("b", 0.5), team("c", 0.5)])
+    run.at(T0 + 3 * MINUTE, [team("b", 0.5), team("c", 0.5)])  # a resolved (kept an hour), b and c pending
+    run.at(T0 + 4 * MINUTE, RuntimeError("down"))  # the rule-level instance in error
+    ended = retire(run.rule, run.instances, T0 + 5 * MINUTE)
+    assert sorted(moves(ended)) == [
+        ("", State.ERROR, State.NORMAL),
+        ("b", State.PENDING, State.NORMAL),
+        ("c", State.PENDING, State.NORMAL),
+    ]
+    assert ended.notify == ()
+    assert [(i.labels["team"], i.state) for i in ended.instances] == [("a", State.RESOLVED)]  # unchanged, no news
+    firing = Run(make_rule(**{"for": 0}))
+    firing.at(T0, [team("a", 0.5)])
+    ended = retire(firing.rule, firing.instances, T0 + MINUTE)
+    assert moves(ended) == [("a", State.FIRING, State.RESOLVED)] and notified(ended) == [("a", State.RESOLVED)]
+    assert ended.instances[0].resolved_at == T0 + MINUTE
+    quiet = retire(make_rule(**{"for": 0, "notify_resolved": False}), firing.instances, T0 + MINUTE)
+    assert moves(quiet) == [("a", State.FIRING, State.RESOLVED)] and quiet.notify == ()
+
+
 def history_of(instances: Instances, **kwargs: Any) -> Sequence[tuple[str, State, State]]:
     return [(entry.rule_id, entry.from_state, entry.to_state) for entry in instances.history(**kwargs)]
 
@@ -247,7 +272,5 @@ def test_instances_persist_transitions(store: Store) -> None:
     assert len(instances.history(before=page[0].ts)) == 4
     entry = page[0]
     assert entry.labels in ({"team": "a"}, {"team": "b"}) and entry.ts.tzinfo is dt.UTC
-    assert instances.forget_rule("other") == 1
-    assert instances.current() == [] and len(instances.history(rule_id="other")) == 1
     with pytest.raises(ValueError, match="limit"):
         instances.history(limit=0)

@@ -5,6 +5,7 @@ import datetime as dt
 import email
 import email.policy
 import hashlib
+import hmac
 from email.message import EmailMessage
 from typing import Any
 
@@ -89,6 +90,19 @@ def test_slack_escapes_labels_so_they_cannot_ping_or_link() -> None:
     assert "&lt;!channel&gt; &amp; &lt;http://evil|x&gt;" in section
 
 
+def test_slack_fallback_text_is_escaped_too() -> None:
+    """The fallback `text` (what notifications and screen readers show) is mrkdwn as well: a group label naming
+    `<!channel>` must not ping the channel from there either."""
+    hostile = "<!channel> & <http://evil|x>"
+    message = body(slack_request(channel("slack"), notification(group_labels={"team": hostile})))
+    assert "<!" not in message["text"] and "<http" not in message["text"]
+    assert message["text"].startswith(
+        "[FIRING:2] Daily spend over budget (team=&lt;!channel&gt; &amp; &lt;http://evil|x&gt;)"
+    )
+    # The header is plain_text, which Slack does not parse: it keeps the label as written.
+    assert message["blocks"][0]["text"]["text"].endswith(f"(team={hostile})")
+
+
 def test_teams_message_is_an_adaptive_card_of_text_blocks() -> None:
     message = body(teams_request(channel("teams"), notification(alerts=12)))
     assert message["type"] == "message"
@@ -164,16 +178,23 @@ def test_alertmanager_webhook_v4() -> None:
     assert {alert["endsAt"] for alert in resolved["alerts"]} == {"2025-06-02T10:30:00Z"}
 
 
-def test_webhook_is_signed_with_the_secret() -> None:
+def test_webhook_is_signed_with_the_secret_over_timestamp_and_body() -> None:
     hook = channel("webhook", headers={"Authorization": "Bearer abc"})
     request = webhook_request(hook, notification(), NOW)
     assert request.headers["Authorization"] == "Bearer abc"
-    assert request.headers["X-Ccmon-Timestamp"] == str(int(NOW.timestamp()))
+    timestamp = request.headers["X-Ccmon-Timestamp"]
+    assert timestamp == str(int(NOW.timestamp()))
     signature = request.headers["X-Ccmon-Signature"]
-    assert signature.startswith("sha256=") and len(signature) == 7 + 64
-    assert verify_signature("s3cret", request.body, signature)
-    assert not verify_signature("another", request.body, signature)
-    assert not verify_signature("s3cret", request.body + b" ", signature)
+    # What docs/alerts.md tells a receiver to compute, independently of `signature`.
+    expected = hmac.new(b"s3cret", timestamp.encode() + b"." + request.body, hashlib.sha256).hexdigest()
+    assert signature == f"sha256={expected}"
+    assert verify_signature("s3cret", timestamp, request.body, signature)
+    assert not verify_signature("another", timestamp, request.body, signature)
+    assert not verify_signature("s3cret", timestamp, request.body + b" ", signature)
+    # A replay under a fresh timestamp does not verify: the timestamp is signed.
+    assert not verify_signature("s3cret", str(int(NOW.timestamp()) + 3600), request.body, signature)
+    later = webhook_request(hook, notification(), NOW + dt.timedelta(seconds=1))
+    assert later.body == request.body and later.headers["X-Ccmon-Signature"] != signature
     assert notification_from_json(orjson.loads(request.body)) == notification()
 
 

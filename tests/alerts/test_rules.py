@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from ccmon.alerts.model import NoData, Op, Rule, Sample, Severity
-from ccmon.alerts.rules import Rules, dump_rule, fingerprint, parse_rule, render_summary
+from ccmon.alerts.rules import Rules, dump_rule, fingerprint, format_duration, parse_rule, render_summary
 from ccmon.store.facade import Store
 
 MINIMAL: dict[str, Any] = {"id": "cost-daily", "name": "Daily cost", "signal": "cost", "op": ">", "threshold": 100}
@@ -67,6 +67,14 @@ def test_durations_accept_seconds_and_compound_strings() -> None:
     assert parse_rule(with_(interval=60.0)).interval_s == 60
 
 
+def test_durations_are_written_back_in_the_largest_whole_unit() -> None:
+    assert [format_duration(s) for s in (0, 45, 90, 900, 5400, 7200, 86_400, 604_800)] == [
+        "0s", "45s", "90s", "15m", "90m", "2h", "1d", "7d",
+    ]  # fmt: skip
+    with pytest.raises(ValueError, match=r"^window: must be between 1m and 400d$"):
+        parse_rule(with_(window=30))
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
@@ -78,7 +86,7 @@ def test_durations_accept_seconds_and_compound_strings() -> None:
         ({"name": "a\x07b"}, "^name: control characters"),
         ({"name": "n" * 201}, "^name: at most 200"),
         ({"signal": ""}, "^signal: "),
-        ({"op": "=="}, "^op: expected one of >, >=, <, <="),
+        ({"op": "=="}, "^op: '==' is not one of >, >=, <, <="),
         ({"threshold": "100"}, "^threshold: expected a number"),
         ({"threshold": float("nan")}, "^threshold: expected a number"),
         ({"threshold": float("inf")}, "^threshold: expected a number"),
@@ -90,7 +98,7 @@ def test_durations_accept_seconds_and_compound_strings() -> None:
         ({"interval": "5s"}, "^interval: must be between 10s and 1d"),
         ({"for": -1}, "^for: must be between"),
         ({"repeat_interval": True}, "^repeat_interval: expected seconds"),
-        ({"severity": "fatal"}, "^severity: expected one of critical, error, warning, info"),
+        ({"severity": "fatal"}, "^severity: 'fatal' is not one of critical, error, warning, info"),
         ({"group_by": "team"}, "^group_by: expected a list of strings"),
         ({"group_by": ["team", "team"]}, "^group_by: duplicate"),
         ({"group_by": ["team-name"]}, "^group_by: 'team-name' is not a label name"),
@@ -107,7 +115,7 @@ def test_durations_accept_seconds_and_compound_strings() -> None:
         ({"summary": "{}"}, "^summary: .* is not a name"),
         ({"summary": "{value:{threshold}}"}, "^summary: .* nested field"),
         ({"channels": [""]}, "^channels: names must be non-empty"),
-        ({"no_data": "maybe"}, "^no_data: expected one of ok, nodata, alerting"),
+        ({"no_data": "maybe"}, "^no_data: 'maybe' is not one of ok, nodata, alerting"),
         ({"notify_resolved": "yes"}, "^notify_resolved: expected true or false"),
         ({"enabled": 1}, "^enabled: expected true or false"),
         ({"colour": "red"}, "^unknown field colour$"),

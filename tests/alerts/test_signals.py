@@ -12,6 +12,7 @@ from ccmon.alerts.budgets import Budgets
 from ccmon.alerts.defaults import DEFAULT_RULES
 from ccmon.alerts.model import Budget, Op, Period, Rule, Sample, Unit
 from ccmon.alerts.policy import Policies
+from ccmon.alerts.rules import render_summary
 from ccmon.alerts.signals import SIGNALS, SignalContext, check_rule, evaluate_rule, prometheus_duration
 from ccmon.analytics import Analytics
 from ccmon.store.facade import Store
@@ -52,17 +53,68 @@ def test_a_rule_reads_its_window_filters_and_group_by(store: Store) -> None:
         evaluate_rule(context(store), dataclasses.replace(COST, signal="policy_violations", group_by=("team",)), NOW)
 
 
-def test_budget_usage_selects_one_budget_by_param(store: Store) -> None:
+def test_budget_usage_selects_one_budget_by_param_and_names_whom_it_is_of(store: Store) -> None:
     budgets = Budgets(store)
     budgets.put(Budget("org", "Organisation", "organization", "", Period.MONTHLY, Unit.USD, amount=1000))
     budgets.put(Budget("api", "API team", "team", "api", Period.MONTHLY, Unit.USD, amount=100))
+    budgets.put(Budget("web-each", "Web, each", "team", "web", Period.MONTHLY, Unit.USD, amount=200, per_person=True))
     send(store, cost(NOW - timedelta(hours=2), 50.0, ANN), cost(NOW - timedelta(hours=2), 150.0, BEN))
-    usage = RULES["budget-threshold"]
-    by_budget = {s.labels["budget"]: s for s in evaluate_rule(context(store), usage, NOW)}
-    assert by_budget["org"].value == pytest.approx(20.0)
-    assert by_budget["api"].value == pytest.approx(50.0) and by_budget["api"].labels["subject"] == "api"
+    usage = RULES["budget-exceeded"]
+    by_subject = {(s.labels["budget"], s.labels["subject"]): s for s in evaluate_rule(context(store), usage, NOW)}
+    assert sorted(by_subject) == [("api", "api"), ("org", "organization"), ("web-each", BEN.person)]
+    assert by_subject["org", "organization"].value == pytest.approx(20.0)
+    assert by_subject["api", "api"].value == pytest.approx(50.0)
+    assert by_subject["web-each", BEN.person].value == pytest.approx(75.0)
+    # Whom the numbers are of, as the dimension an instance is scoped by: nobody, a team, a person (not the team:
+    # a per-person budget of team web is one person's spend, which the team's viewers must not see by the team).
+    assert "person" not in by_subject["org", "organization"].labels
+    assert "team" not in by_subject["org", "organization"].labels
+    assert by_subject["api", "api"].labels["team"] == "api" and "person" not in by_subject["api", "api"].labels
+    personal = by_subject["web-each", BEN.person].labels
+    assert personal["person"] == BEN.person and "team" not in personal and personal["scope"] == "team"
     one = dataclasses.replace(usage, params={"budget": "api"})
     assert [s.labels["budget"] for s in evaluate_rule(context(store), one, NOW)] == ["api"]
+    projected = {
+        s.labels["subject"]: s.labels for s in evaluate_rule(context(store), RULES["budget-projected-overrun"], NOW)
+    }
+    assert projected[BEN.person]["person"] == BEN.person
+
+
+def test_budget_threshold_names_the_highest_of_the_budgets_own_thresholds_below_its_amount(store: Store) -> None:
+    Budgets(store).put(
+        Budget("team", "API team", "team", "api", Period.MONTHLY, Unit.USD, amount=100, thresholds=(0.5, 0.8, 1.0))
+    )
+    Budgets(store).put(Budget("org", "Organisation", "organization", "", Period.MONTHLY, Unit.USD, amount=1000))
+    rule = RULES["budget-threshold"]
+
+    def crossed() -> list[tuple[str, str, float]]:
+        samples = evaluate_rule(context(store), rule, NOW)
+        assert all(rule.op.holds(s.value, rule.threshold) for s in samples)
+        return sorted((s.labels["budget"], s.labels["threshold_crossed"], round(s.value, 6)) for s in samples)
+
+    send(store, cost(NOW - timedelta(hours=3), 40.0, ANN))
+    assert crossed() == []  # 40 % of team, 4 % of org: below the first threshold of each
+    send(store, cost(NOW - timedelta(hours=2), 15.0, ANN))
+    assert crossed() == [("team", "50 %", 55.0)]
+    send(store, cost(NOW - timedelta(hours=1), 30.0, ANN))
+    assert crossed() == [("team", "80 %", 85.0)]  # a new label set: a new alert
+    [sample] = evaluate_rule(context(store), rule, NOW)
+    assert sample.labels["team"] == "api" and sample.labels["subject"] == "api"
+    assert render_summary(rule, sample) == "API team: api has used 85 % of its monthly budget (past its 80 % threshold)"
+    send(store, cost(NOW - timedelta(minutes=30), 20.0, ANN), cost(NOW - timedelta(minutes=30), 700.0, BEN))
+    assert crossed() == [("org", "75 %", 80.5)]  # team over its amount: budget-exceeded's, not this rule's
+    assert [
+        s.labels["budget"] for s in evaluate_rule(context(store), RULES["budget-exceeded"], NOW) if s.value >= 100
+    ] == ["team"]
+
+
+def test_budget_and_policy_signals_refuse_filters() -> None:
+    for signal in ("budget_usage", "budget_projection", "budget_threshold", "policy_violations"):
+        filtered = dataclasses.replace(COST, signal=signal, filters={"team": ("web",)})
+        with pytest.raises(ValueError, match=rf"filters: signal {signal} takes no filters .*only cost, tokens, "):
+            check_rule(filtered)
+        check_rule(dataclasses.replace(filtered, filters={}))
+    check_rule(dataclasses.replace(COST, filters={"team": ("web",)}))
 
 
 def test_promql_uses_seed_000s_expressions() -> None:
@@ -89,10 +141,11 @@ def test_promql_uses_seed_000s_expressions() -> None:
 
 
 def test_prometheus_durations() -> None:
-    assert [prometheus_duration(s) for s in (900, 3600, 86_400, 7 * 86_400, 90, 36 * 3600)] == [
+    assert [prometheus_duration(s) for s in (900, 3600, 86_400, 2 * 86_400, 7 * 86_400, 90, 36 * 3600)] == [
         "15m",
         "1h",
         "24h",
+        "2d",
         "7d",
         "90s",
         "36h",

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from ccmon.analytics.timerange import DEFAULT_SPAN, InvalidQuery, TimeRange
+from ccmon.analytics.timerange import DEFAULT_SPAN, InvalidQuery, TimeRange, parse_instant, rfc3339
 from tests.support import REPO
 
 
@@ -49,3 +49,15 @@ def test_parses_rfc3339_in_utc() -> None:
 def test_bad_ranges_say_what_is_wrong(start: str, end: str | None, message: str) -> None:
     with pytest.raises(InvalidQuery, match=message):
         TimeRange.parse(start, end)
+
+
+def test_rfc3339_writes_utc_with_z_and_reads_back() -> None:
+    berlin = timezone(timedelta(hours=1))
+    assert rfc3339(datetime(2026, 11, 1, 1, tzinfo=berlin)) == "2026-11-01T00:00:00Z"
+    precise = datetime(2026, 11, 1, 0, 0, 0, 250000, tzinfo=UTC)
+    assert rfc3339(precise) == "2026-11-01T00:00:00.250000Z"
+    assert parse_instant(rfc3339(precise), "at") == precise
+    assert TimeRange(precise, precise + timedelta(days=1)).rfc3339() == (
+        "2026-11-01T00:00:00.250000Z",
+        "2026-11-02T00:00:00.250000Z",
+    )

@@ -362,3 +362,62 @@ def test_reload_applies_a_good_file_and_keeps_the_rules_on_a_bad_one(store: Stor
 def test_reload_without_an_alerts_file_is_a_conflict(api: tuple[httpx.Client, AlertServices]) -> None:
     client, _ = api
     assert client.post("/api/v1/alerts/reload", headers=ADMIN).status_code == 409
+
+
+def test_a_personal_budget_instance_is_a_persons_not_its_teams(
+    api: tuple[httpx.Client, AlertServices], store: Store
+) -> None:
+    """A per-person budget of a team: its instances are each one person's (the viewer, who sees no person, sees
+    none of them, even one recorded without a `person` label), while the pooled team budget's is the team's."""
+    client, alerts = api
+    now = dt.datetime.now(dt.UTC)
+    send(store, [Usage(person=org.ANN.email, team=org.ANN.team, department=org.ANN.department, cost=1, at=now)])
+    team = {"scope": "team", "scope_value": org.ANN.team, "period": "monthly", "amount": 10}
+    assert client.post("/api/v1/budgets", json={"id": "each", "per_person": True, **team}, headers=ADMIN).is_success
+    assert client.post("/api/v1/budgets", json={"id": "pool", **team}, headers=ADMIN).is_success
+    rule = Rule(id="budget-watch", name="Budget watch", signal="budget_usage", op=Op.GE, threshold=50)
+    alerts.rules.put(rule)
+    common = {"scope": "team", "period": "monthly", "unit": "usd"}
+    personal = {**common, "budget": "each", "subject": org.ANN.email, "person": org.ANN.email}
+    unlabelled = {**common, "budget": "each", "subject": org.BEN.email}  # recorded before the `person` label
+    pooled = {**common, "budget": "pool", "subject": org.ANN.team}
+    _fire(alerts, rule, [Sample(personal, 90), Sample(unlabelled, 95), Sample(pooled, 70)], now)
+
+    def subjects(role: Role, path: str = "/api/v1/alerts") -> set[str]:
+        body = client.get(path, headers=as_role(role)).json()
+        return {item["labels"]["subject"] for item in body.get("instances", body.get("entries", []))}
+
+    everything = {org.ANN.email, org.BEN.email, org.ANN.team}
+    assert subjects(Role.ADMIN) == everything
+    assert subjects(Role.VIEWER) == {org.ANN.team}
+    assert subjects(Role.VIEWER, "/api/v1/alerts/history") == {org.ANN.team}
+    assert subjects(Role.TEAM_LEAD) == {org.ANN.email, org.ANN.team}  # ben: not known to be on the team
+    assert subjects(Role.DEVELOPER) == {org.ANN.email}
+
+
+def test_a_silence_naming_people_by_pattern_or_negation_is_shown_only_to_who_sees_everyone(
+    api: tuple[httpx.Client, AlertServices],
+) -> None:
+    client, _ = api
+    ends = (dt.datetime.now(dt.UTC) + dt.timedelta(hours=1)).isoformat().replace("+00:00", "Z")
+    made = {}
+    for name, matcher in {
+        "regex": {"label": "person", "op": "=~", "value": r"dan@example\.com"},
+        "negation": {"label": "person", "op": "!=", "value": org.BEN.email},
+        "team-regex": {"label": "team", "op": "=~", "value": "team-o.*"},
+        "rule": {"label": "rule", "op": "=", "value": "spend"},
+    }.items():
+        matchers = [{"label": "rule", "op": "=", "value": "spend"}, matcher]
+        body = {"matchers": matchers, "ends_at": ends, "comment": name}
+        created = client.post("/api/v1/alerts/silences", json=body, headers=ADMIN)
+        assert created.status_code == 201, created.text
+        made[created.json()["id"]] = name
+
+    def shown(role: Role) -> set[str]:
+        silences = client.get("/api/v1/alerts/silences", headers=as_role(role)).json()["silences"]
+        return {made[s["id"]] for s in silences}
+
+    assert shown(Role.ADMIN) == shown(Role.FINANCE) == {"regex", "negation", "team-regex", "rule"}
+    assert shown(Role.VIEWER) == {"team-regex", "rule"}  # teams, not people
+    for role in (Role.TEAM_LEAD, Role.MANAGER, Role.DEVELOPER):
+        assert shown(role) == {"rule"}, role

@@ -9,17 +9,19 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import partial
 
 import httpx
 import pytest
 from fastapi import FastAPI
 
 from ccmon.alerts.budgets import Budgets, parse_budget
-from ccmon.alerts.hooks import HookService
+from ccmon.alerts.hooks import HookService, TokenGrant
 from ccmon.alerts.policy import Policies, parse_policy
 from ccmon.auth.authenticator import AuthSettings, open_authenticator
 from ccmon.auth.principal import Role
 from ccmon.ingest.tokens import IngestTokens
+from ccmon.server_app import hook_grant
 from ccmon.store.facade import Store
 from ccmon.store.records import utc_now
 from ccmon.web.hook_routes import MAX_BODY, hook_routes
@@ -41,11 +43,14 @@ def _app(store: Store, tokens: IngestTokens) -> FastAPI:
     authenticator = open_authenticator(AuthSettings(loopback=True), store)
     hooks = HookService(store, Budgets(store), Policies(store), lambda email: email)
     app = FastAPI()
-    app.include_router(
-        hook_routes(hooks, authenticator, lambda t: tokens.authorize(t) is not None, tokens.required),
-        prefix="/api/v1",
-    )
+    app.include_router(hook_routes(hooks, authenticator, partial(_grant, tokens), tokens.required), prefix="/api/v1")
     return app
+
+
+def _grant(tokens: IngestTokens, secret: str) -> TokenGrant | None:
+    """What the server passes (`ccmon.server_app.ingest_token_check`, store tokens only)."""
+    grant = tokens.authorize(secret)
+    return None if grant is None else hook_grant(grant)
 
 
 @pytest.fixture
@@ -159,3 +164,61 @@ def test_bad_bodies_are_refused_clearly(setup: Setup) -> None:
         BUDGET, content=b'{"email": "' + b"x" * MAX_BODY + b'"}', headers={"content-type": "application/json"}
     )
     assert too_big.status_code == 413
+
+
+def test_a_pinned_token_asks_only_about_its_teams_people(setup: Setup) -> None:
+    at = utc_now() - timedelta(seconds=5)
+    send(
+        setup.store,
+        [
+            Usage(person=ANN, at=at, cost=1.0, session="s-ann-a", team="team-a", department="dept-x"),
+            Usage(person=BOB, at=at, cost=1.0, session="s-bob-b", team="team-b", department="dept-x"),
+        ],
+    )
+    for budget in (
+        {"id": "pool-a", "scope": "team", "scope_value": "team-a"},
+        {"id": "pool-x", "scope": "department", "scope_value": "dept-x"},
+    ):
+        Budgets(setup.store).put(parse_budget({**budget, "period": "monthly", "amount": 1000}))
+    _, team_a = setup.tokens.create("team A laptops", team="team-a")
+    own = setup.client.post(BUDGET, json={"session_id": "s-ann-a"}, headers=_bearer(team_a))
+    assert own.status_code == 200, own.text
+    assert own.json()["person"] == ANN
+    # Her own limit and her team's pool; not the department's, which is wider than the token's team.
+    assert {s["budget_id"] for s in own.json()["statuses"]} == {"cap", "pool-a"}
+    for team_b in ({"email": BOB}, {"session_id": "s-bob-b"}, {"person": BOB}):
+        refused = setup.client.post(BUDGET, json=team_b, headers=_bearer(team_a))
+        assert refused.status_code == 403, team_b
+        assert BOB not in refused.text
+    assert setup.client.post(POLICY, json={"email": BOB}, headers=_bearer(team_a)).status_code == 403
+    # An unpinned token may still ask about anyone.
+    _, anyone = setup.tokens.create("all laptops")
+    assert setup.client.post(BUDGET, json={"email": BOB}, headers=_bearer(anyone)).json()["person"] == BOB
+
+
+def test_a_token_past_its_rate_limit_is_told_to_wait(setup: Setup) -> None:
+    _, limited = setup.tokens.create("slow laptops", rate_limit_per_s=0.01, rate_limit_burst=1)
+    # A request is let in while the bucket (one request) is not in debt, and takes one: the third is refused.
+    answers = [setup.client.post(BUDGET, json={"session_id": "s-bob"}, headers=_bearer(limited)) for _ in range(3)]
+    assert [answer.status_code for answer in answers] == [200, 200, 429]
+    refused = answers[-1]
+    assert "rate limit" in refused.json()["detail"]
+    assert int(refused.headers["retry-after"]) >= 1
+    assert setup.client.post(POLICY, json={"session_id": "s-bob"}, headers=_bearer(limited)).status_code == 429
+
+
+def test_the_sessions_person_is_answered_for_whoever_else_the_request_names(setup: Setup) -> None:
+    """Ann, over her hard cap, names Bob (under his): the answer is still hers."""
+    _, secret = setup.tokens.create("laptops")
+    for named in ({"person": BOB}, {"email": BOB}):
+        answer = setup.client.post(BUDGET, json={"session_id": "s-ann", **named}, headers=_bearer(secret))
+        assert answer.status_code == 200, answer.text
+        assert (answer.json()["person"], answer.json()["decision"]) == (ANN, "block")
+        assert BOB not in answer.text
+
+
+def test_a_loopback_caller_naming_another_person_than_the_sessions_gets_the_sessions(setup: Setup) -> None:
+    answer = setup.client.post(BUDGET, json={"session_id": "s-ann", "email": BOB})
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["person"], answer.json()["decision"]) == (ANN, "block")
+    assert BOB not in answer.text

@@ -18,166 +18,40 @@ left in the period.
 
 Nothing is cached: each answer reads the definitions and the rollups (one grouped query per budget and window, not
 per person), so several processes sharing a store agree and a restart loses nothing.
+
+A budget's validation and JSON form are `ccmon.alerts.budget_defs` (`parse_budget` and `dump_budget` are importable
+from here too).
 """
 
 from __future__ import annotations
 
 import calendar
-import math
-import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
+from ccmon.alerts.budget_defs import ORGANIZATION
+from ccmon.alerts.budget_defs import dump_budget as dump_budget  # noqa: PLC0414 - re-exported, as callers import it
+from ccmon.alerts.budget_defs import parse_budget as parse_budget  # noqa: PLC0414 - re-exported, as callers import it
 from ccmon.alerts.definitions import Definitions
-from ccmon.alerts.model import SCOPE_KINDS, Budget, Enforce, ModelPolicy, Period, Unit
+from ccmon.alerts.model import Budget, Enforce, ModelPolicy, Period, Unit
 from ccmon.analytics import spend
 from ccmon.analytics.query import UNKNOWN, Filters, Query
 from ccmon.analytics.scope import Scope
 from ccmon.analytics.spend import PersonDims
-from ccmon.analytics.timerange import TimeRange
+from ccmon.analytics.timerange import TimeRange, rfc3339
 from ccmon.directory.registry import Directory
 from ccmon.store.facade import Store
 
-ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
-DEFAULT_THRESHOLDS = (0.75, 0.9, 1.0)
-MAX_THRESHOLD = 10.0
-"""Thresholds are fractions of the amount, at most 10 (1,000 %); a larger number is a percentage given by mistake."""
-MAX_AMOUNT = 1e15
 TRAILING = timedelta(days=7)
 """The longest run-rate window (a period shorter than it uses its own length)."""
 DIMS_LOOKBACK = timedelta(days=35)
 """How far back a person's team, department and cost center are looked for in their telemetry."""
-ORGANIZATION = "organization"
-_FIELDS = frozenset(
-    {"id", "name", "scope", "scope_value", "period", "unit", "amount", "per_person", "thresholds", "enforce", "source"}
-)
 _DAY = timedelta(days=1)
-_E = TypeVar("_E", Period, Unit, Enforce)
 
 PeopleLookup = Callable[[str], PersonDims | None]
 """A person key -> their team, department and cost center (the directory's), None when unknown."""
-
-
-# --- definitions --------------------------------------------------------------------------------------------------
-
-
-def parse_budget(data: Mapping[str, Any], source: str = "api") -> Budget:
-    """A validated budget, or ValueError naming the field. A `source` key in `data` (as `GET /budgets` shows it) is
-    accepted and ignored: the argument says where the budget comes from."""
-    if not isinstance(data, Mapping):
-        raise ValueError("budget: expected an object")
-    unknown = sorted(str(key) for key in data if key not in _FIELDS)
-    if unknown:
-        raise ValueError(f"unknown field {', '.join(unknown)}; fields are {', '.join(sorted(_FIELDS - {'source'}))}")
-    budget_id = _required(data, "id")
-    if not isinstance(budget_id, str) or not ID.fullmatch(budget_id):
-        raise ValueError("id: expected a slug of lower-case letters, digits, '-' and '_' (at most 64 characters)")
-    scope, scope_value = parse_scope(data)
-    return Budget(
-        id=budget_id,
-        name=_name(data.get("name", budget_id)),
-        scope=scope,
-        scope_value=scope_value,
-        period=_choice(_required(data, "period"), "period", Period),
-        unit=_choice(data.get("unit", Unit.USD.value), "unit", Unit),
-        amount=_amount(_required(data, "amount")),
-        per_person=_bool(data.get("per_person", False), "per_person"),
-        thresholds=_thresholds(data.get("thresholds", list(DEFAULT_THRESHOLDS))),
-        enforce=_choice(data.get("enforce", Enforce.WARN.value), "enforce", Enforce),
-        source=source,
-    )
-
-
-def dump_budget(budget: Budget) -> dict[str, Any]:
-    """The budget as JSON, the shape `parse_budget` reads (without `source`)."""
-    return {
-        "id": budget.id,
-        "name": budget.name,
-        "scope": budget.scope,
-        "scope_value": budget.scope_value,
-        "period": budget.period.value,
-        "unit": budget.unit.value,
-        "amount": budget.amount,
-        "per_person": budget.per_person,
-        "thresholds": list(budget.thresholds),
-        "enforce": budget.enforce.value,
-    }
-
-
-def parse_scope(data: Mapping[str, Any]) -> tuple[str, str]:
-    """`scope` (one of `SCOPE_KINDS`) and `scope_value` (required but for the organisation, which takes none)."""
-    scope = _required(data, "scope")
-    if scope not in SCOPE_KINDS:
-        raise ValueError(f"scope: {scope!r} is not one of {', '.join(SCOPE_KINDS)}")
-    value = data.get("scope_value", "")
-    if not isinstance(value, str):
-        raise ValueError("scope_value: expected a string")
-    value = value.strip()
-    if scope == ORGANIZATION and value:
-        raise ValueError("scope_value: the organization scope takes no value (leave scope_value out)")
-    if scope != ORGANIZATION and not value:
-        raise ValueError(f"scope_value: required for scope {scope} (the {scope.replace('_', ' ')} it applies to)")
-    if len(value) > 256:
-        raise ValueError("scope_value: at most 256 characters")
-    return str(scope), value
-
-
-def _required(data: Mapping[str, Any], key: str) -> Any:
-    if key not in data:
-        raise ValueError(f"{key}: required")
-    return data[key]
-
-
-def _name(value: Any) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError("name: expected a non-empty string")
-    if len(value) > 200:
-        raise ValueError("name: at most 200 characters")
-    return value.strip()
-
-
-def _choice(value: Any, key: str, kind: type[_E]) -> _E:
-    try:
-        return kind(value)
-    except ValueError:
-        raise ValueError(f"{key}: {value!r} is not one of {', '.join(member.value for member in kind)}") from None
-
-
-def _bool(value: Any, key: str) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{key}: expected true or false")
-    return value
-
-
-def _amount(value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ValueError("amount: expected a number")
-    if not math.isfinite(value) or value <= 0:
-        raise ValueError("amount: expected a finite number greater than 0")
-    if value > MAX_AMOUNT:
-        raise ValueError(f"amount: at most {MAX_AMOUNT:.0e}")
-    return float(value)
-
-
-def _thresholds(value: Any) -> tuple[float, ...]:
-    if not isinstance(value, list | tuple):
-        raise ValueError("thresholds: expected a list of fractions of the amount (e.g. [0.75, 0.9, 1.0])")
-    fractions = []
-    for i, item in enumerate(value):
-        if isinstance(item, bool) or not isinstance(item, int | float) or not math.isfinite(item):
-            raise ValueError(f"thresholds[{i}]: expected a number")
-        if not 0 < item <= MAX_THRESHOLD:
-            hint = f" (for {item:g} % write {item / 100:g})" if MAX_THRESHOLD < item <= 1000 else ""
-            raise ValueError(
-                f"thresholds[{i}]: {item:g} is not a fraction of the amount in (0, {MAX_THRESHOLD:g}]{hint}; "
-                "thresholds are fractions, not percentages"
-            )
-        fractions.append(float(item))
-    if len(set(fractions)) != len(fractions):
-        raise ValueError("thresholds: each threshold once")
-    return tuple(sorted(fractions))
 
 
 # --- periods and statuses -----------------------------------------------------------------------------------------
@@ -249,8 +123,8 @@ class BudgetStatus:
             "subject": self.subject,
             "period": self.budget.period.value,
             "unit": self.budget.unit.value,
-            "period_start": _iso(self.period_start),
-            "period_end": _iso(self.period_end),
+            "period_start": rfc3339(self.period_start),
+            "period_end": rfc3339(self.period_end),
             "used": self.used,
             "amount": self.amount,
             "fraction": self.fraction,
@@ -278,7 +152,7 @@ class PersonBudget:
     def to_json(self) -> dict[str, Any]:
         return {
             "person": self.person,
-            "as_of": _iso(self.as_of),
+            "as_of": rfc3339(self.as_of),
             "decision": self.decision,
             "reason": self.reason,
             "statuses": [status.to_json() for status in self.statuses],
@@ -546,10 +420,6 @@ def _utc(now: datetime) -> datetime:
     if now.tzinfo is None:
         raise ValueError("now: expected an aware datetime (UTC)")
     return now.astimezone(UTC)
-
-
-def _iso(instant: datetime) -> str:
-    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _load(data: Mapping[str, Any]) -> Budget:

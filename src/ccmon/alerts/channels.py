@@ -18,6 +18,8 @@ from email.utils import parseaddr
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
+
 from ccmon.alerts.model import Channel
 
 KINDS = ("slack", "teams", "pagerduty", "alertmanager", "webhook", "email")
@@ -197,6 +199,10 @@ def _url(data: Mapping[str, Any], key: str) -> str:
         raise ValueError(f"{key}: expected an http:// or https:// URL with a host")
     if any(character.isspace() for character in url):
         raise ValueError(f"{key}: must not contain whitespace")
+    try:
+        httpx.URL(url)  # what the sender will parse: a host it cannot encode (IDNA) is refused here, not at send
+    except httpx.InvalidURL:
+        raise ValueError(f"{key}: not a URL that can be requested (is the host name valid?)") from None
     return url
 
 
@@ -214,6 +220,10 @@ def _headers(value: Any) -> tuple[str, ...]:
         expanded = _expand(header_value, f"headers.{name}")
         if "\r" in expanded or "\n" in expanded:
             raise ValueError(f"headers.{name}: must be on one line")
+        # HTTP sends header values as ASCII (httpx refuses anything else when sending); the value is not echoed,
+        # as it is often a credential.
+        if not all(" " <= character <= "~" or character == "\t" for character in expanded):
+            raise ValueError(f"headers.{name}: only printable ASCII characters are allowed in a header value")
         headers.append(f"{name}: {expanded}")
     return tuple(headers)
 

@@ -61,12 +61,17 @@ DEFAULT_RULES: tuple[Rule, ...] = (
         source="default",
         id="budget-threshold",
         name="Budget threshold reached",
-        signal="budget_usage",
-        op=Op.GE,
-        threshold=80,
+        # Each budget's own thresholds (0.75, 0.9 by default), below its amount: a sample is a crossed threshold, so
+        # the condition is any usage. The threshold crossed is a label, so crossing the next one is a new alert; the
+        # one it replaces resolves unannounced (passing 90 % is no news that 75 % is over).
+        signal="budget_threshold",
+        op=Op.GT,
+        threshold=0,
         severity=Severity.WARNING,
         group_by=("budget", "subject"),
-        summary="{budget_name}: {subject} has used {value:.0f} % of its {period} budget",
+        notify_resolved=False,
+        summary="{budget_name}: {subject} has used {value:.0f} % of its {period} budget "
+        "(past its {threshold_crossed} threshold)",
     ),
     Rule(
         source="default",

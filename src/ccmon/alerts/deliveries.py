@@ -36,6 +36,7 @@ from ccmon.alerts.channels import describe, secrets_of
 from ccmon.alerts.email import send_email
 from ccmon.alerts.model import Channel, Notification, NotifiedAlert, Severity
 from ccmon.alerts.payloads import Request, build, notification_from_json, notification_to_json
+from ccmon.analytics.timerange import rfc3339
 from ccmon.store.facade import Store
 from ccmon.store.records import TIMESTAMP, VersionClock, as_utc, insert_rows, utc_now
 
@@ -106,9 +107,9 @@ class Delivery:
             "attempts": self.attempts,
             "last_status": self.last_status,
             "last_error": self.last_error,
-            "next_attempt_at": _iso(self.next_attempt_at) if self.state in (QUEUED, RETRYING) else None,
-            "created_at": _iso(self.created_at),
-            "updated_at": _iso(self.updated_at),
+            "next_attempt_at": rfc3339(self.next_attempt_at) if self.state in (QUEUED, RETRYING) else None,
+            "created_at": rfc3339(self.created_at),
+            "updated_at": rfc3339(self.updated_at),
         }
 
 
@@ -311,15 +312,21 @@ class Deliveries:
                     return
 
     def _attempt(self, client: httpx.Client, channel: Channel, delivery: Delivery, now: dt.datetime) -> _Outcome:
+        """One attempt, whatever happens in it: an error nobody foresaw (a setting httpx or smtplib refuses, a bug)
+        fails this delivery, recorded and counted, rather than aborting the run and leaving it queued forever,
+        holding back its group and answering the channel test with a 500. Only the store failing stops a run."""
         try:
             message = build(channel, notification_from_json(orjson.loads(delivery.notification)), now)
-        except (KeyError, ValueError, TypeError) as exc:
-            return _Outcome(FAILED, 0, f"could not build the message: {exc}")
-        if isinstance(message, EmailMessage):
-            sent = send_email(channel, message, self._timeout_s)
-            state = SENT if sent.sent else RETRYING if sent.retryable else FAILED
-            return _Outcome(state, sent.code, _scrub(sent.error, channel))
-        return _send_http(client, channel, message)
+        except Exception as exc:
+            return _Outcome(FAILED, 0, _scrub(f"could not build the message: {exc}", channel))
+        try:
+            if isinstance(message, EmailMessage):
+                sent = send_email(channel, message, self._timeout_s)
+                state = SENT if sent.sent else RETRYING if sent.retryable else FAILED
+                return _Outcome(state, sent.code, _scrub(sent.error, channel))
+            return _send_http(client, channel, message)
+        except Exception as exc:
+            return _Outcome(FAILED, 0, _scrub(f"could not send: {type(exc).__name__}: {exc}", channel))
 
     def _record(self, delivery: Delivery, outcome: _Outcome, now: dt.datetime) -> Delivery:
         attempts = delivery.attempts + 1
@@ -421,7 +428,3 @@ def _delivery(row: tuple[Any, ...]) -> Delivery:
     for name in ("attempts", "last_status"):
         values[name] = int(values[name])
     return Delivery(**values)
-
-
-def _iso(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")

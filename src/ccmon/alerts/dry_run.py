@@ -15,6 +15,7 @@ from typing import Any
 
 from ccmon.alerts.model import NoData, Rule
 from ccmon.alerts.signals import SignalContext, evaluate_rule
+from ccmon.analytics.timerange import rfc3339
 
 MAX_STEPS = 500
 """More evaluations than this are refused: a larger step, or a shorter range."""
@@ -47,9 +48,11 @@ class DryRun:
     def to_json(self) -> dict[str, Any]:
         return {
             "series": [
-                {"labels": s.labels, "points": [[_iso(t), value] for t, value in s.points]} for s in self.series
+                {"labels": s.labels, "points": [[rfc3339(t), value] for t, value in s.points]} for s in self.series
             ],
-            "firing": [{"labels": f.labels, "start": _iso(f.start), "end": f.end and _iso(f.end)} for f in self.firing],
+            "firing": [
+                {"labels": f.labels, "start": rfc3339(f.start), "end": f.end and rfc3339(f.end)} for f in self.firing
+            ],
             "threshold": self.rule.threshold,
             "op": self.rule.op.value,
         }
@@ -112,7 +115,3 @@ def firing_intervals(rule: Rule, labels: Labels, steps: list[dt.datetime], holdi
     if fired_at is not None:
         intervals.append(Firing(dict(labels), fired_at, None))
     return intervals
-
-
-def _iso(instant: dt.datetime) -> str:
-    return instant.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")

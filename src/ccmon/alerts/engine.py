@@ -11,8 +11,12 @@ A silenced instance is still evaluated, stored and shown, but it is left out of 
 is not advanced, so when the silence ends a still-firing alert is notified at the next evaluation. A resolution is
 sent even under a silence when the firing was notified, so no receiver keeps an incident open for ever.
 
-The engine builds its `Rules`, `Silences` and `Instances` over the store unless given them. Rules that are deleted
-or disabled lose their instances (their history stays). When the process does not hold the lease it does nothing.
+The engine builds its `Rules`, `Silences` and `Instances` over the store unless given them. A rule that is disabled
+or deleted (from the API, or by the alerts file leaving it out) ends its instances at the next turn as if their label
+sets had disappeared: a firing one resolves, with its history entry and, when the rule notifies resolutions, a
+resolved notification (so a PagerDuty incident it opened is closed), and then none is kept. A deleted rule is read
+as it was last seen (this process's memory of the previous turns, else its last stored version). When the process
+does not hold the lease it does nothing.
 """
 
 from __future__ import annotations
@@ -26,10 +30,12 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from typing import Protocol
 
-from ccmon.alerts.instances import Instances, Transitions, step
+import orjson
+
+from ccmon.alerts.instances import Instances, Transitions, retire, step
 from ccmon.alerts.lease import Lease
-from ccmon.alerts.model import Instance, Notification, NotifiedAlert, Rule, Sample, Silence, State
-from ccmon.alerts.rules import Rules, format_number
+from ccmon.alerts.model import Instance, Notification, NotifiedAlert, Op, Rule, Sample, Silence, State
+from ccmon.alerts.rules import Rules, format_number, parse_rule
 from ccmon.alerts.silences import Silences, matching_labels, silenced_by
 from ccmon.store.facade import Store
 from ccmon.store.records import Clock, utc_now
@@ -71,6 +77,7 @@ class AlertEngine:
         lasts `lease_ttl_s` (default: four turns, at least a minute) unless renewed."""
         if interval_s <= 0:
             raise ValueError("interval_s: must be positive")
+        self._store = store
         self._evaluate = evaluate
         self._deliveries = deliveries
         self.external_url = external_url
@@ -81,6 +88,8 @@ class AlertEngine:
         self.instances = instances or Instances(store)
         self.lease = Lease(store, LEASE_NAME, holder, lease_ttl_s or max(60.0, 4 * interval_s))
         self._last_eval: dict[str, dt.datetime] = {}
+        self._seen_rules: dict[str, Rule] = {}
+        """Every rule of the previous turn by id, so a deleted one's resolution is grouped and routed as before."""
         self._renewed_at = 0.0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -121,14 +130,20 @@ class AlertEngine:
         whether it held the lease."""
         if not self._hold_lease():
             return False
-        enabled = {rule.id: rule for rule in self.rules.items() if rule.enabled}
+        rules = {rule.id: rule for rule in self.rules.items()}
+        enabled = {rule_id: rule for rule_id, rule in rules.items() if rule.enabled}
         by_rule: dict[str, dict[str, Instance]] = {}
         for instance in self.instances.current():
             by_rule.setdefault(instance.rule_id, {})[instance.fingerprint] = instance
-        for rule_id in sorted(set(by_rule) - set(enabled)):
-            self.instances.forget_rule(rule_id)
-            self._last_eval.pop(rule_id, None)
         silences = self.silences.active(now)
+        for rule_id in sorted(set(by_rule) - set(enabled)):  # disabled or deleted
+            ended = by_rule[rule_id]
+            try:
+                self._retire_rule(rules.get(rule_id) or self._last_seen(rule_id, ended), ended, silences, now)
+            except Exception:  # e.g. the store refused a write: tried again next turn
+                log.exception("alert rule %s: its instances could not be ended", rule_id)
+            self._last_eval.pop(rule_id, None)
+        self._seen_rules = rules
         for rule in enabled.values():
             previous = by_rule.get(rule.id, {})
             if not self._due(rule, previous, now):
@@ -149,6 +164,7 @@ class AlertEngine:
             self._renewed_at = time.monotonic()
             return True
         self._last_eval.clear()  # another process evaluates: what it did is in the store, not here
+        self._seen_rules.clear()
         return False
 
     def _due(self, rule: Rule, previous: Mapping[str, Instance], now: dt.datetime) -> bool:
@@ -183,6 +199,37 @@ class AlertEngine:
         self.instances.save(transitions)
         self._last_eval[rule.id] = now
         return True
+
+    def _retire_rule(
+        self, rule: Rule, previous: Mapping[str, Instance], silences: list[Silence], now: dt.datetime
+    ) -> None:
+        """End the instances of a disabled or deleted rule: resolve, notify and record as usual, then keep none."""
+        transitions, notifications = self._notifications(rule, previous, retire(rule, previous, now), silences, now)
+        for notification in notifications:
+            try:
+                self._deliveries.enqueue(notification, rule.channels)
+            except Exception:
+                log.exception("alert rule %s: could not queue the notification %s", rule.id, notification.group_key)
+        ended = replace(transitions, instances=(), dropped=transitions.dropped + transitions.instances)
+        self.instances.save(ended)
+
+    def _last_seen(self, rule_id: str, previous: Mapping[str, Instance]) -> Rule:
+        """A deleted rule as it was: remembered from an earlier turn, else its latest stored version (until the
+        store merges the versions away), else a stand-in named by its id (notified ungrouped, to every channel)."""
+        if rule_id in self._seen_rules:
+            return self._seen_rules[rule_id]
+        rows = self._store.query(
+            "SELECT definition, source FROM alert_rules WHERE id = {id:String} AND NOT deleted "
+            "ORDER BY updated_at DESC LIMIT 1",
+            {"id": rule_id},
+        )
+        for definition, source in rows:
+            try:
+                return parse_rule(orjson.loads(str(definition)), str(source))
+            except (ValueError, TypeError):
+                break
+        severity = next(iter(previous.values())).severity
+        return Rule(id=rule_id, name=rule_id, signal="", op=Op.GT, threshold=0, severity=severity)
 
     def _notifications(
         self,

@@ -8,6 +8,14 @@ is mapped to that key: an email through `person_key` (as logins are), the others
 carries them. A session's first prompt has no telemetry yet: when nothing names the person, the answer is `allow`
 with a note saying so — the hook must not stop a new developer, and their usage is zero anyway.
 
+When telemetry knows the session, the session's person is the one answered for, whatever person or email the request
+also names: those come from the developer's own settings (`CCMON_PERSON`, `~/.claude.json`), and a developer past a
+hard cap must not get through by naming a colleague. (Refusing would not do: the hook fails open on a refusal.)
+
+A machine asking with an ingest token pinned to attributes (`TokenGrant`) is answered only about people those pins
+hold, and without the figures of pooled budgets wider than the pins (a team's token learns its team's total, not the
+department's or the organisation's).
+
 The answers are the budgets' and policies' own (`Budgets.for_person`, `Policies.check`); this module adds who, and
 a `warn_key` the client uses to warn once per session and threshold rather than at every prompt.
 """
@@ -23,7 +31,7 @@ from typing import Any, Protocol
 
 from ccmon.analytics.cost import COST
 from ccmon.analytics.query import latest_sql
-from ccmon.analytics.spend import person_by_account, person_of_session
+from ccmon.analytics.spend import PersonDims, person_by_account, person_of_session
 from ccmon.analytics.timerange import ALL_TIME, TimeRange
 from ccmon.store.facade import Store
 
@@ -31,9 +39,13 @@ IDENTITY_LOOKBACK = timedelta(days=35)
 """How far back telemetry is searched for a session, account or user id: a month's budget period and a little more
 (someone with no usage in that time has nothing a budget would count)."""
 IDENTITY_CACHE_S = 600.0
-"""How long a found mapping is kept (a session's or an account's person does not change); not-found is not kept,
-since a new session's telemetry arrives within seconds."""
+"""How long a found mapping is kept (a session's or an account's person does not change)."""
+NOT_FOUND_CACHE_S = 60.0
+"""How long a lookup that found nobody is kept: each is a scan of `IDENTITY_LOOKBACK` of telemetry, and a hook asks at
+every prompt; a new session's telemetry (exported every minute or so) is then picked up within about this delay."""
 MAX_CACHED = 10_000
+PIN_DIMS = {"team": "team", "department": "department", "cost_center": "cost_center"}
+"""Pinned telemetry columns a person's `PersonDims` answer (`organization_id` is read from their telemetry)."""
 
 UNKNOWN_NOTE = (
     "ccmon has no telemetry naming this person yet (a new session's or developer's first prompt): allowed; budgets "
@@ -61,6 +73,8 @@ class PersonBudgetView(Protocol):
 class BudgetOracle(Protocol):
     def for_person(self, person: str, now: datetime) -> PersonBudgetView: ...
 
+    def dims(self, person: str, now: datetime) -> PersonDims: ...
+
 
 class PolicyDecisionView(Protocol):
     @property
@@ -83,6 +97,22 @@ class PolicyOracle(Protocol):
         session_id: str | None = None,
         tool: str | None = None,
     ) -> PolicyDecisionView: ...
+
+
+def _no_limit() -> float:
+    return 0.0
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    """What the ingest token a hook presents allows (`ccmon.ingest.tokens.Grant` as the hooks see it: this package
+    cannot import ingest). A configured (static) token pins nothing and has no rate limit."""
+
+    pins: Mapping[str, str] = field(default_factory=dict)
+    """Telemetry column (`organization_id`, `team`, `department`, `cost_center`) -> the value the token pins."""
+    admit: Callable[[], float] = _no_limit
+    """Takes one request from the token's rate limit (the one its exports use): 0 when let in, else the seconds to
+    wait."""
 
 
 @dataclass(frozen=True)
@@ -127,24 +157,29 @@ class HookAnswer:
 
 @dataclass
 class _Cache:
-    """Found identities, kept for `IDENTITY_CACHE_S` (thread-safe: routes run in a thread pool)."""
+    """Lookups in telemetry: what was found, kept for `IDENTITY_CACHE_S`; that nothing was, for `NOT_FOUND_CACHE_S`.
+    At most `MAX_CACHED` entries (then it starts over). Thread-safe: routes run in a thread pool."""
 
     clock: Callable[[], float] = time.monotonic
-    entries: dict[tuple[str, str], tuple[float, str]] = field(default_factory=dict)
+    entries: dict[tuple[str, str], tuple[float, str | None]] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def get(self, key: tuple[str, str]) -> str | None:
+    def get(self, key: tuple[str, str]) -> tuple[bool, str | None]:
+        """(whether the key is cached, what was found: None for nothing)."""
         with self.lock:
             entry = self.entries.get(key)
-        if entry is None or self.clock() - entry[0] > IDENTITY_CACHE_S:
-            return None
-        return entry[1]
+        if entry is None:
+            return False, None
+        at, found = entry
+        if self.clock() - at > (IDENTITY_CACHE_S if found is not None else NOT_FOUND_CACHE_S):
+            return False, None
+        return True, found
 
-    def put(self, key: tuple[str, str], person: str) -> None:
+    def put(self, key: tuple[str, str], found: str | None) -> None:
         with self.lock:
             if len(self.entries) >= MAX_CACHED:
                 self.entries.clear()
-            self.entries[key] = (self.clock(), person)
+            self.entries[key] = (self.clock(), found)
 
 
 class HookService:
@@ -173,29 +208,52 @@ class HookService:
         *,
         now: datetime,
     ) -> str | None:
-        """The person key telemetry stores for whoever these name, in this order: the person (an email is mapped),
-        the email, the session's person, the account's, the installation's; None when none is known."""
+        """The person key telemetry stores for whoever these name, in this order: the session's person (when
+        telemetry knows the session, it wins over a person or email that names someone else: see the module
+        docstring), the person (an email is mapped), the email, the account's person, the installation's; None when
+        none is known."""
+        if session_id:
+            found = self._lookup("session", session_id, person_of_session, now)
+            if found:
+                return found
         for given in (person, email):
             if given and given.strip():
                 text = given.strip()
                 return self.person_key(text) if "@" in text else text
-        since = now - IDENTITY_LOOKBACK
-        lookups: tuple[tuple[str, str | None, Callable[[Store, str, datetime], str | None]], ...] = (
-            ("session", session_id, person_of_session),
-            ("account", account_uuid, person_by_account),
-            ("user", user_id, person_by_user_id),
-        )
-        for kind, value, lookup in lookups:
-            if not value:
-                continue
-            cached = self._cache.get((kind, value))
-            if cached is not None:
-                return cached
-            found = lookup(self.store, value, since)
-            if found:
-                self._cache.put((kind, value), found)
-                return found
+        if account_uuid and (found := self._lookup("account", account_uuid, person_by_account, now)):
+            return found
+        if user_id and (found := self._lookup("user", user_id, person_by_user_id, now)):
+            return found
         return None
+
+    def _lookup(
+        self, kind: str, value: str, find: Callable[[Store, str, datetime], str | None], now: datetime
+    ) -> str | None:
+        """`find` in the telemetry of the last `IDENTITY_LOOKBACK`, through the cache (misses too: see
+        `NOT_FOUND_CACHE_S`)."""
+        cached, found = self._cache.get((kind, value))
+        if not cached:
+            found = find(self.store, value, now - IDENTITY_LOOKBACK) or None
+            self._cache.put((kind, value), found)
+        return found
+
+    def within_pins(self, person: str, pins: Mapping[str, str], now: datetime) -> bool:
+        """Whether the person is one of those an ingest token's pins hold: their team, department and cost center
+        (the directory's, else their telemetry's) and organisation (their telemetry's) equal every pin. Someone whose
+        attributes are unknown is held by no pin."""
+        if not pins:
+            return True
+        dims = self.budgets.dims(person, now)
+        for column, pinned in pins.items():
+            if column == "organization_id":
+                value = self._lookup("organization", person, person_organization, now)
+            elif column in PIN_DIMS:
+                value = getattr(dims, PIN_DIMS[column])
+            else:
+                return False  # a pin this check does not know: hold nobody rather than everybody
+            if value != pinned:
+                return False
+        return True
 
     def identify_request(self, request: HookRequest, now: datetime) -> str | None:
         return self.identify(
@@ -211,15 +269,24 @@ class HookService:
         """May whoever the request names send a prompt?"""
         return self.budget_of(self.identify_request(request, now), now)
 
-    def budget_of(self, person: str | None, now: datetime) -> HookAnswer:
-        """May this person (already identified; None: nobody) send a prompt?"""
+    def budget_of(self, person: str | None, now: datetime, pins: Mapping[str, str] | None = None) -> HookAnswer:
+        """May this person (already identified; None: nobody) send a prompt? With an ingest token's `pins`, the
+        pooled budgets wider than the pins still decide, but their figures are left out (`shown_to_pins`)."""
         if person is None:
             return HookAnswer("allow", "", None, note=UNKNOWN_NOTE)
         state = self.budgets.for_person(person, now)
-        statuses = tuple(dict(status.to_json()) for status in state.statuses)
-        decision = str(state.decision)
-        key = (warn_key(statuses) or state.reason) if decision == "warn" else ""
-        return HookAnswer(decision, state.reason, person, statuses, key)
+        decision, reason = str(state.decision), state.reason
+        shown: list[dict[str, Any]] = []
+        hidden: list[dict[str, Any]] = []
+        for status in state.statuses:
+            data = dict(status.to_json())
+            (shown if shown_to_pins(data, pins or {}) else hidden).append(data)
+        statuses = tuple(shown)
+        # The reason names the budget deciding (`budgets.describe`): not one whose figures are left out.
+        if any(f"({status.get('name')})" in reason for status in hidden):
+            reason = HIDDEN_REASONS.get(decision, HIDDEN_REASONS["allow"])
+        key = (warn_key(statuses) or reason) if decision == "warn" else ""
+        return HookAnswer(decision, reason, person, statuses, key)
 
     def policy(self, request: HookRequest, now: datetime) -> HookAnswer:
         """May whoever the request names use its tool (and the session's model)?"""
@@ -239,6 +306,24 @@ class HookService:
         decision, policy_id = str(verdict.decision), verdict.policy_id or ""
         key = f"{policy_id}:{request.model or request.tool_name}" if decision == "warn" else ""
         return HookAnswer(decision, verdict.reason, person, warn_key=key, policy_id=policy_id)
+
+
+HIDDEN_REASONS = {
+    "block": "A shared budget you are part of is used up (its figures are not shown to this ingest token).",
+    "warn": "A shared budget you are part of is past a threshold (its figures are not shown to this ingest token).",
+    "allow": "Within budget.",
+}
+"""The reason given instead of one describing a budget left out of an answer (`shown_to_pins`)."""
+
+
+def shown_to_pins(status: Mapping[str, Any], pins: Mapping[str, str]) -> bool:
+    """Whether a status (`BudgetStatus.to_json()`) of a person the pins hold may be shown to the pinned token: the
+    person's own limit, and a pooled budget whose scope is a pinned team, department or cost center; not a pooled
+    budget of another group, nor the organisation's (the total of every row, whichever their pins)."""
+    if not pins or status.get("per_person") or status.get("scope") == "person":
+        return True
+    scope = str(status.get("scope") or "")
+    return scope in PIN_DIMS and pins.get(scope) == status.get("scope_value")
 
 
 def warn_key(statuses: Sequence[Mapping[str, Any]]) -> str:
@@ -267,4 +352,16 @@ def person_by_user_id(store: Store, user_id: str, since: datetime) -> str | None
         params | {"metric": COST, "user": user_id},
     )
     value = str(rows[0][0]) if rows else ""
+    return value or None
+
+
+def person_organization(store: Store, person: str, since: datetime) -> str | None:
+    """The organisation (`organization_id`) of the person's latest cost rows since `since`; None without rows."""
+    time_sql, params = TimeRange(since, ALL_TIME.end).sql("ts")
+    rows = store.query(
+        f"SELECT {latest_sql('organization_id', 'ts')} FROM metric_points WHERE metric_name = {{metric:String}} "
+        f"AND {time_sql} AND person = {{person:String}}",
+        params | {"metric": COST, "person": person},
+    )
+    value = str(rows[0][0]) if rows and rows[0][0] is not None else ""
     return value or None

@@ -96,6 +96,17 @@ def step(
     return changes.result()
 
 
+def retire(rule: Rule, previous: Mapping[str, Instance], now: dt.datetime) -> Transitions:
+    """The end of a rule's instances when the rule is disabled or deleted (or the alerts file drops it): each leaves
+    as a label set that disappeared does (a firing one resolves, notified when the rule notifies resolutions and the
+    firing was notified; a pending one returns to normal), with its history, and none is kept: `instances` holds the
+    resolved ones only for the notification, the caller drops them with `dropped`."""
+    changes = _Changes(rule, now)
+    for fp, instance in previous.items():
+        changes.evaluate(instance, fp, instance.labels, instance.value, None)
+    return changes.result()
+
+
 class _Changes:
     """The transitions of one evaluation, collected instance by instance."""
 
@@ -271,13 +282,6 @@ class Instances:
             "ORDER BY fingerprint"
         )
         return [_instance(row) for row in self._store.query(sql, {"rule": rule_id})]
-
-    def forget_rule(self, rule_id: str) -> int:
-        """Delete the instances of a rule (deleted or disabled); returns how many there were."""
-        gone = self.for_rule(rule_id)
-        version = self._clock.version
-        insert_rows(self._store, "alert_instances", _INSTANCE_SCHEMA, [_instance_row(i, True, version()) for i in gone])
-        return len(gone)
 
     def history(
         self, limit: int = 100, before: dt.datetime | None = None, rule_id: str | None = None

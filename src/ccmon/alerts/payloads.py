@@ -26,6 +26,7 @@ import orjson
 
 from ccmon.alerts.channels import header_pairs
 from ccmon.alerts.model import Channel, Notification, NotifiedAlert, Severity
+from ccmon.analytics.timerange import rfc3339
 
 MAX_LISTED = 10
 """Alerts shown one by one in a chat message; the rest are counted ("and 3 more")."""
@@ -93,14 +94,17 @@ def dedup_key(group_key: str) -> str:
     return hashlib.sha256(f"ccmon:{group_key}".encode()).hexdigest()
 
 
-def signature(secret: str, body: bytes) -> str:
-    """The webhook's `X-Ccmon-Signature` value: `sha256=` + hex HMAC-SHA256 of the body keyed by the secret."""
-    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """The webhook's `X-Ccmon-Signature` value: `sha256=` + hex HMAC-SHA256, keyed by the secret, of the
+    `X-Ccmon-Timestamp` value, a `.` and the body. The timestamp is signed so that a captured delivery cannot be
+    replayed later under a fresh timestamp (the receiver refuses stale ones)."""
+    return "sha256=" + hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
 
 
-def verify_signature(secret: str, body: bytes, header: str) -> bool:
-    """What a receiver does to check a ccmon webhook (constant-time comparison)."""
-    return hmac.compare_digest(signature(secret, body), header)
+def verify_signature(secret: str, timestamp: str, body: bytes, header: str) -> bool:
+    """What a receiver does to check a ccmon webhook, given the `X-Ccmon-Timestamp` and `X-Ccmon-Signature` headers
+    (constant-time comparison). Checking that the timestamp is recent is the receiver's own choice of tolerance."""
+    return hmac.compare_digest(signature(secret, timestamp, body), header)
 
 
 # --- Slack -----------------------------------------------------------------------------------------------------------
@@ -118,7 +122,7 @@ def slack_request(channel: Channel, notification: Notification) -> Request:
             text += "\n" + ", ".join(
                 f"`{_slack_escape(k)}={_slack_escape(v)}`" for k, v in sorted(alert.labels.items())
             )
-        text += f"\nvalue {_number(alert.value)} · since {_iso(alert.starts_at)}"
+        text += f"\nvalue {_number(alert.value)} · since {rfc3339(alert.starts_at)}"
         blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _clip(text, 3000)}})
     hidden = len(notification.alerts) - MAX_LISTED
     if hidden > 0:
@@ -127,8 +131,10 @@ def slack_request(channel: Channel, notification: Notification) -> Request:
     if url := link(notification):
         context += f" · <{_slack_escape(url)}|Open in ccmon>"
     blocks.append({"type": "context", "elements": [{"type": "mrkdwn", "text": context}]})
+    # The fallback (notifications, screen readers) is mrkdwn too: `<!channel>` in a label must not ping anyone there.
+    # Clipped before escaping, so no entity is cut in half (escaped, it stays far below Slack's 40,000 characters).
     fallback = title(notification) + "".join(f"\n{alert_line(a)}" for a in notification.alerts[:MAX_LISTED])
-    return _json_request(str(channel.settings["url"]), {"text": _clip(fallback, 3000), "blocks": blocks})
+    return _json_request(str(channel.settings["url"]), {"text": _slack_escape(_clip(fallback, 3000)), "blocks": blocks})
 
 
 def _slack_escape(text: str) -> str:
@@ -201,7 +207,7 @@ def pagerduty_request(channel: Channel, notification: Notification) -> Request:
             "summary": _clip(summary, 1024),
             "source": "ccmon",
             "severity": _PAGERDUTY_SEVERITY.get(notification.severity, "warning"),
-            "timestamp": _iso(started) if started else None,
+            "timestamp": rfc3339(started) if started else None,
             "component": notification.rule_id,
             "group": ", ".join(f"{k}={v}" for k, v in sorted(notification.group_labels.items())) or None,
             "custom_details": {
@@ -214,7 +220,7 @@ def pagerduty_request(channel: Channel, notification: Notification) -> Request:
                         "summary": alert.annotations.get("summary", ""),
                         "labels": dict(alert.labels),
                         "value": alert.value,
-                        "starts_at": _iso(alert.starts_at),
+                        "starts_at": rfc3339(alert.starts_at),
                     }
                     for alert in notification.alerts[:50]
                 ],
@@ -257,8 +263,8 @@ def _alertmanager_alert(notification: Notification, alert: NotifiedAlert) -> dic
         "status": alert.status,
         "labels": labels,
         "annotations": annotations,
-        "startsAt": _iso(alert.starts_at),
-        "endsAt": _iso(alert.ends_at) if alert.ends_at else ALERTMANAGER_ZERO_TIME,
+        "startsAt": rfc3339(alert.starts_at),
+        "endsAt": rfc3339(alert.ends_at) if alert.ends_at else ALERTMANAGER_ZERO_TIME,
         "generatorURL": link(notification),
         "fingerprint": alert.fingerprint,
     }
@@ -274,15 +280,16 @@ def _common(maps: list[dict[str, str]]) -> dict[str, str]:
 
 
 def webhook_request(channel: Channel, notification: Notification, now: dt.datetime) -> Request:
-    """ccmon's own JSON, signed: `X-Ccmon-Signature: sha256=<hex HMAC-SHA256(secret, body)>`, and the send time in
-    `X-Ccmon-Timestamp` (Unix seconds) so a receiver can refuse stale deliveries."""
+    """ccmon's own JSON, with the send time in `X-Ccmon-Timestamp` (Unix seconds) and signed:
+    `X-Ccmon-Signature: sha256=<hex HMAC-SHA256(secret, timestamp + "." + body)>` (see `signature`)."""
     body = orjson.dumps(notification_to_json(notification))
     request = _json_request(str(channel.settings["url"]), body)
+    timestamp = str(int(now.timestamp()))
     headers = {
         **dict(header_pairs(channel)),
         **request.headers,
-        "X-Ccmon-Signature": signature(str(channel.settings["secret"]), body),
-        "X-Ccmon-Timestamp": str(int(now.timestamp())),
+        "X-Ccmon-Signature": signature(str(channel.settings["secret"]), timestamp, body),
+        "X-Ccmon-Timestamp": timestamp,
     }
     return Request(request.method, request.url, headers, body)
 
@@ -302,8 +309,8 @@ def notification_to_json(notification: Notification) -> dict[str, Any]:
                 "status": alert.status,
                 "labels": dict(alert.labels),
                 "annotations": dict(alert.annotations),
-                "starts_at": _iso(alert.starts_at),
-                "ends_at": _iso(alert.ends_at) if alert.ends_at else None,
+                "starts_at": rfc3339(alert.starts_at),
+                "ends_at": rfc3339(alert.ends_at) if alert.ends_at else None,
                 "fingerprint": alert.fingerprint,
                 "value": alert.value,
             }
@@ -359,9 +366,9 @@ def _email_text(notification: Notification) -> str:
     lines = [title(notification), f"Severity: {notification.severity}   Rule: {notification.rule_id}", ""]
     for alert in notification.alerts:
         lines.append(f"{alert.status.upper()}  {alert_line(alert)}")
-        lines.append(f"  value: {_number(alert.value)}   since: {_iso(alert.starts_at)}")
+        lines.append(f"  value: {_number(alert.value)}   since: {rfc3339(alert.starts_at)}")
         if alert.ends_at:
-            lines.append(f"  ended: {_iso(alert.ends_at)}")
+            lines.append(f"  ended: {rfc3339(alert.ends_at)}")
         lines.extend(f"  {key}: {value}" for key, value in sorted(alert.labels.items()))
         lines.append("")
     if url := link(notification):
@@ -377,7 +384,7 @@ def _email_html(notification: Notification) -> str:
         labels = "<br>".join(f"{e(key)}={e(value)}" for key, value in sorted(alert.labels.items()))
         rows.append(
             f"<tr><td>{e(alert.status.upper())}</td><td>{e(alert_line(alert))}</td>"
-            f"<td>{e(_number(alert.value))}</td><td>{e(_iso(alert.starts_at))}</td><td>{labels}</td></tr>"
+            f"<td>{e(_number(alert.value))}</td><td>{e(rfc3339(alert.starts_at))}</td><td>{labels}</td></tr>"
         )
     url = link(notification)
     footer = f'<p><a href="{e(url)}">Open in ccmon</a></p>' if url else ""
@@ -397,11 +404,6 @@ def _email_html(notification: Notification) -> str:
 def _json_request(url: str, body: Any) -> Request:
     data = body if isinstance(body, bytes) else orjson.dumps(body)
     return Request("POST", url, {"Content-Type": "application/json", "User-Agent": USER_AGENT}, data)
-
-
-def _iso(moment: dt.datetime) -> str:
-    moment = moment.replace(tzinfo=dt.UTC) if moment.tzinfo is None else moment.astimezone(dt.UTC)
-    return moment.isoformat().replace("+00:00", "Z")
 
 
 def _parse_iso(text: str) -> dt.datetime:

@@ -11,26 +11,26 @@ denies (the hook refuses), `warn` warns, `off` only alerts (the request is liste
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from fnmatch import fnmatchcase
 from typing import Any
 
-from ccmon.alerts.budgets import ID, PeopleLookup, applies, lookup_dims, merge_dims, parse_scope
+from ccmon.alerts.budget_defs import parse_scope
+from ccmon.alerts.budgets import PeopleLookup, applies, lookup_dims, merge_dims
 from ccmon.alerts.definitions import Definitions
+from ccmon.alerts.fields import CONTROL, choice, required, slug
 from ccmon.alerts.model import Enforce, ModelPolicy
 from ccmon.analytics import spend
 from ccmon.analytics.query import Query
 from ccmon.analytics.scope import Scope
 from ccmon.analytics.spend import PersonDims
-from ccmon.analytics.timerange import TimeRange
+from ccmon.analytics.timerange import TimeRange, rfc3339
 from ccmon.store.facade import Store
 
 _FIELDS = frozenset({"id", "name", "scope", "scope_value", "allow", "deny", "deny_tools", "enforce", "source"})
 MAX_PATTERNS = 100
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 SESSION_LOOKBACK = timedelta(days=7)
 """How far back a session's model is looked for when the hook names only the session."""
 _STRENGTH = {"allow": 0, "warn": 1, "deny": 2}
@@ -43,20 +43,11 @@ def parse_policy(data: Mapping[str, Any], source: str = "api") -> ModelPolicy:
     unknown = sorted(str(key) for key in data if key not in _FIELDS)
     if unknown:
         raise ValueError(f"unknown field {', '.join(unknown)}; fields are {', '.join(sorted(_FIELDS - {'source'}))}")
-    if "id" not in data:
-        raise ValueError("id: required")
-    policy_id = data["id"]
-    if not isinstance(policy_id, str) or not ID.fullmatch(policy_id):
-        raise ValueError("id: expected a slug of lower-case letters, digits, '-' and '_' (at most 64 characters)")
+    policy_id = slug(required(data, "id"))
     name = data.get("name", policy_id)
     if not isinstance(name, str) or not name.strip() or len(name) > 200:
         raise ValueError("name: expected a non-empty string of at most 200 characters")
     scope, scope_value = parse_scope(data)
-    enforce = data.get("enforce", Enforce.OFF.value)
-    try:
-        enforcement = Enforce(enforce)
-    except ValueError:
-        raise ValueError(f"enforce: {enforce!r} is not one of {', '.join(e.value for e in Enforce)}") from None
     policy = ModelPolicy(
         id=policy_id,
         name=name.strip(),
@@ -65,7 +56,7 @@ def parse_policy(data: Mapping[str, Any], source: str = "api") -> ModelPolicy:
         allow=_patterns(data.get("allow", []), "allow"),
         deny=_patterns(data.get("deny", []), "deny"),
         deny_tools=_patterns(data.get("deny_tools", []), "deny_tools"),
-        enforce=enforcement,
+        enforce=choice(data.get("enforce", Enforce.OFF.value), "enforce", Enforce),
         source=source,
     )
     if not (policy.allow or policy.deny or policy.deny_tools):
@@ -96,7 +87,7 @@ def _patterns(value: Any, key: str) -> tuple[str, ...]:
     for i, item in enumerate(value):
         if not isinstance(item, str) or not item.strip():
             raise ValueError(f"{key}[{i}]: expected a non-empty pattern")
-        if len(item) > 200 or _CONTROL.search(item):
+        if len(item) > 200 or CONTROL.search(item):
             raise ValueError(f"{key}[{i}]: at most 200 characters, no control characters")
         patterns.append(item.strip())
     return tuple(patterns)
@@ -151,8 +142,8 @@ class Violation:
             "model": self.model,
             "session_id": self.session_id,
             "requests": self.requests,
-            "first_seen": _iso(self.first_seen),
-            "last_seen": _iso(self.last_seen),
+            "first_seen": rfc3339(self.first_seen),
+            "last_seen": rfc3339(self.last_seen),
             "policy_id": self.policy_id,
             "policy_name": self.policy_name,
             "enforce": self.enforce.value,
@@ -254,10 +245,6 @@ class Policies(Definitions[ModelPolicy]):
 
 def _named(policy: ModelPolicy) -> str:
     return f"the model policy {policy.name!r} ({policy.id})"
-
-
-def _iso(instant: datetime) -> str:
-    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _load(data: Mapping[str, Any]) -> ModelPolicy:

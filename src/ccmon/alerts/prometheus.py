@@ -28,6 +28,7 @@ _WHY_NOT = {
     "api_error_rate": "API errors are log events (api_error), not metrics: Prometheus never receives them",
     "budget_usage": "budgets are kept in ccmon's store",
     "budget_projection": "budgets are kept in ccmon's store",
+    "budget_threshold": "budgets are kept in ccmon's store",
     "policy_violations": "model policies are kept in ccmon's store",
 }
 _PRINTF_SPEC = re.compile(r"^[-+ 0#]*\d*(\.\d+)?[dfeg]?$")

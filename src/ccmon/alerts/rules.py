@@ -16,13 +16,13 @@ from collections.abc import Collection, Mapping, Sequence
 from typing import Any
 
 from ccmon.alerts.definitions import Definitions
+from ccmon.alerts.fields import CONTROL, boolean, choice, required, slug
+from ccmon.alerts.fields import ID as ID  # noqa: PLC0414 - re-exported: `rules.ID` is where callers found it
 from ccmon.alerts.model import NoData, Op, Rule, Sample, Severity
 from ccmon.analytics.query import DIMENSIONS
 from ccmon.store.facade import Store
 
-ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
 LABEL = re.compile(r"[a-zA-Z_][a-zA-Z0-9_]*")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _DURATION = re.compile(r"(\d+)([smhdw])")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86_400, "w": 604_800}
 DAY = 86_400
@@ -55,10 +55,8 @@ def parse_rule(data: Mapping[str, Any], source: str = "api", *, signals: Collect
     unknown = sorted(str(key) for key in data if key not in _FIELDS)
     if unknown:
         raise ValueError(f"unknown field {', '.join(unknown)}")
-    rule_id = _required(data, "id")
-    if not isinstance(rule_id, str) or not ID.fullmatch(rule_id):
-        raise ValueError("id: expected a slug of lower-case letters, digits, '-' and '_' (at most 64 characters)")
-    signal = _required(data, "signal")
+    rule_id = slug(required(data, "id"))
+    signal = required(data, "signal")
     if not isinstance(signal, str) or not signal.strip():
         raise ValueError("signal: expected a signal name")
     if signals is not None and signal not in signals:
@@ -72,20 +70,20 @@ def parse_rule(data: Mapping[str, Any], source: str = "api", *, signals: Collect
     _check_template(summary)
     return Rule(
         id=rule_id,
-        name=_text(_required(data, "name"), "name", 200, required=True),
+        name=_text(required(data, "name"), "name", 200, required=True),
         signal=signal,
-        op=_choice(_required(data, "op"), "op", Op),
-        threshold=_number(_required(data, "threshold"), "threshold"),
-        severity=_choice(data.get("severity", Severity.WARNING.value), "severity", Severity),
+        op=choice(required(data, "op"), "op", Op),
+        threshold=_number(required(data, "threshold"), "threshold"),
+        severity=choice(data.get("severity", Severity.WARNING.value), "severity", Severity),
         group_by=_label_names(data.get("group_by", []), "group_by"),
         filters=_filters(data.get("filters", {})),
         params=_params(data.get("params", {})),
         labels=_labels(data.get("labels", {})),
         summary=summary,
-        notify_resolved=_bool(data.get("notify_resolved", True), "notify_resolved"),
+        notify_resolved=boolean(data.get("notify_resolved", True), "notify_resolved"),
         channels=_names(data.get("channels", []), "channels"),
-        no_data=_choice(data.get("no_data", NoData.OK.value), "no_data", NoData),
-        enabled=_bool(data.get("enabled", True), "enabled"),
+        no_data=choice(data.get("no_data", NoData.OK.value), "no_data", NoData),
+        enabled=boolean(data.get("enabled", True), "enabled"),
         source=source,
         **durations,
     )
@@ -199,12 +197,6 @@ def _check_template(summary: str) -> None:
             raise ValueError(f"summary: {{{name}}} has a nested field in its format spec")
 
 
-def _required(data: Mapping[str, Any], key: str) -> Any:
-    if key not in data or data[key] is None:
-        raise ValueError(f"{key}: required")
-    return data[key]
-
-
 def _text(value: Any, key: str, most: int, *, required: bool = False, allow_newlines: bool = False) -> str:
     if not isinstance(value, str):
         raise ValueError(f"{key}: expected a string")
@@ -212,7 +204,7 @@ def _text(value: Any, key: str, most: int, *, required: bool = False, allow_newl
         raise ValueError(f"{key}: must not be empty")
     if len(value) > most:
         raise ValueError(f"{key}: at most {most} characters")
-    if _CONTROL.search(value.replace("\n", "").replace("\t", "") if allow_newlines else value):
+    if CONTROL.search(value.replace("\n", "").replace("\t", "") if allow_newlines else value):
         raise ValueError(f"{key}: control characters are not allowed")
     return value
 
@@ -223,19 +215,6 @@ def _number(value: Any, key: str) -> float:
     return float(value)
 
 
-def _bool(value: Any, key: str) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{key}: expected true or false")
-    return value
-
-
-def _choice(value: Any, key: str, kind: type[Op] | type[Severity] | type[NoData]) -> Any:
-    choices = [member.value for member in kind]
-    if value not in choices:
-        raise ValueError(f"{key}: expected one of {', '.join(choices)}")
-    return kind(value)
-
-
 def _duration(value: Any, key: str, least: int, most: int) -> int:
     if isinstance(value, str) and (text := value.strip()) and _DURATION.sub("", text) == "":
         seconds = sum(int(count) * _UNITS[unit] for count, unit in _DURATION.findall(text))
@@ -244,11 +223,12 @@ def _duration(value: Any, key: str, least: int, most: int) -> int:
     else:
         raise ValueError(f"{key}: expected seconds or a duration like 90s, 15m, 1h, 2d")
     if not least <= seconds <= most:
-        raise ValueError(f"{key}: must be between {_human(least)} and {_human(most)}")
+        raise ValueError(f"{key}: must be between {format_duration(least)} and {format_duration(most)}")
     return seconds
 
 
-def _human(seconds: int) -> str:
+def format_duration(seconds: int) -> str:
+    """Seconds in the largest unit that divides them, as rules are written: `90s`, `15m`, `6h`, `7d`."""
     for unit, size in (("d", DAY), ("h", 3600), ("m", 60)):
         if seconds and seconds % size == 0:
             return f"{seconds // size}{unit}"

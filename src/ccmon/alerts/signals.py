@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from ccmon.alerts.model import Budget, Rule, Sample
+from ccmon.alerts.rules import format_duration
 from ccmon.analytics import Analytics, Filters, Query, Scope, TimeRange
 from ccmon.analytics.query import UNKNOWN
 from ccmon.analytics.signals import LABEL_COLUMNS, TOKEN_TYPES, Point, Signals
@@ -36,7 +37,13 @@ class BudgetStatusLike(Protocol):
     @property
     def fraction(self) -> float: ...
     @property
+    def threshold_crossed(self) -> float | None: ...
+    @property
     def projected_fraction(self) -> float: ...
+    @property
+    def over(self) -> bool: ...
+    @property
+    def labels(self) -> Mapping[str, str]: ...
 
 
 class BudgetSource(Protocol):
@@ -101,6 +108,9 @@ class Signal:
     """The rule (signal, condition) as a PromQL expression, or None when Prometheus cannot express it."""
     labels: tuple[str, ...] = ()
     """Labels every sample carries whatever the rule's `group_by` (e.g. a session's id and person)."""
+    filterable: bool = True
+    """Whether the rule's `filters` apply: not to the signals that read budgets and policies rather than telemetry
+    (their samples are whole budgets and policies; `params.budget` picks a budget)."""
 
     def to_json(self) -> dict[str, object]:
         return {
@@ -128,6 +138,12 @@ def check_rule(rule: Rule) -> Signal:
     if refused:
         allowed = ", ".join(signal.group_by) or "nothing"
         raise ValueError(f"group_by: signal {signal.name} cannot be split by {', '.join(refused)} (allowed: {allowed})")
+    if rule.filters and not signal.filterable:
+        telemetry = ", ".join(name for name, other in SIGNALS.items() if other.filterable)
+        raise ValueError(
+            f"filters: signal {signal.name} takes no filters (it reads ccmon's budgets or policies, not telemetry; "
+            f"only {telemetry} can be filtered): leave filters out"
+        )
     unknown = sorted(set(rule.params) - set(signal.params))
     if unknown:
         allowed = ", ".join(signal.params) or "none"
@@ -212,32 +228,51 @@ def _cost_anomaly(context: SignalContext, rule: Rule, now: dt.datetime) -> list[
     return _samples(_signals(context).cost_anomaly(_query(rule, now), rule.group_by, baseline, minimum))
 
 
-def _budget_samples(context: SignalContext, rule: Rule, now: dt.datetime, *, projected: bool) -> list[Sample]:
+def _budget_labels(status: BudgetStatusLike) -> dict[str, str]:
+    """The budget and its subject, and whom the numbers are of as the dimension they name (`person` for one person's
+    numbers, `team` / `department` / `cost_center` for a pooled budget of one), so an instance is shown to those who
+    may see that person or group and to no one else."""
+    budget = status.budget
+    return {
+        "budget": budget.id,
+        "budget_name": budget.name,
+        "scope": budget.scope,
+        "subject": status.subject,
+        "period": str(budget.period),
+        "unit": str(budget.unit),
+        **status.labels,
+    }
+
+
+def _budget_statuses(context: SignalContext, rule: Rule, now: dt.datetime) -> list[BudgetStatusLike]:
     wanted = _text_param(rule, "budget")
-    samples = []
-    for status in context.budget_statuses(now):
-        budget = status.budget
-        if wanted is not None and budget.id != wanted:
-            continue
-        labels = {
-            "budget": budget.id,
-            "budget_name": budget.name,
-            "scope": budget.scope,
-            "subject": status.subject,
-            "period": str(budget.period),
-            "unit": str(budget.unit),
-        }
-        fraction = status.projected_fraction if projected else status.fraction
-        samples.append(Sample(labels, 100 * fraction))
-    return samples
+    return [status for status in context.budget_statuses(now) if wanted is None or status.budget.id == wanted]
 
 
 def _budget_usage(context: SignalContext, rule: Rule, now: dt.datetime) -> list[Sample]:
-    return _budget_samples(context, rule, now, projected=False)
+    return [Sample(_budget_labels(s), 100 * s.fraction) for s in _budget_statuses(context, rule, now)]
 
 
 def _budget_projection(context: SignalContext, rule: Rule, now: dt.datetime) -> list[Sample]:
-    return _budget_samples(context, rule, now, projected=True)
+    return [Sample(_budget_labels(s), 100 * s.projected_fraction) for s in _budget_statuses(context, rule, now)]
+
+
+def _budget_threshold(context: SignalContext, rule: Rule, now: dt.datetime) -> list[Sample]:
+    """The budgets past one of their own thresholds but not yet over their amount (`budget_usage` >= 100 says that),
+    labelled with the highest threshold crossed: crossing the next one is a new instance, hence a new notification."""
+    samples = []
+    for status in _budget_statuses(context, rule, now):
+        crossed = status.threshold_crossed
+        if crossed is None or crossed >= 1 or status.over:
+            continue
+        labels = {**_budget_labels(status), "threshold_crossed": _percent_text(crossed)}
+        samples.append(Sample(labels, 100 * status.fraction))
+    return samples
+
+
+def _percent_text(fraction: float) -> str:
+    """`0.75` -> `75 %`, `0.333` -> `33.3 %`."""
+    return f"{round(100 * fraction, 1):g} %"
 
 
 def _policy_violations(context: SignalContext, rule: Rule, now: dt.datetime) -> list[Sample]:
@@ -275,15 +310,9 @@ derived by ccmon and has no Prometheus label."""
 
 
 def prometheus_duration(seconds: float) -> str:
-    """`86400` -> `24h`, `604800` -> `7d`, `900` -> `15m`, as seed 000 writes them: days beyond one, else the
-    largest unit that divides it."""
+    """As rules are written (`format_duration`: `15m`, `7d`), but one day as `24h`, as seed 000 writes it."""
     whole = round(seconds)
-    if whole > _DAY and whole % _DAY == 0:
-        return f"{whole // _DAY}d"
-    for unit, size in (("h", _HOUR), ("m", 60)):
-        if whole and whole % size == 0:
-            return f"{whole // size}{unit}"
-    return f"{whole}s"
+    return "24h" if whole == _DAY else format_duration(whole)
 
 
 def prometheus_number(value: float) -> str:
@@ -406,6 +435,8 @@ def _no_promql(_rule: Rule) -> str | None:
 
 _DIMENSIONS = tuple(name for name in LABEL_COLUMNS if name != "session_id")
 _BUDGET_LABELS = ("budget", "budget_name", "scope", "subject", "period", "unit")
+_BUDGET_GROUPS = (*_BUDGET_LABELS, "person", "team", "department", "cost_center")
+"""What a budget rule may group by: its labels, and the dimension whom its numbers are of (`_budget_labels`)."""
 _POLICY_LABELS = ("person", "model", "policy")
 
 
@@ -500,23 +531,38 @@ SIGNALS: Mapping[str, Signal] = {
             "budget_usage",
             "each budget's usage in its current period, in percent of its amount",
             "percent",
-            _BUDGET_LABELS,
+            _BUDGET_GROUPS,
             {"budget": "only this budget id; default every budget"},
             _DAY,
             _budget_usage,
             _no_promql,
             labels=_BUDGET_LABELS,
+            filterable=False,
+        ),
+        Signal(
+            "budget_threshold",
+            "usage in percent of each budget past one of its own thresholds (the highest: label threshold_crossed, "
+            "e.g. `90 %`) and not yet over its amount",
+            "percent",
+            (*_BUDGET_GROUPS, "threshold_crossed"),
+            {"budget": "only this budget id; default every budget"},
+            _DAY,
+            _budget_threshold,
+            _no_promql,
+            labels=(*_BUDGET_LABELS, "threshold_crossed"),
+            filterable=False,
         ),
         Signal(
             "budget_projection",
             "each budget's projected usage at the end of its period (usage + trailing run rate), in percent",
             "percent",
-            _BUDGET_LABELS,
+            _BUDGET_GROUPS,
             {"budget": "only this budget id; default every budget"},
             _DAY,
             _budget_projection,
             _no_promql,
             labels=_BUDGET_LABELS,
+            filterable=False,
         ),
         Signal(
             "policy_violations",
@@ -528,6 +574,7 @@ SIGNALS: Mapping[str, Signal] = {
             _policy_violations,
             _no_promql,
             labels=_POLICY_LABELS,
+            filterable=False,
         ),
     )
 }

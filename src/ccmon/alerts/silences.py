@@ -17,8 +17,10 @@ from functools import lru_cache
 from typing import Any
 
 from ccmon.alerts.definitions import Definitions
+from ccmon.alerts.fields import slug
 from ccmon.alerts.model import Instance, Matcher, Silence
-from ccmon.alerts.rules import ID, LABEL
+from ccmon.alerts.rules import LABEL
+from ccmon.analytics.timerange import parse_instant, rfc3339
 from ccmon.store.facade import Store
 
 OPS = ("=", "!=", "=~", "!~")
@@ -31,8 +33,9 @@ _FIELDS = frozenset({"id", "matchers", "starts_at", "ends_at", "comment", "creat
 
 def parse_silence(data: Mapping[str, Any], *, now: dt.datetime, created_by: str) -> Silence:
     """A validated new silence from input (ValueError naming the field). `starts_at` defaults to `now`, `ends_at`
-    must be later than both and at most a year after the start; `id` is generated when absent. A `created_by` key in
-    `data` is ignored: the argument (the caller's identity) says who made it."""
+    must be later than both and at most a year after the start; times are RFC 3339 in UTC (`Z`), as everywhere in the
+    API; `id` is generated when absent. A `created_by` key in `data` is ignored: the argument (the caller's identity)
+    says who made it."""
     silence = _build(data, created_by=created_by, default_start=now)
     if silence.ends_at <= now:
         raise ValueError("ends_at: must be in the future")
@@ -43,8 +46,8 @@ def dump_silence(silence: Silence) -> dict[str, Any]:
     return {
         "id": silence.id,
         "matchers": [{"label": m.label, "op": m.op, "value": m.value} for m in silence.matchers],
-        "starts_at": _iso(silence.starts_at),
-        "ends_at": _iso(silence.ends_at),
+        "starts_at": rfc3339(silence.starts_at),
+        "ends_at": rfc3339(silence.ends_at),
         "created_by": silence.created_by,
         "comment": silence.comment,
     }
@@ -136,9 +139,7 @@ def _build(data: Mapping[str, Any], *, created_by: str, default_start: dt.dateti
     unknown = sorted(str(key) for key in data if key not in _FIELDS)
     if unknown:
         raise ValueError(f"unknown field {', '.join(unknown)}")
-    silence_id = data.get("id") or uuid.uuid4().hex[:16]
-    if not isinstance(silence_id, str) or not ID.fullmatch(silence_id):
-        raise ValueError("id: expected a slug of lower-case letters, digits, '-' and '_' (at most 64 characters)")
+    silence_id = slug(data.get("id") or uuid.uuid4().hex[:16])
     starts_at = _time(data["starts_at"], "starts_at") if data.get("starts_at") is not None else default_start
     if starts_at is None:
         raise ValueError("starts_at: required")
@@ -201,17 +202,7 @@ def _holds(matcher: Matcher, value: str) -> bool:
 
 
 def _time(value: Any, key: str) -> dt.datetime:
-    if isinstance(value, str):
-        try:
-            value = dt.datetime.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"{key}: expected an ISO-8601 time such as 2025-01-31T18:00:00Z") from None
-    if not isinstance(value, dt.datetime):
-        raise ValueError(f"{key}: expected an ISO-8601 time such as 2025-01-31T18:00:00Z")
-    if value.tzinfo is None:
-        raise ValueError(f"{key}: the time needs a timezone (e.g. a final Z for UTC)")
-    return value.astimezone(dt.UTC)
-
-
-def _iso(value: dt.datetime) -> str:
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    """An RFC 3339 time in UTC, as every time the API takes (`timerange.parse_instant`: other offsets are refused)."""
+    if not isinstance(value, str):
+        raise ValueError(f"{key}: expected an RFC 3339 timestamp in UTC (e.g. 2025-01-31T18:00:00Z)")
+    return parse_instant(value, key)

@@ -58,7 +58,7 @@ class TimeRange:
 
     def rfc3339(self) -> tuple[str, str]:
         """The two ends as RFC 3339 in UTC, as the API reads them back (`2026-11-01T00:00:00Z`)."""
-        return _rfc3339(self.start), _rfc3339(self.end)
+        return rfc3339(self.start), rfc3339(self.end)
 
     def sql(self, column: str = "ts") -> tuple[str, dict[str, Any]]:
         """A WHERE fragment on a DateTime64 column and its bound parameters (nanoseconds since the epoch)."""
@@ -72,7 +72,9 @@ ALL_TIME = TimeRange(datetime(2000, 1, 1, tzinfo=UTC), datetime(2200, 1, 1, tzin
 """Every instant a row can have (ingest repairs times outside [2000, now + 1 day]): for queries that take no range."""
 
 
-def _rfc3339(instant: datetime) -> str:
+def rfc3339(instant: datetime) -> str:
+    """An aware instant as RFC 3339 in UTC ending with `Z` (`2026-11-01T00:00:00Z`), the one form the API and stored
+    records use for times; microseconds are kept when present, so `parse_instant` reads it back unchanged."""
     return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 

@@ -24,15 +24,15 @@ from fastapi import Query as Param
 from ccmon.alerts.channels import describe
 from ccmon.alerts.config_file import AlertsFileError
 from ccmon.alerts.deliveries import Delivery
-from ccmon.alerts.dry_run import dry_run
+from ccmon.alerts.dry_run import MAX_STEPS, dry_run
 from ccmon.alerts.instances import HistoryEntry
-from ccmon.alerts.model import Instance, Rule
+from ccmon.alerts.model import Instance, Rule, Silence
 from ccmon.alerts.rules import dump_rule, parse_rule
 from ccmon.alerts.services import AlertServices
 from ccmon.alerts.signals import SIGNALS, check_rule
 from ccmon.alerts.silences import dump_silence, is_active, matching_labels, parse_silence, silenced_by
 from ccmon.analytics.scope import Scope
-from ccmon.analytics.timerange import parse_instant
+from ccmon.analytics.timerange import parse_instant, rfc3339
 from ccmon.auth.audit import Audit
 from ccmon.auth.principal import Principal
 from ccmon.web.params import Authenticate, client_address, reject_unknown_parameters
@@ -40,7 +40,6 @@ from ccmon.web.params import Authenticate, client_address, reject_unknown_parame
 MAX_BODY = 256 * 1024
 """Largest request body accepted (a rule, a silence, a budget or a policy is a few hundred bytes)."""
 MAX_DRY_RUN_DAYS = 31
-MAX_DRY_RUN_STEPS = 5000
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 JSON_OBJECT = {
@@ -53,12 +52,8 @@ JSON_OBJECT = {
 
 
 def iso(value: dt.datetime | None) -> str | None:
-    """RFC 3339 in UTC with a `Z`, as every time of the API."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).isoformat().replace("+00:00", "Z")
+    """`rfc3339` (every time of the API) for a time that may be absent (an instance not yet fired or resolved)."""
+    return None if value is None else rfc3339(value)
 
 
 def now_utc() -> dt.datetime:
@@ -88,6 +83,36 @@ async def json_body(request: Request) -> dict[str, Any]:
 Body = Annotated[dict[str, Any], Depends(json_body)]
 
 
+def admin_only(authenticate: Authenticate, what: str) -> Callable[..., Principal]:
+    """A dependency letting admins through and refusing everyone else (403: `what` needs the admin role); the
+    routers of alerting and of budgets and policies share it."""
+
+    def admin(principal: Annotated[Principal, Depends(authenticate)]) -> Principal:
+        if not principal.is_admin:
+            raise HTTPException(403, f"{what} needs the admin role")
+        return principal
+
+    return admin
+
+
+@dataclass(frozen=True)
+class AuditTrail:
+    """Writes to the audit log (none without one: a router built for a test), with the caller's address."""
+
+    audit: Audit | None
+
+    def record(
+        self, principal: Principal, request: Request, action: str, target: str, outcome: str = "ok", detail: str = ""
+    ) -> None:
+        if self.audit is not None:
+            self.audit.record(principal.name, action, target, outcome, client_address(request), detail[:500])
+
+
+PERSONAL_LABELS = ("person", "session_id")
+NAMING_LABELS = (*PERSONAL_LABELS, "subject", "team", "department", "cost_center")
+"""Labels whose values name people, sessions or groups of people (a budget's `subject` may be a person)."""
+
+
 @dataclass(frozen=True)
 class Visibility:
     """What of alerting a caller may see, from their analytics scope. Strict: a restricted scope sees a label set only
@@ -98,6 +123,11 @@ class Visibility:
     scope: Scope
     groups_of: Callable[[str], tuple[str, str] | None]
     """A person's (team, department), for a label set naming only the person."""
+    pooled_budgets: frozenset[tuple[str, str]] = frozenset()
+    """(budget id, subject) of each pooled budget (the total of a team, department, cost center or the
+    organisation): the only budget label sets whose `subject` is not a person. Any other budget label set without a
+    `person` label is taken as one person's, the subject being the person, so a personal status recorded without
+    that label (an old instance, a deleted budget's history) stays hidden from who may not see the person."""
 
     @property
     def unrestricted(self) -> bool:
@@ -105,10 +135,16 @@ class Visibility:
 
     def labels(self, labels: Mapping[str, str]) -> bool:
         effective = dict(labels)
-        kind, subject = labels.get("scope", ""), labels.get("subject", "")
-        if kind in ("person", "team", "department") and subject:
-            effective.setdefault(kind, subject)  # a budget's instance: scope=team, subject=<the team>
-        if not self.scope.per_person and ("person" in effective or "session_id" in effective):
+        subject = labels.get("subject", "")
+        if "budget" in labels and subject and "person" not in labels:
+            # A budget's instance: a pooled budget's subject is its team or department (scope=team, subject=<the
+            # team>); any other's is a person (a per-person budget of a team is one person's, not the team's).
+            kind = labels.get("scope", "")
+            if (labels["budget"], subject) not in self.pooled_budgets:
+                effective["person"] = subject
+            elif kind in ("team", "department"):
+                effective.setdefault(kind, subject)
+        if not self.scope.per_person and any(label in effective for label in PERSONAL_LABELS):
             return False
         if self.unrestricted:
             return True
@@ -135,6 +171,21 @@ class Visibility:
         if kind == "cost_center":
             return self.unrestricted
         return self.labels({kind: value})
+
+    def silence(self, silence: Silence) -> bool:
+        """A silence whose matchers name people, sessions or groups (`NAMING_LABELS`) is shown to whoever may see
+        what they name: an `=` matcher as the label it matches; a regex or a negation (`=~`, `!=`, `!~`) names
+        whatever it matches, so only to callers unrestricted in rows (and, on a person or session, per-person)."""
+        for matcher in silence.matchers:
+            if matcher.label not in NAMING_LABELS:
+                continue
+            label = "person" if matcher.label == "subject" else matcher.label  # a subject may be a person
+            if matcher.op == "=":
+                if not self.labels({label: matcher.value}):
+                    return False
+            elif not self.unrestricted or (label in PERSONAL_LABELS and not self.scope.per_person):
+                return False
+        return True
 
     def rule(self, rule: Rule) -> bool:
         """A rule naming people, teams or departments (filters, labels) is shown to those who may see them all."""
@@ -211,23 +262,17 @@ def alert_routes(services: AlertServices, authenticate: Authenticate, audit: Aud
     """The router (mount it under /api/v1)."""
     router = APIRouter(tags=["alerts"], dependencies=[Depends(reject_unknown_parameters)])
     Caller = Annotated[Principal, Depends(authenticate)]
-
-    def admin(principal: Caller) -> Principal:
-        if not principal.is_admin:
-            raise HTTPException(403, "changing alerting needs the admin role")
-        return principal
-
-    Admin = Annotated[Principal, Depends(admin)]
+    Admin = Annotated[Principal, Depends(admin_only(authenticate, "changing alerting"))]
     RuleId = Annotated[str, PathParam(min_length=1, max_length=64, pattern=ID_PATTERN)]
-
-    def record(
-        principal: Principal, request: Request, action: str, target: str, outcome: str = "ok", detail: str = ""
-    ) -> None:
-        if audit is not None:
-            audit.record(principal.name, action, target, outcome, client_address(request), detail[:500])
+    record = AuditTrail(audit).record
 
     def visibility(principal: Principal) -> Visibility:
-        return Visibility(principal.scope(), services.groups_of)
+        pooled = frozenset(
+            (budget.id, budget.scope_value or "organization")
+            for budget in services.budgets.items()
+            if not (budget.per_person or budget.scope == "person")
+        )
+        return Visibility(principal.scope(), services.groups_of, pooled)
 
     def refuse(
         principal: Principal, request: Request, action: str, target: str, exc: Exception, status: int = 422
@@ -374,8 +419,8 @@ def alert_routes(services: AlertServices, authenticate: Authenticate, audit: Aud
             raise HTTPException(422, f"days: expected a number of days from 1 to {MAX_DRY_RUN_DAYS}")
         if isinstance(step_s, bool) or not isinstance(step_s, int) or step_s < 60:
             raise HTTPException(422, "step_s: expected a whole number of seconds, at least 60")
-        if days * 86_400 / step_s > MAX_DRY_RUN_STEPS:
-            raise HTTPException(422, f"step_s: more than {MAX_DRY_RUN_STEPS} steps; take a longer step")
+        if days * 86_400 / step_s > MAX_STEPS:
+            raise HTTPException(422, f"step_s: more than {MAX_STEPS} steps; take a longer step")
         draft = body.get("rule")
         if not isinstance(draft, dict):
             raise HTTPException(422, "rule: expected an object")
@@ -400,9 +445,7 @@ def alert_routes(services: AlertServices, authenticate: Authenticate, audit: Aud
         now = now_utc()
         return {
             "silences": [
-                {**dump_silence(s), "active": is_active(s, now)}
-                for s in services.silences.items()
-                if all(view.labels({m.label: m.value}) for m in s.matchers if m.op == "=")
+                {**dump_silence(s), "active": is_active(s, now)} for s in services.silences.items() if view.silence(s)
             ]
         }
 

@@ -19,31 +19,31 @@ from ccmon.alerts.budgets import dump_budget, parse_budget
 from ccmon.alerts.config_file import SOURCE
 from ccmon.alerts.policy import dump_policy, parse_policy
 from ccmon.alerts.services import AlertServices
-from ccmon.analytics.timerange import TimeRange
+from ccmon.analytics.timerange import DEFAULT_SPAN_TEXT, TimeRange, rfc3339
 from ccmon.auth.audit import Audit
 from ccmon.auth.principal import Principal
-from ccmon.web.alert_routes import ID_PATTERN, JSON_OBJECT, Body, Visibility, iso, json_value, now_utc
-from ccmon.web.params import Authenticate, client_address, reject_unknown_parameters
+from ccmon.web.alert_routes import (
+    ID_PATTERN,
+    JSON_OBJECT,
+    AuditTrail,
+    Body,
+    Visibility,
+    admin_only,
+    json_value,
+    now_utc,
+)
+from ccmon.web.params import Authenticate, reject_unknown_parameters
+
+_DEFAULT_FROM = f"RFC 3339 in UTC; default: {DEFAULT_SPAN_TEXT} before `to`"
 
 
 def budget_routes(services: AlertServices, authenticate: Authenticate, audit: Audit | None = None) -> APIRouter:
     """The router (mount it under /api/v1)."""
     router = APIRouter(tags=["budgets"], dependencies=[Depends(reject_unknown_parameters)])
     Caller = Annotated[Principal, Depends(authenticate)]
-
-    def admin(principal: Caller) -> Principal:
-        if not principal.is_admin:
-            raise HTTPException(403, "changing budgets and policies needs the admin role")
-        return principal
-
-    Admin = Annotated[Principal, Depends(admin)]
+    Admin = Annotated[Principal, Depends(admin_only(authenticate, "changing budgets and policies"))]
     ItemId = Annotated[str, PathParam(min_length=1, max_length=64, pattern=ID_PATTERN)]
-
-    def record(
-        principal: Principal, request: Request, action: str, target: str, outcome: str = "ok", detail: str = ""
-    ) -> None:
-        if audit is not None:
-            audit.record(principal.name, action, target, outcome, client_address(request), detail[:500])
+    record = AuditTrail(audit).record
 
     def crud(
         noun: str,
@@ -145,12 +145,15 @@ def budget_routes(services: AlertServices, authenticate: Authenticate, audit: Au
         now = now_utc()
         # `Budgets.status` applies the scope: a pooled status to whoever sees all its rows, a person's to whoever
         # sees that person's.
-        return {"as_of": iso(now), "statuses": [s.to_json() for s in services.budgets.status(now, principal.scope())]}
+        return {
+            "as_of": rfc3339(now),
+            "statuses": [s.to_json() for s in services.budgets.status(now, principal.scope())],
+        }
 
     @router.get("/policies/violations")
     def policy_violations(
         principal: Caller,
-        start: Annotated[str | None, Param(alias="from", description="RFC 3339 in UTC; default: 7 days before")] = None,
+        start: Annotated[str | None, Param(alias="from", description=_DEFAULT_FROM)] = None,
         end: Annotated[str | None, Param(alias="to", description="RFC 3339 in UTC; default: now")] = None,
     ) -> dict[str, Any]:
         """Requests to models a policy denies, per person, model and session, within the caller's scope."""

@@ -4,11 +4,19 @@ tool runs in Claude Code (see `ccmon.hook_cli`, `ccmon.alerts.hooks`).
 Who may ask:
 
 - a developer's machine, with the ingest token its Claude Code exports telemetry with (`Authorization: Bearer
-  <token>`): about whoever the request names — the same trust ingest gives it, since it may write telemetry as anyone;
+  <token>`), counted against the token's rate limit (429 with `Retry-After` past it): a configured (static) token
+  about whoever the request names — the same trust ingest gives it, since it may write telemetry as anyone; a token
+  pinned to attributes (a team, a department...) only about a person those pins hold (403 for anyone else), and
+  without the figures of pooled budgets wider than its pins;
 - any API credential (or login) the authenticator accepts: an admin or finance user about anyone; every other role
   (a developer's API key above all) only about its own person — the answer is that person's, whatever the request
   says, and a request naming someone else is a 403;
 - on a loopback server without ingest tokens, a local caller without credential (one developer on their laptop).
+
+Whoever asks, when telemetry knows the request's session, the answer is for the session's person even if the request
+also names another person or email (`HookService.identify`): a developer cannot dodge their own cap by naming a
+colleague (a refusal would not stop them: the hook fails open). For a bounded API caller, a session of someone else
+is still a 403.
 
 An answer holds the person's own budgets (used, amount, thresholds of their limits and of the pools they are part of)
 and nothing about anyone else.
@@ -17,13 +25,14 @@ No `from __future__ import annotations`: FastAPI reads these signatures at runti
 """
 
 import datetime as dt
+import math
 from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, ConfigDict, Field
 
-from ccmon.alerts.hooks import HookAnswer, HookRequest, HookService
+from ccmon.alerts.hooks import HookAnswer, HookRequest, HookService, TokenGrant
 from ccmon.auth.principal import Principal
 from ccmon.web.auth_routes import capped_route
 from ccmon.web.params import Authenticate
@@ -63,21 +72,32 @@ class HookVerdict(BaseModel):
 def hook_routes(
     hooks: HookService,
     authenticate: Authenticate,
-    ingest_token: Callable[[str], bool],
+    ingest_token: Callable[[str], TokenGrant | None],
     ingest_token_required: Callable[[], bool],
     *,
     clock: Callable[[], dt.datetime] = lambda: dt.datetime.now(dt.UTC),
 ) -> APIRouter:
-    """The router (mount it under /api/v1). `ingest_token` says whether a presented secret is a valid ingest token;
-    `ingest_token_required` whether ingest asks for one (then so does a credential-less local caller here)."""
+    """The router (mount it under /api/v1). `ingest_token` is what a presented secret grants as an ingest token (None
+    when it is none); `ingest_token_required` whether ingest asks for one (then so does a credential-less local caller
+    here)."""
     router = APIRouter(tags=["hooks"], route_class=capped_route(MAX_BODY))
 
-    def caller(request: Request) -> Principal | None:
-        """The API caller, or None for a machine presenting an ingest token."""
+    def caller(request: Request) -> Principal | TokenGrant:
+        """The API caller, or the grant of the ingest token a machine presents (one request taken from its rate
+        limit)."""
         scheme, _, credential = (request.headers.get("authorization") or "").partition(" ")
         credential = credential.strip()
-        if scheme.lower() == "bearer" and credential and ingest_token_required() and ingest_token(credential):
-            return None
+        bearer = scheme.lower() == "bearer" and credential and ingest_token_required()
+        grant = ingest_token(credential) if bearer else None
+        if grant is not None:
+            wait = grant.admit()
+            if wait > 0:
+                raise HTTPException(
+                    429,
+                    "this ingest token is past its rate limit: ask again later",
+                    {"Retry-After": str(max(1, math.ceil(wait)))},
+                )
+            return grant
         principal = authenticate(request)
         if principal.via == "loopback" and ingest_token_required():
             raise HTTPException(
@@ -87,11 +107,15 @@ def hook_routes(
             )
         return principal
 
-    Caller = Annotated[Principal | None, Depends(caller)]
+    Caller = Annotated[Principal | TokenGrant, Depends(caller)]
 
-    def person_for(principal: Principal | None, question: HookRequest, now: dt.datetime) -> str | None:
+    def person_for(principal: Principal | TokenGrant, question: HookRequest, now: dt.datetime) -> str | None:
         named = hooks.identify_request(question, now)
-        if principal is None or _sees_everyone(principal):
+        if isinstance(principal, TokenGrant):
+            if named is not None and not hooks.within_pins(named, principal.pins, now):
+                raise HTTPException(403, "this ingest token may only ask about the people its pinned attributes hold")
+            return named
+        if _sees_everyone(principal):
             return named
         own = principal.person or None
         if named is not None and named != own:
@@ -104,7 +128,8 @@ def hook_routes(
         (past a hard cap), with the reason and the budgets that apply."""
         now = clock()
         question = body.request()
-        return _verdict(hooks.budget_of(person_for(principal, question, now), now))
+        pins = principal.pins if isinstance(principal, TokenGrant) else None
+        return _verdict(hooks.budget_of(person_for(principal, question, now), now, pins))
 
     @router.post("/hook/policy")
     def policy(body: HookQuestion, principal: Caller) -> HookVerdict:
