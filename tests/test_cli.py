@@ -69,7 +69,7 @@ def _usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[s
             ["nope"],
             "usage: ccmon [-h] [--version]",
             "ccmon: error: argument command: invalid choice: 'nope' (choose from 'serve', 'demo', 'report', 'tokens', "
-            "'users', 'api-keys', 'forget', 'directory')",
+            "'rules', 'users', 'api-keys', 'forget', 'directory', 'hook')",
         ),
     ],
 )

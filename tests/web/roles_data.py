@@ -32,7 +32,7 @@ from ccmon.otlp.signals import LOGS, METRICS, TRACES, Encoding
 from ccmon.server_app import build_api, open_access
 from ccmon.store.facade import Store
 from ccmon.web.ui import ServerInfo
-from tests.support import free_port, make_config
+from tests.support import collect_stopped_server, free_port, make_config
 
 T0 = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 RANGE = {"from": "2026-11-20T00:00:00Z", "to": "2026-11-21T00:00:00Z"}
@@ -292,3 +292,4 @@ def serving(app: FastAPI) -> Iterator[httpx.Client]:
     finally:
         server.should_exit = True
         thread.join(30)
+        collect_stopped_server()

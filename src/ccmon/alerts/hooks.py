@@ -41,8 +41,11 @@ IDENTITY_LOOKBACK = timedelta(days=35)
 IDENTITY_CACHE_S = 600.0
 """How long a found mapping is kept (a session's or an account's person does not change)."""
 NOT_FOUND_CACHE_S = 60.0
-"""How long a lookup that found nobody is kept: each is a scan of `IDENTITY_LOOKBACK` of telemetry, and a hook asks at
-every prompt; a new session's telemetry (exported every minute or so) is then picked up within about this delay."""
+"""How long a session lookup that found nobody is kept: each is a scan of `IDENTITY_LOOKBACK` of telemetry, and a hook
+asks at every prompt; a new session's telemetry (exported every minute or so) is then picked up within about this
+delay. Misses of the lasting identities (account uuid, user id) are not kept: they are how a new session of someone
+over a hard cap is recognised, and a kept miss would let their prompts through for that long once their first
+telemetry has arrived (the token's rate limit bounds what repeated misses cost)."""
 MAX_CACHED = 10_000
 PIN_DIMS = {"team": "team", "department": "department", "cost_center": "cost_center"}
 """Pinned telemetry columns a person's `PersonDims` answer (`organization_id` is read from their telemetry)."""
@@ -229,12 +232,13 @@ class HookService:
     def _lookup(
         self, kind: str, value: str, find: Callable[[Store, str, datetime], str | None], now: datetime
     ) -> str | None:
-        """`find` in the telemetry of the last `IDENTITY_LOOKBACK`, through the cache (misses too: see
+        """`find` in the telemetry of the last `IDENTITY_LOOKBACK`, through the cache (a session's misses too: see
         `NOT_FOUND_CACHE_S`)."""
         cached, found = self._cache.get((kind, value))
         if not cached:
             found = find(self.store, value, now - IDENTITY_LOOKBACK) or None
-            self._cache.put((kind, value), found)
+            if found is not None or kind == "session":
+                self._cache.put((kind, value), found)
         return found
 
     def within_pins(self, person: str, pins: Mapping[str, str], now: datetime) -> bool:
