@@ -142,10 +142,14 @@ def in_process_server(config: Config) -> Iterator[RunningServer]:
     def run() -> None:
         try:
             loop.run_until_complete(server.run())
+            # Connections closed at shutdown finish closing on the loop's next turns: let them, before it closes.
+            loop.run_until_complete(asyncio.sleep(0.05))
+            loop.run_until_complete(loop.shutdown_asyncgens())
         except BaseException as exc:  # surfaced by the fixture below
             failure.append(exc)
         finally:
             loop.close()
+            collect_stopped_server()
 
     thread = threading.Thread(target=run, name="ccmon-test-server", daemon=True)
     thread.start()
