@@ -278,7 +278,7 @@ def build_app(store: Store) -> FastAPI:
 def serving(app: FastAPI) -> Iterator[httpx.Client]:
     """The app on a free loopback port, served by uvicorn in a thread; a client whose base URL is the app's."""
     port = free_port()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off"))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, lifespan="off"))
     thread = threading.Thread(target=server.run, name="ccmon-test-roles", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
