@@ -29,10 +29,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from ccmon.analytics.cost import COST
-from ccmon.analytics.query import latest_sql
-from ccmon.analytics.spend import PersonDims, person_by_account, person_of_session
-from ccmon.analytics.timerange import ALL_TIME, TimeRange
+from ccmon.analytics.spend import (
+    PersonDims,
+    person_by_account,
+    person_by_user_id,
+    person_of_session,
+    person_organization,
+)
 from ccmon.store.facade import Store
 
 IDENTITY_LOOKBACK = timedelta(days=35)
@@ -342,30 +345,3 @@ def warn_key(statuses: Sequence[Mapping[str, Any]]) -> str:
         subject = status.get("subject") or ""
         parts.append(f"{budget}/{subject}@{crossed}@{status.get('period_start') or ''}")
     return ",".join(sorted(parts))
-
-
-def person_by_user_id(store: Store, user_id: str, since: datetime) -> str | None:
-    """The person of the cost rows whose `user.id` (Claude Code's installation id) is this since `since` (the
-    latest); None when none. An API-key login sends neither email nor account, and then `user.id` is the person."""
-    if not user_id:
-        return None
-    time_sql, params = TimeRange(since, ALL_TIME.end).sql("ts")
-    rows = store.query(
-        f"SELECT {latest_sql('person', 'ts')} FROM metric_points WHERE metric_name = {{metric:String}} AND {time_sql} "
-        "AND user_id = {user:String}",
-        params | {"metric": COST, "user": user_id},
-    )
-    value = str(rows[0][0]) if rows else ""
-    return value or None
-
-
-def person_organization(store: Store, person: str, since: datetime) -> str | None:
-    """The organisation (`organization_id`) of the person's latest cost rows since `since`; None without rows."""
-    time_sql, params = TimeRange(since, ALL_TIME.end).sql("ts")
-    rows = store.query(
-        f"SELECT {latest_sql('organization_id', 'ts')} FROM metric_points WHERE metric_name = {{metric:String}} "
-        f"AND {time_sql} AND person = {{person:String}}",
-        params | {"metric": COST, "person": person},
-    )
-    value = str(rows[0][0]) if rows and rows[0][0] is not None else ""
-    return value or None

@@ -110,13 +110,30 @@ def person_of_session(store: Store, session_id: str, since: datetime) -> str | N
 
 def person_by_account(store: Store, account_uuid: str, since: datetime) -> str | None:
     """The person of the cost rows whose `user.account_uuid` is this since `since` (the latest); None when none."""
-    if not account_uuid:
+    return _latest_cost_value(store, "person", "user_account_uuid", account_uuid, since)
+
+
+def person_by_user_id(store: Store, user_id: str, since: datetime) -> str | None:
+    """The person of the cost rows whose `user.id` (Claude Code's installation id) is this since `since` (the
+    latest); None when none. An API-key login sends neither email nor account, and then `user.id` is the person."""
+    return _latest_cost_value(store, "person", "user_id", user_id, since)
+
+
+def person_organization(store: Store, person: str, since: datetime) -> str | None:
+    """The organisation (`organization_id`) of the person's latest cost rows since `since`; None without rows."""
+    return _latest_cost_value(store, "organization_id", "person", person, since)
+
+
+def _latest_cost_value(store: Store, column: str, key_column: str, key: str, since: datetime) -> str | None:
+    """`column` of the latest cost rows since `since` whose `key_column` is `key` (raw rows: no rollup keeps the
+    account or user id); None when there are none. Both column names are this module's own, never input."""
+    if not key:
         return None
     time_sql, params = TimeRange(since, ALL_TIME.end).sql("ts")
     rows = store.query(
-        f"SELECT {latest_sql('person', 'ts')} FROM metric_points WHERE metric_name = {{metric:String}} AND {time_sql} "
-        "AND user_account_uuid = {account:String}",
-        params | {"metric": COST, "account": account_uuid},
+        f"SELECT {latest_sql(column, 'ts')} FROM metric_points WHERE metric_name = {{metric:String}} AND {time_sql} "
+        f"AND {key_column} = {{key:String}}",
+        params | {"metric": COST, "key": key},
     )
     return _found(rows)
 
@@ -175,5 +192,5 @@ def session_model(store: Store, session_id: str, since: datetime) -> str | None:
 
 def _found(rows: list[tuple[Any, ...]]) -> str | None:
     """The one value of a one-row answer, None when empty ('' is what `argMaxIf` gives over no row)."""
-    value = str(rows[0][0]) if rows else ""
+    value = str(rows[0][0]) if rows and rows[0][0] is not None else ""
     return value or None
