@@ -100,7 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ccmon import hook_cli
 
         return hook_cli.main(arguments[1:])
-    from ccmon import directory_cli, hook_cli, privacy_cli, rules_cli, tokens_cli, users_cli
+    from ccmon import directory_cli, privacy_cli, rules_cli, tokens_cli, users_cli
 
     parser, commands = _parser()
     # A command's parser leaves what it does not know to the top-level one, whose error would show the top-level
@@ -125,8 +125,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return directory_cli.run(args)
         if args.command == "rules":
             return rules_cli.run(args)
-        if args.command == "hook":
-            return hook_cli.run(args)
     except BrokenPipeError:
         # The reader of our output went away (`ccmon report ... | head`): stop quietly, as command-line tools do.
         # Python would otherwise complain again when it flushes stdout at exit.
