@@ -12,7 +12,7 @@ No `from __future__ import annotations`: FastAPI reads these signatures at runti
 
 import datetime as dt
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from enum import Enum
 from typing import Annotated, Any
 
@@ -234,17 +234,8 @@ def json_value(value: Any) -> Any:
 
 
 def history_json(entry: HistoryEntry) -> dict[str, Any]:
-    return {
-        "ts": iso(entry.ts),
-        "rule_id": entry.rule_id,
-        "fingerprint": entry.fingerprint,
-        "labels": dict(entry.labels),
-        "from_state": entry.from_state.value,
-        "to_state": entry.to_state.value,
-        "severity": entry.severity,
-        "value": entry.value,
-        "summary": entry.summary,
-    }
+    answer: dict[str, Any] = json_value(asdict(entry))
+    return answer
 
 
 def _delivery_label_sets(delivery: Delivery) -> list[dict[str, str]]:
