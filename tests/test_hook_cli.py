@@ -28,6 +28,7 @@ from typing import Any
 import pytest
 
 from ccmon import hook_cli
+from ccmon.onboarding.claude_files import token_from_otel_headers
 from ccmon.reports_cli import DEFAULT_URL
 from ccmon.store.records import utc_now
 from tests.alerts.telemetry import Usage, logs_body, metrics_body
@@ -301,10 +302,10 @@ def test_an_answer_without_a_decision_fails_open(
 
 
 def test_otel_headers_parsing() -> None:
-    assert hook_cli.token_from_otel_headers("Authorization=Bearer%20ccmi_abc") == "ccmi_abc"
-    assert hook_cli.token_from_otel_headers("a=b, authorization = Bearer ccmi_x%3D") == "ccmi_x="
-    assert hook_cli.token_from_otel_headers("Authorization=Basic%20Zm9v") is None
-    assert hook_cli.token_from_otel_headers("x-api-key=1") is None
+    assert token_from_otel_headers("Authorization=Bearer%20ccmi_abc") == "ccmi_abc"
+    assert token_from_otel_headers("a=b, authorization = Bearer ccmi_x%3D") == "ccmi_x="
+    assert token_from_otel_headers("Authorization=Basic%20Zm9v") is None
+    assert token_from_otel_headers("x-api-key=1") is None
 
 
 def test_the_model_is_read_from_the_end_of_the_transcript(tmp_path: Path) -> None:

@@ -1,5 +1,6 @@
 """Layers import downward only: web/cli -> auth, alerts -> analytics -> directory -> store; otlp -> ingest ->
-directory -> store; demo only speaks OTLP."""
+directory -> store; demo only speaks OTLP; onboarding (the developer's machine: Claude Code's files, `ccmon setup`,
+`doctor`, `statusline`, `mcp`) stands alone, and talks to a server only over the network."""
 
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ FORBIDDEN = {
     "auth": {"otlp", "ingest", "web", "alerts"},
     "web": {"otlp", "ingest", "store"},
     "demo": {"store", "ingest", "analytics", "web", "otlp", "auth", "directory", "alerts"},
+    "onboarding": {"store", "ingest", "analytics", "web", "otlp", "auth", "directory", "alerts", "demo"},
 }
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import os
 import signal
 import sys
@@ -15,7 +14,18 @@ from ccmon.text import plural
 
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     """The top-level parser, and each command's own (whose usage its errors show)."""
-    from ccmon import directory_cli, hook_cli, privacy_cli, rules_cli, tokens_cli, users_cli
+    from ccmon import (
+        directory_cli,
+        doctor_cli,
+        hook_cli,
+        mcp_cli,
+        privacy_cli,
+        rules_cli,
+        setup_cli,
+        statusline_cli,
+        tokens_cli,
+        users_cli,
+    )
     from ccmon.analytics.timerange import DEFAULT_SPAN_TEXT
     from ccmon.reports_cli import DEFAULT_URL
     from ccmon.reports_cli import REPORTS as REPORT_KINDS
@@ -86,6 +96,10 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     access["forget"] = privacy_cli.add_parser(commands)
     access["directory"] = directory_cli.add_parser(commands)
     access["hook"] = hook_cli.add_parser(commands)
+    access["setup"] = setup_cli.add_parser(commands)
+    access["doctor"] = doctor_cli.add_parser(commands)
+    access["statusline"] = statusline_cli.add_parser(commands)
+    access["mcp"] = mcp_cli.add_parser(commands)
     return parser, {"serve": serve, "demo": demo, "report": report, "tokens": tokens, "rules": rules, **access}
 
 
@@ -100,7 +114,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ccmon import hook_cli
 
         return hook_cli.main(arguments[1:])
-    from ccmon import directory_cli, privacy_cli, rules_cli, tokens_cli, users_cli
+    if arguments[:1] == ["statusline"]:
+        # Claude Code runs the status line command after every message, and it must draw at once: the same fast path.
+        from ccmon import statusline_cli
+
+        return statusline_cli.main(arguments[1:])
+    from ccmon import directory_cli, doctor_cli, mcp_cli, privacy_cli, rules_cli, setup_cli, tokens_cli, users_cli
 
     parser, commands = _parser()
     # A command's parser leaves what it does not know to the top-level one, whose error would show the top-level
@@ -125,6 +144,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             return directory_cli.run(args)
         if args.command == "rules":
             return rules_cli.run(args)
+        if args.command == "setup":
+            return setup_cli.run(args)
+        if args.command == "doctor":
+            return doctor_cli.run(args)
+        if args.command == "mcp":
+            return mcp_cli.run(args)
     except BrokenPipeError:
         # The reader of our output went away (`ccmon report ... | head`): stop quietly, as command-line tools do.
         # Python would otherwise complain again when it flushes stdout at exit.
@@ -155,6 +180,8 @@ def _serve(args: dict[str, object]) -> int:
     except ConfigError as exc:
         print(f"ccmon: {exc}", file=sys.stderr)
         return 2
+    import asyncio
+
     try:
         asyncio.run(server.run())
     except ConfigError as exc:  # found once the store is open (e.g. no login configured for a public address)

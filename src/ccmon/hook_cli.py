@@ -29,37 +29,28 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import http.client
 import json
 import os
 import re
 import sys
-import tempfile
 import time
-import urllib.error
-import urllib.parse
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO, NoReturn, TextIO
 
-DEFAULT_URL = "http://127.0.0.1:3000"
-"""`ccmon.reports_cli.DEFAULT_URL`, not imported from there: a hook runs at every prompt, so it imports little."""
+from ccmon.onboarding.claude_files import claude_identity, find_token, read_json_file, state_dir
+from ccmon.onboarding.client_http import DEFAULT_URL, call_json
+
 DEFAULT_TIMEOUT_S = 3.0
 MAX_EVENT_BYTES = 1 << 20
 """The part of the hook's stdin that is parsed; a longer event (a huge pasted prompt) is read to its end but only its
 beginning is kept, where Claude Code writes `session_id`."""
-MAX_ANSWER_BYTES = 256 * 1024
 MAX_FIELD = 500
 """Longest identity value sent (the server refuses longer)."""
 TRANSCRIPT_TAIL_BYTES = 256 * 1024
 WARNED_TTL_S = 7 * 86_400
 MAX_WARNED = 2000
-MANAGED_SETTINGS = (
-    Path("/etc/claude-code/managed-settings.json"),
-    Path("/Library/Application Support/ClaudeCode/managed-settings.json"),
-)
 ROUTES = {"budget": "/api/v1/hook/budget", "policy": "/api/v1/hook/policy"}
 
 
@@ -251,59 +242,12 @@ def _json(value: object) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-_OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-"""Straight to the server, as the CLI's other commands go (no `http_proxy` from the environment)."""
-
-
 def ask(settings: HookSettings, path: str, body: Mapping[str, str]) -> dict[str, Any] | str:
-    """The server's JSON answer, or a few words saying why there is none. The standard library's HTTP client: a hook
-    runs at every prompt, and importing a richer one costs more than the call."""
-    url = settings.url
-    if urllib.parse.urlsplit(url).scheme not in {"http", "https"}:
-        return f"{url!r} is not a URL such as {DEFAULT_URL}"
-    headers = {"content-type": "application/json", "accept": "application/json"}
-    if settings.token:
-        headers["authorization"] = f"Bearer {settings.token}"
-    request = urllib.request.Request(f"{url}{path}", data=json.dumps(dict(body)).encode(), headers=headers)
-    try:
-        with _OPENER.open(request, timeout=settings.timeout_s) as response:
-            content = response.read(MAX_ANSWER_BYTES)
-    except urllib.error.HTTPError as exc:
-        with exc:
-            return _refusal(url, exc.code, exc.read(4096))
-    except (urllib.error.URLError, OSError, http.client.HTTPException, ValueError) as exc:
-        cause = exc.reason if isinstance(exc, urllib.error.URLError) else exc
-        if isinstance(cause, TimeoutError):
-            return f"{url} did not answer within {settings.timeout_s:g} s"
-        return f"cannot reach {url}: {_reason(cause)}"
-    try:
-        answer = json.loads(content)
-    except ValueError:
-        answer = None
-    if not isinstance(answer, dict) or not isinstance(answer.get("decision"), str):
-        return f"{url}{path} did not answer with a decision (is it a ccmon server?)"
+    """The server's decision, or a few words saying why there is none."""
+    answer = call_json(settings.url, path, body, token=settings.token, timeout_s=settings.timeout_s)
+    if isinstance(answer, dict) and not isinstance(answer.get("decision"), str):
+        return f"{settings.url}{path} did not answer with a decision (is it a ccmon server?)"
     return answer
-
-
-def _refusal(url: str, status: int, content: bytes) -> str:
-    if status == 401:
-        return f"{url} refused the token (401): set --token or CCMON_TOKEN to an ingest token or API key"
-    try:
-        detail = json.loads(content).get("detail")
-    except (ValueError, AttributeError):
-        detail = None
-    text = str(detail)[:200] if detail else content[:200].decode("utf-8", "replace").strip()
-    return f"{url} refused (403): {text}" if status == 403 else f"{url} answered {status}: {text}"
-
-
-def _reason(cause: object) -> str:
-    """Why a connection failed, in a few words (`connection refused`)."""
-    text = re.sub(r"^\[Errno -?\d+\] ", "", str(cause))
-    if "refused" in text.lower():
-        return "connection refused"
-    if "name or service not known" in text.lower() or "nodename nor servname" in text.lower():
-        return "unknown host"
-    return text or type(cause).__name__
 
 
 # --- the event -------------------------------------------------------------------------------------------------------
@@ -359,81 +303,7 @@ def transcript_model(path: str) -> str:
     return models[-1] if models else ""
 
 
-# --- who and with which token ----------------------------------------------------------------------------------------
-
-
-def token_from_otel_headers(headers: str) -> str | None:
-    """The bearer token in an `OTEL_EXPORTER_OTLP_HEADERS` value (`k=v,k2=v2`, values URL-encoded)."""
-    for item in headers.split(","):
-        name, sep, value = item.partition("=")
-        if not sep or name.strip().lower() != "authorization":
-            continue
-        scheme, _, credential = urllib.parse.unquote(value.strip()).partition(" ")
-        if scheme.lower() == "bearer" and credential.strip():
-            return credential.strip()
-    return None
-
-
-def claude_config_dir(environ: Mapping[str, str]) -> Path:
-    configured = environ.get("CLAUDE_CONFIG_DIR")
-    return Path(configured).expanduser() if configured else _home(environ) / ".claude"
-
-
-def _home(environ: Mapping[str, str]) -> Path:
-    return Path(environ["HOME"]) if environ.get("HOME") else Path.home()
-
-
-def _json_file(path: Path) -> dict[str, Any]:
-    try:
-        if path.stat().st_size > 16 * MAX_EVENT_BYTES:
-            return {}
-        data = json.loads(path.read_bytes())
-    except (OSError, ValueError, RecursionError):
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
-def find_token(environ: Mapping[str, str]) -> str | None:
-    """The ingest token Claude Code exports telemetry with: from the environment, else from the `env` of the managed
-    settings or the user's settings (hooks do not inherit `OTEL_*` variables)."""
-    if headers := environ.get("OTEL_EXPORTER_OTLP_HEADERS"):
-        return token_from_otel_headers(headers)
-    for settings in (*MANAGED_SETTINGS, claude_config_dir(environ) / "settings.json"):
-        env = _json_file(settings).get("env")
-        headers = env.get("OTEL_EXPORTER_OTLP_HEADERS") if isinstance(env, dict) else None
-        if isinstance(headers, str) and (token := token_from_otel_headers(headers)):
-            return token
-    return None
-
-
-def claude_identity(environ: Mapping[str, str]) -> dict[str, str]:
-    """Who Claude Code is logged in as, from its config file (`$CLAUDE_CONFIG_DIR/.claude.json`, else
-    `~/.claude.json`): the email and account uuid of an OAuth login, and the installation's user id, which telemetry
-    carries as `user.email`, `user.account_uuid` and `user.id`."""
-    configured = environ.get("CLAUDE_CONFIG_DIR")
-    path = Path(configured).expanduser() / ".claude.json" if configured else _home(environ) / ".claude.json"
-    config = _json_file(path)
-    account = config.get("oauthAccount")
-    account = account if isinstance(account, dict) else {}
-    found = {
-        "email": account.get("emailAddress"),
-        "account_uuid": account.get("accountUuid"),
-        "user_id": config.get("userID"),
-    }
-    return {key: value for key, value in found.items() if isinstance(value, str) and value}
-
-
 # --- warning once ----------------------------------------------------------------------------------------------------
-
-
-def state_dir(environ: Mapping[str, str]) -> Path:
-    base = environ.get("XDG_STATE_HOME")
-    if base:
-        return Path(base) / "ccmon"
-    home = environ.get("HOME")
-    if home:
-        return Path(home) / ".local" / "state" / "ccmon"
-    return Path(tempfile.gettempdir()) / f"ccmon-{os.getuid() if hasattr(os, 'getuid') else 'user'}"
 
 
 def remember_warning(directory: Path, session_id: str, key: str, *, now: float | None = None) -> bool:
@@ -441,7 +311,7 @@ def remember_warning(directory: Path, session_id: str, key: str, *, now: float |
     cannot be read or written never stops the warning: it is then shown again next time."""
     now = time.time() if now is None else now
     path = directory / "hook-warnings.json"
-    warned = {k: v for k, v in _json_file(path).items() if isinstance(v, int | float) and now - v < WARNED_TTL_S}
+    warned = {k: v for k, v in read_json_file(path).items() if isinstance(v, int | float) and now - v < WARNED_TTL_S}
     entry = f"{session_id}|{key}"
     if entry in warned:
         return False

@@ -1,5 +1,6 @@
 """The API app `ccmon serve` answers on its UI/API port, with every router: analytics, login, users and API keys,
-ingest tokens, single sign-on, the directory, privacy, alerts, budgets and policies, and the Claude Code hooks.
+ingest tokens, single sign-on, the directory, privacy, alerts, budgets and policies, and what a developer's machine
+asks (the Claude Code hooks, the statusline, the MCP server, the doctor) and the setup files.
 
 Built here, in one place, for the server and for the tests: the route x role tests (tests/web/test_roles.py) call
 every route of the app this module builds, so a router cannot be added to the server and escape them.
@@ -25,6 +26,7 @@ from ccmon.auth.oidc_login import open_oidc_login
 from ccmon.auth.ratelimit import LoginLimiter
 from ccmon.directory.registry import Directory
 from ccmon.directory_cli import directory_service, person_key_of
+from ccmon.ingest.limits import record_limits
 from ccmon.ingest.tokens import Grant, IngestTokens
 from ccmon.privacy_cli import open_eraser
 from ccmon.settings import Config, ConfigError, external_url
@@ -34,12 +36,17 @@ from ccmon.web.alert_routes import alert_routes
 from ccmon.web.app import create_app
 from ccmon.web.auth_routes import auth_routes
 from ccmon.web.budget_routes import budget_routes
+from ccmon.web.client_caller import ClientCallers
 from ccmon.web.directory_routes import directory_routes
+from ccmon.web.doctor_routes import doctor_routes
 from ccmon.web.exports import audit_exports
 from ccmon.web.hook_routes import hook_routes
+from ccmon.web.me_routes import me_routes
 from ccmon.web.oidc_routes import oidc_routes
 from ccmon.web.params import Authenticate
 from ccmon.web.privacy_routes import privacy_routes
+from ccmon.web.setup_routes import setup_routes
+from ccmon.web.statusline_routes import statusline_routes
 from ccmon.web.token_routes import token_routes
 from ccmon.web.ui import LoadingStatus, ServerInfo
 
@@ -165,7 +172,11 @@ def build_api(
     api.include_router(alert_routes(alerts, judge, audit), prefix="/api/v1")
     api.include_router(budget_routes(alerts, judge, audit), prefix="/api/v1")
     hooks = HookService(store, alerts.budgets, alerts.policies, person_key_of(config, store))
-    checked = ingest_token_check(config, access)
-    api.include_router(hook_routes(hooks, judge, checked, ingest_token_required), prefix="/api/v1")
+    callers = ClientCallers(hooks, judge, ingest_token_check(config, access), ingest_token_required)
+    api.include_router(hook_routes(callers), prefix="/api/v1")
+    api.include_router(statusline_routes(callers, Analytics(store), record_limits(store)), prefix="/api/v1")
+    api.include_router(me_routes(callers, Analytics(store), alerts.budgets), prefix="/api/v1")
+    api.include_router(doctor_routes(callers, Analytics(store)), prefix="/api/v1")
+    api.include_router(setup_routes(judge, info), prefix="/api/v1")
     audit_exports(api, audit)
     return api

@@ -119,14 +119,24 @@ def claude_env(
     endpoint: str,
     home: Path,
     extra_env: dict[str, str] | None = None,
+    telemetry_env: bool = True,
 ) -> dict[str, str]:
-    """The complete environment a run gets (nothing else is inherited)."""
+    """The complete environment a run gets (nothing else is inherited). With ``telemetry_env=False`` no telemetry
+    variable is set: the run exports only what its settings files (``HOME/.claude/settings.json``, managed settings)
+    ask for."""
     env = {
         "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
         "HOME": str(home),
         "TERM": "xterm",
         "ANTHROPIC_BASE_URL": api_base_url,
         "ANTHROPIC_API_KEY": API_KEY,
+        "DISABLE_AUTOUPDATER": "1",
+        "CLAUDE_CODE_MAX_RETRIES": "1",
+    }
+    if not telemetry_env:
+        env.update(extra_env or {})
+        return env
+    env |= {
         "CLAUDE_CODE_ENABLE_TELEMETRY": "1",
         "OTEL_METRICS_EXPORTER": "otlp",
         "OTEL_LOGS_EXPORTER": "otlp",
@@ -135,8 +145,6 @@ def claude_env(
         "OTEL_METRIC_EXPORT_INTERVAL": "1000",
         "OTEL_LOGS_EXPORT_INTERVAL": "500",
         "OTEL_TRACES_EXPORT_INTERVAL": "500",
-        "DISABLE_AUTOUPDATER": "1",
-        "CLAUDE_CODE_MAX_RETRIES": "1",
     }
     if extra_env:
         env.update(extra_env)
@@ -169,12 +177,17 @@ def run_claude_process(
     timeout: float = 120,
     check: bool = True,
     binary: Path | None = None,
+    allowed_tools: str = "Write",
+    extra_args: tuple[str, ...] = (),
+    telemetry_env: bool = True,
 ) -> ClaudeRun:
     """Run the CLI once: :func:`run_claude`, also giving exit code, output and timings.
 
     With ``check=False`` a failed run (exit status 1, ``is_error: true``, as in the
     ``FAIL500`` and ``FAIL429`` scenarios) is returned rather than raised, as long as
     Claude Code printed its JSON result. ``binary`` overrides :func:`claude_binary`.
+    ``allowed_tools`` is ``--allowedTools`` (``Write``; e.g. ``mcp__ccmon__my_usage``), ``extra_args`` more
+    arguments (``--mcp-config FILE``), ``telemetry_env`` as in :func:`claude_env`.
     """
     if protocol not in PROTOCOLS:
         raise ValueError(f"protocol must be one of {PROTOCOLS}, not {protocol!r}")
@@ -192,15 +205,17 @@ def run_claude_process(
         endpoint=endpoint,
         home=home,
         extra_env=extra_env,
+        telemetry_env=telemetry_env,
     )
     argv = [
         str(claude),
         "-p",
         prompt,
         "--allowedTools",
-        "Write",
+        allowed_tools,
         "--output-format",
         "json",
+        *extra_args,
     ]
     started = time.time()
     proc = subprocess.Popen(

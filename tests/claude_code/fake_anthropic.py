@@ -9,6 +9,9 @@ Scenario words in the *first* user message pick the behaviour:
     answer with a ``Bash`` tool call; with ``--allowedTools Write`` Claude Code
     rejects it and sends the rejection back as a ``tool_result``, which gets a text
     reply.
+``MCPCALL:<tool name>``
+    answer with a call of that tool (e.g. ``MCPCALL:mcp__ccmon__my_usage``, an MCP server's tool, input ``{}``),
+    then a text reply once the ``tool_result`` comes back (read it from :attr:`FakeAnthropic.requests`).
 ``FAIL500``
     every Messages request fails with HTTP 500.
 ``FAIL429``
@@ -32,6 +35,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -108,9 +112,14 @@ def _answers_tool_result(messages: list[Any]) -> bool:
     return isinstance(content, list) and any(isinstance(c, dict) and c.get("type") == "tool_result" for c in content)
 
 
+_MCP_CALL = re.compile(r"MCPCALL:([A-Za-z0-9_-]+)")
+
+
 def _reply_blocks(messages: list[Any], n: int) -> tuple[list[Block], str]:
     first = _first_message_text(messages)
     if not _answers_tool_result(messages):
+        if called := _MCP_CALL.search(first):
+            return [{"type": "tool_use", "id": f"toolu_{n:04d}", "name": called.group(1), "input": {}}], "tool_use"
         if "USEBASH" in first:
             return [
                 {

@@ -24,6 +24,7 @@ from ccmon.ingest.tokens import IngestTokens
 from ccmon.server_app import hook_grant
 from ccmon.store.facade import Store
 from ccmon.store.records import utc_now
+from ccmon.web.client_caller import ClientCallers
 from ccmon.web.hook_routes import MAX_BODY, hook_routes
 from tests.alerts.telemetry import Usage, send
 from tests.web.roles_data import serving
@@ -43,7 +44,9 @@ def _app(store: Store, tokens: IngestTokens) -> FastAPI:
     authenticator = open_authenticator(AuthSettings(loopback=True), store)
     hooks = HookService(store, Budgets(store), Policies(store), lambda email: email)
     app = FastAPI()
-    app.include_router(hook_routes(hooks, authenticator, partial(_grant, tokens), tokens.required), prefix="/api/v1")
+    app.include_router(
+        hook_routes(ClientCallers(hooks, authenticator, partial(_grant, tokens), tokens.required)), prefix="/api/v1"
+    )
     return app
 
 

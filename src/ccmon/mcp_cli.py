@@ -1,0 +1,13 @@
+"""STUB: `ccmon mcp` (a helper fills this)."""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
+    return commands.add_parser("mcp", help="mcp")
+
+
+def run(args: argparse.Namespace) -> int:
+    return 2
