@@ -20,7 +20,16 @@ import pytest
 from ccmon.ingest.stats import IngestStats
 from ccmon.ingest.writer import BatchWriter
 from ccmon.store.facade import Store
-from tests.support import RunningServer, in_process_server, make_config
+from tests.support import RunningServer, collect_stopped_server, in_process_server, make_config
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _collect_after_module() -> Iterator[None]:
+    """After each test module, collect what it left behind (a client or a connection of a server it stopped, closed
+    by its finaliser): the module's own leftovers, collected now, not by a later random garbage collection inside an
+    unrelated test, whose ResourceWarning (an error in this suite) would fail that test instead."""
+    yield
+    collect_stopped_server()
 
 
 @pytest.fixture(scope="session")

@@ -69,7 +69,7 @@ def _usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[s
             ["nope"],
             "usage: ccmon [-h] [--version]",
             "ccmon: error: argument command: invalid choice: 'nope' (choose from 'serve', 'demo', 'report', 'tokens', "
-            "'rules', 'users', 'api-keys', 'forget', 'directory', 'hook')",
+            "'rules', 'users', 'api-keys', 'forget', 'directory', 'hook', 'setup', 'doctor', 'statusline', 'mcp')",
         ),
     ],
 )

@@ -8,13 +8,13 @@ import signal
 import sys
 from collections.abc import Sequence
 
-from ccmon import __version__
 from ccmon.text import plural
 
 
 def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParser]]:
     """The top-level parser, and each command's own (whose usage its errors show)."""
     from ccmon import (
+        __version__,
         directory_cli,
         doctor_cli,
         hook_cli,
@@ -119,7 +119,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         from ccmon import statusline_cli
 
         return statusline_cli.main(arguments[1:])
-    from ccmon import directory_cli, doctor_cli, mcp_cli, privacy_cli, rules_cli, setup_cli, tokens_cli, users_cli
+    if arguments[:1] == ["mcp"]:
+        # Claude Code starts the MCP server with each session: it loads the SDK, not the server's modules.
+        from ccmon import mcp_cli
+
+        return mcp_cli.main(arguments[1:])
+    from ccmon import directory_cli, doctor_cli, privacy_cli, rules_cli, setup_cli, tokens_cli, users_cli
 
     parser, commands = _parser()
     # A command's parser leaves what it does not know to the top-level one, whose error would show the top-level
@@ -148,8 +153,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             return setup_cli.run(args)
         if args.command == "doctor":
             return doctor_cli.run(args)
-        if args.command == "mcp":
-            return mcp_cli.run(args)
     except BrokenPipeError:
         # The reader of our output went away (`ccmon report ... | head`): stop quietly, as command-line tools do.
         # Python would otherwise complain again when it flushes stdout at exit.

@@ -21,7 +21,7 @@ def _ttls(store: Store) -> dict[str, str | None]:
 
 def test_every_time_kept_table_is_a_target() -> None:
     tables = {target.table for target in TARGETS}
-    assert {"events", "metric_points", "spans", "audit_log", *(r.table for r in ROLLUPS)} == tables
+    assert {"events", "metric_points", "spans", "audit_log", "rate_limits", *(r.table for r in ROLLUPS)} == tables
 
 
 def test_settings_become_ttls_once_and_change_with_the_settings(store: Store) -> None:
@@ -30,7 +30,7 @@ def test_settings_become_ttls_once_and_change_with_the_settings(store: Store) ->
     assert {c.table for c in changed} == {t.table for t in TARGETS}
     ttls = _ttls(store)
     assert ttls["events"] == "toDateTime(ts) + toIntervalDay(400)"
-    assert ttls["metric_points"] == "toDateTime(ts) + toIntervalDay(300)"
+    assert ttls["metric_points"] == ttls["rate_limits"] == "toDateTime(ts) + toIntervalDay(300)"
     assert ttls["spans"] == "toDateTime(start_ts) + toIntervalDay(200)"
     assert ttls["audit_log"] == "toDateTime(ts) + toIntervalDay(30)"
     assert all(ttls[r.table] == "hour + toIntervalDay(1000)" for r in ROLLUPS)

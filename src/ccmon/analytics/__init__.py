@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 
 from ccmon.analytics import adoption, cost, engineering, explorer, people, productivity, session_stats
+from ccmon.analytics import limits as limit_queries
 from ccmon.analytics import sessions as session_queries
 from ccmon.analytics.overview import Overview, overview
+from ccmon.analytics.pings import ping_received
 from ccmon.analytics.query import BUCKETS, DIMENSIONS, UNKNOWN, Filters, Query
 from ccmon.analytics.results import TimeSeries, to_csv
 from ccmon.analytics.scope import Scope
@@ -123,6 +125,18 @@ class Analytics:
 
     def lines_by(self, query: Query, by: str = "language") -> productivity.LinesBreakdown:
         return productivity.lines_by(self._store, query, by)
+
+    def ping_received(self, ping_id: str) -> datetime | None:
+        """When `ccmon doctor`'s test signal `ping_id` was stored (in the last hour), or None."""
+        return ping_received(self._store, ping_id)
+
+    def limits(self, query: Query) -> limit_queries.Limits:
+        """The latest usage-limit report (5 h / 7 d) per person and window, from `ccmon statusline`."""
+        return limit_queries.latest_limits(self._store, query)
+
+    def personal_spend(self, person: str, now: datetime) -> limit_queries.PersonalSpend:
+        """One person's spend today and this month (UTC), for the status line."""
+        return limit_queries.personal_spend(self._store, person, now)
 
 
 __all__ = [

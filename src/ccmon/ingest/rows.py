@@ -73,10 +73,12 @@ class IngestBatch:
     digest: int = 0
     pins: tuple[tuple[str, str], ...] = ()
     """Attributes the ingest token pins (column, value): they override whatever the client sent."""
+    pings: tuple[str, ...] = ()
+    """The ids of `ccmon doctor`'s test records, taken out of `body` (`ccmon.ingest.pings`)."""
 
     @property
     def rows(self) -> int:
-        return len(self.points) + self.records
+        return len(self.points) + self.records + len(self.pings)
 
     def reject(self, count: int, reason: str) -> None:
         self.rejected += count

@@ -30,6 +30,7 @@ from ccmon.ingest import otlp_schema
 from ccmon.ingest.attribution import Attribution
 from ccmon.ingest.cumulative import CumulativeState
 from ccmon.ingest.engine_rows import EngineRows, events_sql, spans_sql
+from ccmon.ingest.pings import record_pings
 from ccmon.ingest.privacy import Privacy
 from ccmon.ingest.recent import RecentKeys
 from ccmon.ingest.rows import IngestBatch, Row, check_pins, seal_points
@@ -296,6 +297,7 @@ class BatchWriter:
         signal = items[0].batch.signal
         if signal:
             total = self._insert_encoded(self.engine_rows[signal], [item.batch for item in items])
+            total += record_pings(self.store, [ping for item in items for ping in item.batch.pings])
         else:
             total = self._insert_points([row for item in items for row in item.batch.points])
         self.stats.batch_rows.observe(total)

@@ -8,8 +8,9 @@ Paths (../shared/reference/claude-code-admin-surfaces.md §1): the user's settin
 (else `~/.claude/settings.json`); a project's are `.claude/settings.json` and `.claude/settings.local.json`; managed
 settings are `managed-settings.json` and the drop-in folder `managed-settings.d/` in the system's policy folder
 (`/etc/claude-code` on Linux and WSL, `/Library/Application Support/ClaudeCode` on macOS,
-`C:\\Program Files\\ClaudeCode` on Windows), or in the folder `CLAUDE_CODE_MANAGED_SETTINGS_PATH` names (Claude Code
-2.1.330 reads that variable).
+`C:\\Program Files\\ClaudeCode` on Windows). `CLAUDE_CODE_MANAGED_SETTINGS_PATH` names another folder for ccmon's
+own commands (a seam for tests and for checking a folder before it is deployed): Claude Code 2.1.330 knows the
+variable but, run with it, still reads the system folder (tests/e2e/test_setup_claude.py checks this).
 """
 
 from __future__ import annotations

@@ -10,7 +10,8 @@ per request is cheap and done here, before the request is queued:
   does not know). Only then is it parsed with the full messages (which checks their nesting and text too) and
   rewritten with each such value as its JSON text (`to_text`), which the SQL readings take like any string;
 - count its records, the times the engine will replace by the time of receipt, and (in records long enough to hold
-  one) the strings it will cut, for the counters.
+  one) the strings it will cut, for the counters;
+- take out `ccmon doctor`'s test records (`ccmon.ingest.pings`): their ids are kept apart, they become no event row.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.logs.v1 import logs_service_pb2
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2
 
+from ccmon.ingest.pings import MAX_PINGS_PER_REQUEST, PING_EVENT, ping_id_of
 from ccmon.ingest.rows import FUTURE_SLACK_NS, MIN_NS
 from ccmon.ingest.values import to_text
 from ccmon.otlp.errors import MalformedRequest
@@ -73,6 +75,8 @@ class Prepared:
     records: int
     repaired_times: int
     truncated_values: int
+    pings: tuple[str, ...] = ()
+    """The ids of the doctor's test records taken out of the request."""
 
 
 def parse(message_type: Any, data: bytes) -> Any:
@@ -92,13 +96,48 @@ def prepare(signal: str, data: bytes, max_value_length: int, now_ns: int) -> Pre
         raise MalformedRequest(f"invalid protobuf {_FULL[signal].DESCRIPTOR.name}") from None
     request.DiscardUnknownFields()
     body = data
-    if request.ByteSize() != len(data):
+    pings: tuple[str, ...] = ()
+    if signal == "logs" and _PING_BYTES in data and any(_is_ping(r) for _, rs in _records(signal, request) for r in rs):
+        full = parse(_FULL[signal], data)
+        pings = _take_pings(full)
+        _render_nested(signal, full)
+        body = full.SerializeToString()
+        request = _SCALAR[signal].FromString(body)
+    elif request.ByteSize() != len(data):
         full = parse(_FULL[signal], data)
         if _render_nested(signal, full):
             body = full.SerializeToString()
     records, repaired = _count(signal, request, now_ns)
     truncated = _count_long(signal, request, max_value_length) if len(data) > max_value_length else 0
-    return Prepared(body, records, repaired, truncated)
+    return Prepared(body, records, repaired, truncated, pings)
+
+
+_PING_BYTES = PING_EVENT.encode()
+
+
+def _is_ping(record: Any) -> bool:
+    return bool(record.event_name == PING_EVENT or (not record.event_name and record.body.string_value == PING_EVENT))
+
+
+def _take_pings(request: Any) -> tuple[str, ...]:
+    """Remove the ping records from a logs request; their well-formed ids (a few at most)."""
+    found: list[str] = []
+    for resource_logs in request.resource_logs:
+        for scope_logs in resource_logs.scope_logs:
+            if not any(_is_ping(record) for record in scope_logs.log_records):
+                continue
+            kept = []
+            for record in scope_logs.log_records:
+                if not _is_ping(record):
+                    kept.append(record)
+                elif (ping_id := ping_id_of(record.attributes)) and len(found) < MAX_PINGS_PER_REQUEST:
+                    found.append(ping_id)
+            copies = [type(record)() for record in kept]
+            for copy, record in zip(copies, kept, strict=True):
+                copy.CopyFrom(record)
+            del scope_logs.log_records[:]
+            scope_logs.log_records.extend(copies)
+    return tuple(dict.fromkeys(found))
 
 
 def _records(signal: str, request: Any) -> Any:

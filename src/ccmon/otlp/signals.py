@@ -51,6 +51,7 @@ class Signal:
             digest=digest,
             truncated_values=prepared.truncated_values,
             repaired_times=prepared.repaired_times,
+            pings=prepared.pings,
         )
 
 

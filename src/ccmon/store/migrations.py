@@ -19,6 +19,9 @@ Table design, for time-bounded dashboard queries:
   (`ccmon.store.state_tables`).
 - Version 9 adds alerting's state: rules, instances, history, silences, deliveries, budgets, model policies and the
   lease that picks the one evaluating process (`ccmon.store.alert_tables`).
+- Version 10 adds `rate_limits`: the 5 h / 7 d usage-limit reports of `ccmon statusline` (Claude Code's telemetry does
+  not carry them), one row per report and window, kept like the raw metrics (`ccmon.store.retention`).
+- Version 11 keeps the ids of `ccmon doctor`'s test signals for a day (`ccmon.ingest.pings`).
 """
 
 from __future__ import annotations
@@ -257,6 +260,45 @@ TTL ingested_at + INTERVAL 1 DAY
         9,
         "alert rules and their state, silences, deliveries, budgets, model policies, the evaluation lease",
         ALERT_TABLES,
+    ),
+    Migration(
+        10,
+        "usage-limit reports of the statusline (5 h / 7 d windows), per person and session",
+        (
+            """
+CREATE TABLE IF NOT EXISTS rate_limits (
+    ts DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1)),
+    person String,
+    session_id String,
+    team LowCardinality(String),
+    department LowCardinality(String),
+    cost_center LowCardinality(String),
+    window LowCardinality(String),
+    used_pct Float64,
+    resets_at Nullable(DateTime('UTC')),
+    model LowCardinality(String),
+    source LowCardinality(String)
+)
+ENGINE = MergeTree
+PARTITION BY toYYYYMM(ts)
+ORDER BY (person, window, ts)
+""",
+        ),
+    ),
+    Migration(
+        11,
+        "the ids of `ccmon doctor`'s test signals, kept a day",
+        (
+            """
+CREATE TABLE IF NOT EXISTS client_pings (
+    ping_id String,
+    received_at DateTime64(3, 'UTC')
+)
+ENGINE = MergeTree
+ORDER BY (ping_id, received_at)
+TTL toDateTime(received_at) + INTERVAL 1 DAY
+""",
+        ),
     ),
 )
 

@@ -57,8 +57,10 @@ TARGETS: tuple[RetentionTarget, ...] = (
     RetentionTarget("spans", "toDateTime(start_ts)", "spans"),
     *(RetentionTarget(rollup.table, "hour", "rollups") for rollup in ROLLUPS),
     RetentionTarget("audit_log", "toDateTime(ts)", "audit", partitioned=False),
+    RetentionTarget("rate_limits", "toDateTime(ts)", "metrics"),
 )
-"""Every table that keeps rows by time. State tables (users, keys, tokens, the directory) are kept until removed."""
+"""Every table that keeps rows by time. State tables (users, keys, tokens, the directory) are kept until removed. The
+statusline's usage-limit reports (`rate_limits`) are a raw series like the metric points, and kept as long."""
 
 _TTL = re.compile(r"\bTTL (.+?)(?: SETTINGS |$)")
 _DROP_PARTS = ("ttl_only_drop_parts", "materialize_ttl_recalculate_only")

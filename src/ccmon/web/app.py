@@ -4,11 +4,14 @@ No `from __future__ import annotations` here: FastAPI evaluates the endpoint ann
 they name are closures of `create_app`.
 """
 
+import math
 from collections.abc import Callable, Sequence
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
 from fastapi import Query as Param
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
@@ -74,6 +77,12 @@ def create_app(
 
     app.add_exception_handler(StarletteHTTPException, not_found)
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(_: Request, exc: RequestValidationError) -> JSONResponse:
+        """FastAPI's 422, whose echo of the input must be JSON: Python's JSON reader takes `NaN`, `Infinity` and
+        `1e999` in a body, and echoing them back as they are would fail the answer (a 500)."""
+        return JSONResponse({"detail": json_safe(jsonable_encoder(exc.errors()))}, status_code=422)
+
     @app.exception_handler(InvalidQuery)
     async def invalid_query(_: Request, exc: InvalidQuery) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=422)
@@ -124,6 +133,17 @@ def create_app(
     app.include_router(ui_routes())
     app.mount("/static", StaticAssets(), name="static")
     return app
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with every number JSON cannot carry (NaN, infinities) written as text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    if isinstance(value, list):
+        return [json_safe(item) for item in value]
+    if isinstance(value, dict):
+        return {key: json_safe(item) for key, item in value.items()}
+    return value
 
 
 def _analytics_routes(analytics: Analytics, queries: QueryDependencies) -> APIRouter:

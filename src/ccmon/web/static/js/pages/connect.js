@@ -1,8 +1,10 @@
-// The Connect page: how to point Claude Code at this server, and whether anything has arrived yet.
+// The Connect page: how to point Claude Code at this server (the variables, or a settings file as `ccmon setup` writes
+// it: ./connect/setup.js), and whether anything has arrived yet.
 
 import { h } from "../dom.js";
 import { plural } from "../format.js";
 import { UNKNOWN } from "../state.js";
+import { renderSetup } from "./connect/setup.js";
 
 export const name = "connect";
 export const title = "Connect";
@@ -45,12 +47,13 @@ export async function render(ctx) {
     }
   });
   const status = h("p", { id: "connect-status", role: "status" }, "Checking for telemetry…");
+  ctx.target.append(h("section", { class: "card" }, h("h2", {}, "1. Environment"), pre, copy));
+  await renderSetup(ctx, ctx.target, info);
   ctx.target.append(
-    h("section", { class: "card" }, h("h2", {}, "1. Environment"), pre, copy),
     h(
       "section",
       { class: "card" },
-      h("h2", {}, "2. Endpoints"),
+      h("h2", {}, "3. Endpoints"),
       h(
         "dl",
         { class: "endpoints" },
@@ -64,7 +67,7 @@ export async function render(ctx) {
         h("dd", {}, "metrics every 60 s by default (OTEL_METRIC_EXPORT_INTERVAL, in ms); events every 5 s (OTEL_LOGS_EXPORT_INTERVAL)"),
       ),
     ),
-    h("section", { class: "card" }, h("h2", {}, "3. Check"), status),
+    h("section", { class: "card" }, h("h2", {}, "4. Check"), status),
   );
   await check(ctx, info, status);
 }

@@ -2,7 +2,7 @@
 // comparison. The leaderboard is sorted and paged by the server; its sort is kept in the URL.
 
 import { barChart } from "../charts.js";
-import { FORMULAS, count, duration, percent, usd } from "../format.js";
+import { FORMULAS, count, duration, percent, time, usd } from "../format.js";
 import { href } from "../state.js";
 import { serverPaged, table } from "../table.js";
 
@@ -10,6 +10,10 @@ export const name = "people";
 export const title = "People";
 
 const PAGE = 50;
+
+// The usage-limit table (`ccmon statusline`'s reports): the filters `/people/limits` takes.
+const LIMIT_PARAMS = new Set(["from", "to", "person", "team", "department", "cost_center", "model"]);
+const WINDOW_LABELS = { five_hour: "5 hours", seven_day: "7 days" };
 
 function standingColumns(keyLabel, link) {
   return [
@@ -65,5 +69,34 @@ export async function render(ctx) {
         csv: { path: "people/leaderboard", params: teamParams, filename: "teams.csv" },
       }),
     ),
+  );
+
+  // Usage limits (5 h / 7 d): reported by `ccmon statusline` only, so the section is there only when someone runs it;
+  // a caller who may not list people (403) or an older server simply does not get it.
+  const limitParams = ctx.with();
+  for (const key of [...limitParams.keys()]) if (!LIMIT_PARAMS.has(key)) limitParams.delete(key);
+  const limits = ctx.get("people/limits", limitParams).catch(() => ({ rows: [] }));
+  ctx.pending.push(
+    limits.then((l) => {
+      if (!l.rows.length) return;
+      const panel = ctx.panel(ctx.section(), "usage-limits", "Usage limits — reported by ccmon statusline, not by Claude Code's telemetry", {
+        chart: false,
+        wide: true,
+        note: l.note,
+        csv: { path: "people/limits", params: limitParams, filename: "usage-limits.csv" },
+      });
+      const rows = l.rows.map((r) => ({ ...r, window: WINDOW_LABELS[r.window] || r.window, used: r.used_pct / 100 }));
+      panel.body.replaceChildren(
+        table("usage-limits", [
+          { key: "person", label: "Person", link: (r) => href("/people/" + encodeURIComponent(r.person)) },
+          { key: "team", label: "Team" },
+          { key: "window", label: "Window" },
+          { key: "used", label: "Used", numeric: true, format: percent, title: "Share of the Claude subscription's limit used in this window, as Claude Code reported it to the status line" },
+          { key: "resets_at", label: "Resets (UTC)", format: time },
+          { key: "reported_at", label: "Reported (UTC)", format: time },
+          { key: "session_id", label: "Session", link: (r) => (r.session_id ? href("/sessions/" + encodeURIComponent(r.session_id)) : null), format: (v) => (v ? v.slice(0, 8) : "—") },
+        ], rows, { sort: { column: "used", descending: true } }),
+      );
+    }),
   );
 }
