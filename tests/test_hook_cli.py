@@ -28,8 +28,8 @@ from typing import Any
 import pytest
 
 from ccmon import hook_cli
+from ccmon.onboarding.caller import DEFAULT_URL
 from ccmon.onboarding.claude_files import token_from_otel_headers
-from ccmon.reports_cli import DEFAULT_URL
 from ccmon.store.records import utc_now
 from tests.alerts.telemetry import Usage, logs_body, metrics_body
 from tests.support import free_port, in_process_server, make_config

@@ -17,7 +17,8 @@ from typing import Any
 import httpx
 import orjson
 
-from ccmon.reports_cli import DEFAULT_URL, TIMEOUT_S, _detail, _reason
+from ccmon.onboarding.caller import DEFAULT_URL
+from ccmon.reports_cli import TIMEOUT_S, _detail, _reason
 from ccmon.store.facade import Store
 
 

@@ -27,7 +27,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
         users_cli,
     )
     from ccmon.analytics.timerange import DEFAULT_SPAN_TEXT
-    from ccmon.reports_cli import DEFAULT_URL
+    from ccmon.onboarding.caller import DEFAULT_URL
     from ccmon.reports_cli import REPORTS as REPORT_KINDS
     from ccmon.settings import SETTINGS
 

@@ -39,8 +39,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, BinaryIO, NoReturn, TextIO
 
+from ccmon.onboarding.caller import add_caller_arguments, api_url, given_token, named_person
 from ccmon.onboarding.claude_files import claude_identity, find_token, read_json_file, state_dir
-from ccmon.onboarding.client_http import DEFAULT_URL, call_json
+from ccmon.onboarding.client_http import call_json
 
 DEFAULT_TIMEOUT_S = 3.0
 MAX_EVENT_BYTES = 1 << 20
@@ -120,9 +121,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     kinds.add_parser("budget", help="UserPromptSubmit hook: block the prompt past a hard budget cap, warn once before")
     kinds.add_parser("policy", help="PreToolUse hook: deny a tool or model the policy forbids")
     for sub in kinds.choices.values():
-        sub.add_argument("--url", help=f"the ccmon API (CCMON_URL, default {DEFAULT_URL})")
-        sub.add_argument("--token", help="ingest token or API key (CCMON_TOKEN, else the OTLP exporter's header)")
-        sub.add_argument("--person", help="the person asked about: email or person key (CCMON_PERSON)")
+        add_caller_arguments(sub, person_help="the person asked about")
         sub.add_argument(
             "--timeout", type=float, default=DEFAULT_TIMEOUT_S, help=f"seconds to wait for ccmon ({DEFAULT_TIMEOUT_S})"
         )
@@ -175,9 +174,9 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> HookS
     }
     return HookSettings(
         kind=args.kind,
-        url=(args.url or environ.get("CCMON_URL") or DEFAULT_URL).rstrip("/"),
-        token=args.token or environ.get("CCMON_TOKEN") or find_token(environ),
-        person=(args.person or environ.get("CCMON_PERSON") or "").strip(),
+        url=api_url(args, environ),
+        token=given_token(args, environ) or find_token(environ),
+        person=named_person(args, environ),
         timeout_s=min(timeout, 30.0),
         fail_closed=fail_closed,
         state_dir=state_dir(environ),

@@ -19,8 +19,8 @@ import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
+from ccmon.onboarding.caller import add_caller_arguments, api_url, given_token, named_person
 from ccmon.onboarding.claude_files import claude_identity, find_token
-from ccmon.onboarding.client_http import DEFAULT_URL
 
 if TYPE_CHECKING:
     from ccmon.onboarding.mcp_server import McpSettings
@@ -36,9 +36,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "ccmon mcp --url URL`). Read-only tools: my_usage, my_sessions, expensive_sessions, team_budget; each "
         "answers about the developer this token and identity name, and nobody else.",
     )
-    parser.add_argument("--url", help=f"the ccmon API (CCMON_URL, default {DEFAULT_URL})")
-    parser.add_argument("--token", help="ingest token or API key (CCMON_TOKEN, else the OTLP exporter's header)")
-    parser.add_argument("--person", help="who you are: email or person key (CCMON_PERSON; default: ~/.claude.json)")
+    add_caller_arguments(parser, person_help="who you are (default: the login of ~/.claude.json)")
     parser.add_argument(
         "--timeout",
         type=float,
@@ -72,14 +70,14 @@ def settings_from(args: argparse.Namespace, environ: Mapping[str, str]) -> McpSe
     from ccmon.onboarding.mcp_server import McpSettings
 
     identity = dict(claude_identity(environ))
-    if person := (args.person or environ.get("CCMON_PERSON") or "").strip():
+    if person := named_person(args, environ):
         identity["person"] = person
     if session := environ.get("CLAUDE_CODE_SESSION_ID", "").strip():
         identity["session_id"] = session
     timeout = args.timeout if args.timeout and args.timeout > 0 else DEFAULT_TIMEOUT_S
     return McpSettings(
-        url=(args.url or environ.get("CCMON_URL") or DEFAULT_URL).rstrip("/"),
-        token=args.token or environ.get("CCMON_TOKEN") or find_token(environ),
+        url=api_url(args, environ),
+        token=given_token(args, environ) or find_token(environ),
         identity=identity,
         timeout_s=min(timeout, 60.0),
     )

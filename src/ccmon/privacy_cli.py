@@ -30,7 +30,8 @@ from ccmon.admin_cli import AdminCliError, add_target_arguments, open_data_folde
 from ccmon.auth.audit import Audit
 from ccmon.directory.pseudonyms import SECRET_NAME as PSEUDONYM_SECRET
 from ccmon.directory.pseudonyms import pseudonym, pseudonym_secret
-from ccmon.reports_cli import DEFAULT_URL, TIMEOUT_S
+from ccmon.onboarding.caller import DEFAULT_URL
+from ccmon.reports_cli import TIMEOUT_S
 from ccmon.store.erase import Erasure, ErasureError, erase_person
 from ccmon.store.facade import Store, StoreError
 from ccmon.store.secrets import server_secret, stored_secret

@@ -21,10 +21,10 @@ import orjson
 from pydantic import BaseModel
 
 from ccmon.analytics.timerange import InvalidQuery, TimeRange
+from ccmon.onboarding.caller import DEFAULT_URL
 from ccmon.reports_format import Report, Window, render
 from ccmon.store.facade import StoreError
 
-DEFAULT_URL = "http://127.0.0.1:3000"
 TIMEOUT_S = 60.0
 
 REPORTS: Mapping[str, Report] = {

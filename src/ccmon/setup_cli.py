@@ -23,8 +23,8 @@ import urllib.parse
 from collections.abc import Mapping
 from pathlib import Path
 
+from ccmon.onboarding.caller import DEFAULT_URL
 from ccmon.onboarding.claude_files import DROP_IN_DIR, MANAGED_FILE, managed_dir, this_os, user_settings_path
-from ccmon.onboarding.client_http import DEFAULT_URL
 from ccmon.onboarding.merge import merge_settings
 from ccmon.onboarding.options import PROTOCOLS, SetupError, SetupOptions, settings_fragment
 from ccmon.onboarding.settings_file import (

@@ -31,12 +31,11 @@ import time
 from collections.abc import Callable, Mapping
 from typing import BinaryIO, TextIO
 
+from ccmon.onboarding.caller import add_caller_arguments, api_url, given_token, named_person
 from ccmon.onboarding.claude_files import state_dir
 from ccmon.onboarding.statusline import MAX_INPUT_BYTES, Limit, StatusInput, parse_input, render
 from ccmon.onboarding.statusline_cache import RefreshJob, needs_refresh, read_cache, refresh, release_lock, take_lock
 
-DEFAULT_URL = "http://127.0.0.1:3000"
-"""`ccmon.onboarding.client_http.DEFAULT_URL` (not imported: its module loads the HTTP client)."""
 DEFAULT_CACHE_S = 10.0
 REFRESH_TIMEOUT_S = 3.0
 MAX_CACHE_S = 86_400.0
@@ -74,9 +73,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--url", help=f"the ccmon API (CCMON_URL, default {DEFAULT_URL})")
-    parser.add_argument("--token", help="ingest token or API key (CCMON_TOKEN, else the OTLP exporter's header)")
-    parser.add_argument("--person", help="the person shown: email or person key (CCMON_PERSON)")
+    add_caller_arguments(parser, person_help="the person shown")
     parser.add_argument(
         "--cache-seconds",
         type=float,
@@ -170,9 +167,9 @@ def job_of(
     args: argparse.Namespace, environ: Mapping[str, str], session_id: str, model: str, limits: dict[str, Limit]
 ) -> RefreshJob:
     return RefreshJob(
-        url=(args.url or environ.get("CCMON_URL") or DEFAULT_URL).rstrip("/"),
-        token=args.token or environ.get("CCMON_TOKEN") or None,
-        person=(args.person or environ.get("CCMON_PERSON") or "").strip(),
+        url=api_url(args, environ),
+        token=given_token(args, environ),
+        person=named_person(args, environ),
         session_id=session_id,
         model=model,
         limits=limits,

@@ -14,7 +14,6 @@ received through the real ingest path, the prompt is blocked with the reason and
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import sys
 import time
@@ -24,7 +23,7 @@ from typing import Any
 
 import pytest
 
-from tests.claude_code.cli import ClaudeRun, claude_binary, run_claude_process
+from tests.claude_code.cli import ClaudeRun, run_claude_process
 from tests.claude_code.fake_anthropic import FakeAnthropic
 from tests.support import RunningServer, free_port, in_process_server, make_config
 
@@ -32,14 +31,6 @@ pytestmark = [pytest.mark.claude_cli, pytest.mark.slow]
 
 INGEST_TOKEN = "cc-hook-e2e-token"
 HOOK = [sys.executable, "-m", "ccmon", "hook", "budget"]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _require_cli() -> None:
-    if claude_binary() is None:
-        if os.environ.get("CCMON_SKIP_CLAUDE_CLI") == "1":
-            pytest.skip("CCMON_SKIP_CLAUDE_CLI=1")
-        pytest.fail("Claude Code CLI not installed: run scripts/test (it installs it) or set CCMON_CLAUDE_BIN")
 
 
 @pytest.fixture

@@ -6,33 +6,17 @@ What Claude Code itself reports (`--output-format json`: `total_cost_usd`, `usag
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ccmon.store.facade import Store
-from tests.claude_code.cli import claude_binary, run_claude, run_claude_process
+from tests.claude_code.cli import run_claude, run_claude_process
 from tests.claude_code.fake_anthropic import FakeAnthropic
 from tests.support import RunningServer, in_process_server, make_config
 
 pytestmark = pytest.mark.claude_cli
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _require_cli() -> None:
-    if claude_binary() is None:
-        if os.environ.get("CCMON_SKIP_CLAUDE_CLI") == "1":
-            pytest.skip("CCMON_SKIP_CLAUDE_CLI=1")
-        pytest.fail("Claude Code CLI not installed: run scripts/test (it installs it) or set CCMON_CLAUDE_BIN")
-
-
-@pytest.fixture(scope="module")
-def api() -> Iterator[FakeAnthropic]:
-    with FakeAnthropic() as fake:
-        yield fake
 
 
 def _endpoint(server: RunningServer, protocol: str) -> str:

@@ -11,7 +11,6 @@ model reads, and the CLI finishes normally.
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -20,20 +19,12 @@ from typing import Any
 
 import pytest
 
-from tests.claude_code.cli import ClaudeRun, claude_binary, run_claude_process
+from tests.claude_code.cli import ClaudeRun, run_claude_process
 from tests.claude_code.fake_anthropic import FakeAnthropic
 from tests.onboarding.test_mcp_server import ANN, TOOLS, put_telemetry, usages
 from tests.support import RunningServer, free_port, in_process_server, make_config
 
 pytestmark = [pytest.mark.claude_cli, pytest.mark.slow]
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _require_cli() -> None:
-    if claude_binary() is None:
-        if os.environ.get("CCMON_SKIP_CLAUDE_CLI") == "1":
-            pytest.skip("CCMON_SKIP_CLAUDE_CLI=1")
-        pytest.fail("Claude Code CLI not installed: run scripts/test (it installs it) or set CCMON_CLAUDE_BIN")
 
 
 @pytest.fixture

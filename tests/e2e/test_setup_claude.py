@@ -12,7 +12,6 @@ turns red when it is.
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,7 +21,7 @@ from typing import Any
 import pytest
 
 from ccmon.cli import main
-from tests.claude_code.cli import claude_binary, run_claude_process
+from tests.claude_code.cli import run_claude_process
 from tests.claude_code.fake_anthropic import FakeAnthropic
 from tests.support import RunningServer, in_process_server, make_config
 
@@ -31,20 +30,6 @@ pytestmark = [pytest.mark.claude_cli, pytest.mark.slow]
 INGEST_TOKEN = "cc-setup-e2e-token"
 DEPARTMENT = "R&D, Paris"
 COST_CENTER = "CC=42 é"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def _require_cli() -> None:
-    if claude_binary() is None:
-        if os.environ.get("CCMON_SKIP_CLAUDE_CLI") == "1":
-            pytest.skip("CCMON_SKIP_CLAUDE_CLI=1")
-        pytest.fail("Claude Code CLI not installed: run scripts/test (it installs it) or set CCMON_CLAUDE_BIN")
-
-
-@pytest.fixture(scope="module")
-def api() -> Iterator[FakeAnthropic]:
-    with FakeAnthropic() as fake:
-        yield fake
 
 
 @pytest.fixture(scope="module")

@@ -16,8 +16,8 @@ import urllib.request
 from collections.abc import Mapping
 from typing import Any
 
-DEFAULT_URL = "http://127.0.0.1:3000"
-"""`ccmon.reports_cli.DEFAULT_URL`, not imported from there: these commands import little."""
+from ccmon.onboarding.caller import DEFAULT_URL
+
 MAX_ANSWER_BYTES = 256 * 1024
 
 _OPENER = urllib.request.build_opener(urllib.request.ProxyHandler({}))

@@ -22,7 +22,8 @@ from pathlib import Path
 from typing import Any
 
 from ccmon.onboarding import ping as pinging
-from ccmon.onboarding.client_http import DEFAULT_URL, call_json
+from ccmon.onboarding.caller import DEFAULT_URL
+from ccmon.onboarding.client_http import call_json
 from ccmon.onboarding.sources import (
     FALSY,
     HEADERS_HELPER,
