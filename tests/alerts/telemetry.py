@@ -158,5 +158,5 @@ def store_with(chdb_path: Path, clickhouse_url: str | None, usages: Iterable[Usa
         send(opened, usages)
         yield opened
     finally:
-        opened.command(f"DROP DATABASE IF EXISTS `{database}`")
+        opened.command(f"DROP DATABASE IF EXISTS `{database}` SYNC")
         opened.close()

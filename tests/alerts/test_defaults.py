@@ -235,7 +235,7 @@ def demo_store(chdb_path: Path) -> Iterator[Store]:
     try:
         yield store
     finally:
-        store.command(f"DROP DATABASE IF EXISTS `{database}`")
+        store.command(f"DROP DATABASE IF EXISTS `{database}` SYNC")
         store.close()
 
 

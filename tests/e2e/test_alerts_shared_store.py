@@ -59,7 +59,7 @@ def test_two_servers_sharing_a_store_send_one_notification(chdb_path: Path, data
                     ]
             assert len(receiver.requests) == 1  # nor after one of them stopped and the other took the lease
     finally:
-        store.command(f"DROP DATABASE IF EXISTS `{database}`")
+        store.command(f"DROP DATABASE IF EXISTS `{database}` SYNC")
         store.close()
 
 

@@ -120,7 +120,7 @@ def _engine_store(chdb_path: Path, clickhouse_url: str | None) -> Iterator[None]
     finally:
         _engine.close()
         _engine = None
-        store.command(f"DROP DATABASE IF EXISTS `{database}`")
+        store.command(f"DROP DATABASE IF EXISTS `{database}` SYNC")
         store.close()
 
 

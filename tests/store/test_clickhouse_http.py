@@ -43,7 +43,7 @@ def client(endpoint: ClickHouseHttpServer) -> Iterator[Client]:
         yield connected
     finally:
         connected.close()
-        bootstrap.command(f"DROP DATABASE IF EXISTS `{database}`")
+        bootstrap.command(f"DROP DATABASE IF EXISTS `{database}` SYNC")
         bootstrap.close()
 
 

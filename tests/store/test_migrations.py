@@ -51,7 +51,7 @@ def version_3(chdb_path: Path) -> Iterator[Store]:
             )
         yield store
     finally:
-        store.command(f"DROP DATABASE IF EXISTS `{database}`")
+        store.command(f"DROP DATABASE IF EXISTS `{database}` SYNC")
         store.close()
 
 

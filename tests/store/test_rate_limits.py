@@ -40,7 +40,7 @@ def version_9(chdb_path: Path) -> Iterator[Store]:
         )
         yield store
     finally:
-        store.command(f"DROP DATABASE IF EXISTS `{database}`")
+        store.command(f"DROP DATABASE IF EXISTS `{database}` SYNC")
         store.close()
 
 

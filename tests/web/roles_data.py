@@ -241,7 +241,7 @@ def loaded_store(chdb_path: Path, clickhouse_url: str | None, database: str) -> 
         load(store)
         yield store
     finally:
-        store.command(f"DROP DATABASE IF EXISTS `{database}`")
+        store.command(f"DROP DATABASE IF EXISTS `{database}` SYNC")
         store.close()
 
 

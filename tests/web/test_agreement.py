@@ -104,7 +104,7 @@ def organisation(chdb_path: Any) -> Iterator[tuple[RunningServer, demo.Demo, Sto
         try:
             yield server, org, store
         finally:
-            store.command(f"DROP DATABASE IF EXISTS `{database}`")
+            store.command(f"DROP DATABASE IF EXISTS `{database}` SYNC")
             store.close()
 
 

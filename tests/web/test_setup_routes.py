@@ -60,7 +60,7 @@ def module_store(chdb_path: Path, clickhouse_url: str | None) -> Iterator[Store]
     try:
         yield store
     finally:
-        store.command(f"DROP DATABASE IF EXISTS `{database}`")
+        store.command(f"DROP DATABASE IF EXISTS `{database}` SYNC")
         store.close()
 
 
