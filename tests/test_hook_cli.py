@@ -15,13 +15,12 @@ import io
 import json
 import subprocess
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +31,7 @@ from ccmon.onboarding.caller import DEFAULT_URL
 from ccmon.onboarding.claude_files import token_from_otel_headers
 from ccmon.store.records import utc_now
 from tests.alerts.telemetry import Usage, logs_body, metrics_body
-from tests.support import free_port, in_process_server, make_config
+from tests.support import free_port, http_server, in_process_server, make_config
 
 ANN, BOB, CAROL = "ann@example.com", "bob@example.com", "carol@example.com"
 
@@ -260,16 +259,8 @@ class _Misbehaving(BaseHTTPRequestHandler):
 @pytest.fixture
 def misbehaving() -> Iterator[tuple[str, type[_Misbehaving]]]:
     handler = type("Handler", (_Misbehaving,), {})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", handler
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(5)
+    with http_server(handler, join_s=5) as url:
+        yield url, handler
 
 
 def test_a_server_error_fails_open(misbehaving: tuple[str, type[_Misbehaving]], env: dict[str, str]) -> None:

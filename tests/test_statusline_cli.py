@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +42,7 @@ from ccmon.onboarding.statusline_cache import (
 )
 from ccmon.store.records import utc_now
 from tests.alerts.telemetry import Usage, logs_body, metrics_body
-from tests.support import free_port, in_process_server, make_config
+from tests.support import free_port, http_server, in_process_server, make_config
 
 ANN, BOB = "ann@example.com", "bob@example.com"
 TOKEN = "cc-statusline-token"
@@ -216,16 +216,8 @@ class _Counting(BaseHTTPRequestHandler):
 @pytest.fixture
 def slow() -> Iterator[tuple[str, type[_Counting]]]:
     handler = type("Counting", (_Counting,), {"requests": 0})
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    httpd.daemon_threads = True
-    thread = threading.Thread(target=httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{httpd.server_address[1]}", handler
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(10)
+    with http_server(handler) as url:
+        yield url, handler
 
 
 def test_a_slow_server_never_delays_the_line_and_a_burst_of_redraws_asks_once(
