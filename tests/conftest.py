@@ -25,11 +25,11 @@ from ccmon.store.facade import Store
 from tests.support import RunningServer, collect_stopped_server, in_process_server, make_config
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _collect_after_module() -> Iterator[None]:
-    """After each test module, collect what it left behind (a client or a connection of a server it stopped, closed
-    by its finaliser): the module's own leftovers, collected now, not by a later random garbage collection inside an
-    unrelated test, whose ResourceWarning (an error in this suite) would fail that test instead."""
+@pytest.fixture(autouse=True)
+def _collect_after_test() -> Iterator[None]:
+    """After each test, collect what it left behind in reference cycles (a client, or a connection of a server it
+    stopped, closed by its finaliser): its own leftovers, collected now, not by a later random garbage collection
+    inside an unrelated test, whose ResourceWarning (an error in this suite) would fail that test instead."""
     yield
     collect_stopped_server()
 

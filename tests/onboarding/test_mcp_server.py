@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -102,7 +103,14 @@ async def mcp_session(
 
 
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
-    asyncio.run(asyncio.wait_for(scenario(), timeout=240))
+    """Run the scenario on an event loop of its own, in a thread of its own: an earlier test in this process may have
+    left its thread marked as running a loop, which `asyncio.run` refuses."""
+
+    def in_thread() -> None:
+        asyncio.run(asyncio.wait_for(scenario(), timeout=240))
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(in_thread).result()
 
 
 def text_of(result: CallToolResult) -> str:
