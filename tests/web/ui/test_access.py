@@ -28,6 +28,8 @@ from tests.otlp import helpers as otlp
 from tests.support import RunningServer, in_process_server, make_config
 from tests.web.ui.conftest import Opened, log_record, wait_until
 
+pytestmark = pytest.mark.browser
+
 PASSWORD = "correct horse battery staple"
 XSS_NAME = '<img src=x onerror="window.__xss = 1"><script>window.__xss = 2</script>'
 

@@ -28,6 +28,8 @@ from tests.auth.oidc_idp import CLIENT_ID, OidcIdp, idp_login, password, running
 from tests.support import RunningServer, in_process_server
 from tests.web.ui.conftest import Opened
 
+pytestmark = pytest.mark.browser
+
 
 @dataclass(frozen=True)
 class SsoUi:

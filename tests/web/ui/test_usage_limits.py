@@ -10,6 +10,8 @@ from playwright.sync_api import Page
 
 from tests.web.ui.conftest import UiServer, api, column, open_page
 
+pytestmark = pytest.mark.browser
+
 PERSON = "limits-ui@example.com"
 HOSTILE_SESSION = '<img src=x onerror="window.__xss = 3">'
 
