@@ -94,14 +94,21 @@ def read_json_file(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
+def otel_pairs(text: str) -> dict[str, str]:
+    """An OTEL `k=v,k2=v2` list (`OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_RESOURCE_ATTRIBUTES`), values URL-decoded."""
+    pairs = {}
+    for item in text.split(","):
+        name, sep, value = item.partition("=")
+        if sep and name.strip():
+            pairs[name.strip()] = urllib.parse.unquote(value.strip())
+    return pairs
+
+
 def token_from_otel_headers(headers: str) -> str | None:
     """The bearer token in an `OTEL_EXPORTER_OTLP_HEADERS` value (`k=v,k2=v2`, values URL-encoded)."""
-    for item in headers.split(","):
-        name, sep, value = item.partition("=")
-        if not sep or name.strip().lower() != "authorization":
-            continue
-        scheme, _, credential = urllib.parse.unquote(value.strip()).partition(" ")
-        if scheme.lower() == "bearer" and credential.strip():
+    for name, value in otel_pairs(headers).items():
+        scheme, _, credential = value.partition(" ")
+        if name.lower() == "authorization" and scheme.lower() == "bearer" and credential.strip():
             return credential.strip()
     return None
 

@@ -33,6 +33,8 @@ from opentelemetry.proto.common.v1 import common_pb2
 from opentelemetry.proto.logs.v1 import logs_pb2
 from opentelemetry.proto.resource.v1 import resource_pb2
 
+from ccmon.onboarding.claude_files import otel_pairs
+
 PING_EVENT = "ccmon.doctor.ping"
 PING_ID_KEY = "ccmon.ping_id"
 """The names ccmon's ingest recognises (`ccmon.ingest.pings`; a test checks they agree)."""
@@ -93,16 +95,6 @@ class PingResult:
         return self.kind == OK
 
 
-def parse_pairs(text: str) -> dict[str, str]:
-    """An OTEL `k=v,k2=v2` list (`OTEL_EXPORTER_OTLP_HEADERS`, `OTEL_RESOURCE_ATTRIBUTES`), values URL-decoded."""
-    pairs = {}
-    for item in text.split(","):
-        name, sep, value = item.partition("=")
-        if sep and name.strip():
-            pairs[name.strip()] = urllib.parse.unquote(value.strip())
-    return pairs
-
-
 def logs_protocol(get: Callable[[str], str | None]) -> str | None:
     return get("OTEL_EXPORTER_OTLP_LOGS_PROTOCOL") or get("OTEL_EXPORTER_OTLP_PROTOCOL")
 
@@ -120,7 +112,7 @@ def logs_url(protocol: str, get: Callable[[str], str | None]) -> str:
 
 def static_headers(get: Callable[[str], str | None]) -> dict[str, str]:
     """The generic headers merged with the logs ones (which win)."""
-    return parse_pairs(get("OTEL_EXPORTER_OTLP_HEADERS") or "") | parse_pairs(
+    return otel_pairs(get("OTEL_EXPORTER_OTLP_HEADERS") or "") | otel_pairs(
         get("OTEL_EXPORTER_OTLP_LOGS_HEADERS") or ""
     )
 
@@ -160,7 +152,7 @@ def target_from(get: Callable[[str], str | None], helper: str | None) -> PingTar
         if isinstance(fetched, str):
             return PingResult(HELPER, fetched)
         headers |= fetched
-    resource = parse_pairs(get("OTEL_RESOURCE_ATTRIBUTES") or "")
+    resource = otel_pairs(get("OTEL_RESOURCE_ATTRIBUTES") or "")
     return PingTarget(protocol, logs_url(protocol, get), headers, resource)
 
 
