@@ -22,6 +22,10 @@ FORBIDDEN = {
     "web": {"otlp", "ingest", "store"},
     "demo": {"store", "ingest", "analytics", "web", "otlp", "auth", "directory", "alerts"},
     "onboarding": {"store", "ingest", "analytics", "web", "otlp", "auth", "directory", "alerts", "demo"},
+    "pricing": {"store", "ingest", "analytics", "web", "otlp", "auth", "directory", "alerts", "demo", "imports"},
+    "imports": {"otlp", "ingest", "analytics", "web", "auth", "alerts", "demo", "reports", "forward"},
+    "forward": {"store", "ingest", "analytics", "web", "auth", "directory", "alerts", "demo", "imports", "reports"},
+    "reports": {"otlp", "ingest", "web", "store", "demo", "imports", "forward"},
 }
 
 

@@ -440,6 +440,67 @@ SETTINGS: tuple[Setting, ...] = (
         each=parse_pattern,
     ),
     Setting(
+        "prometheus_session_labels",
+        False,
+        "Give the Claude Code series of `/metrics/claude-code` their `session_id` label, as the OpenTelemetry "
+        "Collector does. Off: series are summed over sessions (one per person, model, type...), which keeps a "
+        "Prometheus small; `count by (user_email)` queries still work.",
+        _parse_bool,
+    ),
+    Setting(
+        "prometheus_max_series",
+        20000,
+        "Cardinality guard of `/metrics/claude-code`: at most this many series. Beyond it, the least recently "
+        "active series are left out and counted in `ccmon_prometheus_series_dropped`.",
+        _parse_positive_whole,
+    ),
+    Setting(
+        "forward_endpoints",
+        (),
+        "OTLP/HTTP endpoints (base URLs, e.g. `https://otlp.example.com`) every accepted export is forwarded to, "
+        "through a bounded queue on disk in the data folder, retried with backoff (docs/interop.md#forwarding).",
+        each=_parse_url,
+    ),
+    Setting(
+        "forward_headers",
+        (),
+        "Headers sent with every forwarded export, `name=value` (e.g. `x-honeycomb-team=KEY`).",
+        secret=True,
+        each=str,
+    ),
+    Setting(
+        "forward_temporality",
+        "unchanged",
+        "Metrics as forwarded: `unchanged`, or `cumulative` (delta sums converted, for backends that reject delta: "
+        "Prometheus's OTLP receiver, Mimir, Grafana Cloud).",
+        _one_of("unchanged", "cumulative"),
+    ),
+    Setting(
+        "forward_queue_max_mb",
+        256,
+        "Disk space the forwarding queue may take per endpoint; beyond it the oldest exports are dropped (and "
+        "counted in `ccmon_forward_dropped_total`). Local storage never waits on a forward target.",
+        _parse_positive_whole,
+    ),
+    Setting(
+        "pricing_file",
+        None,
+        "TOML file of model prices that add to or override the shipped table (docs/interop.md#pricing): "
+        "dated entries per model, per million tokens.",
+    ),
+    Setting(
+        "report_schedule",
+        None,
+        "Cron expression (5 fields, UTC) on which the server sends the weekly report, e.g. `0 9 * * 1` (Mondays "
+        "09:00). Unset: no scheduled report (`ccmon report weekly` still works).",
+    ),
+    Setting(
+        "report_channels",
+        (),
+        "Names of alert channels (email or Slack, from the alerts file) the scheduled report is sent to.",
+        each=str,
+    ),
+    Setting(
         "log_level", "info", "Log level: debug, info, warning, error.", _one_of("debug", "info", "warning", "error")
     ),
     Setting(
@@ -515,6 +576,15 @@ class Config:
     content_responses: str
     content_tool_details: str
     redact_patterns: tuple[str, ...]
+    prometheus_session_labels: bool
+    prometheus_max_series: int
+    forward_endpoints: tuple[str, ...]
+    forward_headers: tuple[str, ...]
+    forward_temporality: str
+    forward_queue_max_mb: int
+    pricing_file: str | None
+    report_schedule: str | None
+    report_channels: tuple[str, ...]
     log_level: str
     log_format: str
 

@@ -53,6 +53,7 @@ NOT_PERSONAL = frozenset(
         "ingest_requests",  # digests of export requests
         "ingest_suspects",  # dedup keys
         "client_pings",  # ids of `ccmon doctor`'s test signals
+        "report_runs",  # when each scheduled report was sent
         "server_secrets",
         "ingest_tokens",  # pinned organisation/team/department; `created_by` names an admin, kept as a record
         "ingest_token_seen",

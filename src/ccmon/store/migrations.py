@@ -22,6 +22,9 @@ Table design, for time-bounded dashboard queries:
 - Version 10 adds `rate_limits`: the 5 h / 7 d usage-limit reports of `ccmon statusline` (Claude Code's telemetry does
   not carry them), one row per report and window, kept like the raw metrics (`ccmon.store.retention`).
 - Version 11 keeps the ids of `ccmon doctor`'s test signals for a day (`ccmon.ingest.pings`).
+- Version 12 adds `imported_usage`: history imported from Claude Code's transcripts and Anthropic's Admin API
+  (`ccmon.imports`), one row per message or per person, day and model, with its source.
+- Version 13 adds `report_runs`: the scheduled reports sent (`ccmon.reports.schedule`).
 """
 
 from __future__ import annotations
@@ -297,6 +300,61 @@ CREATE TABLE IF NOT EXISTS client_pings (
 ENGINE = MergeTree
 ORDER BY (ping_id, received_at)
 TTL toDateTime(received_at) + INTERVAL 1 DAY
+""",
+        ),
+    ),
+    Migration(
+        12,
+        "usage imported from history (Claude Code's transcripts, Anthropic's Admin API), with its source",
+        (
+            """
+CREATE TABLE IF NOT EXISTS imported_usage (
+    day Date,
+    ts DateTime64(3, 'UTC') CODEC(Delta, ZSTD(1)),
+    source LowCardinality(String),
+    person String,
+    user_email String,
+    team LowCardinality(String),
+    department LowCardinality(String),
+    cost_center LowCardinality(String),
+    project LowCardinality(String),
+    terminal_type LowCardinality(String),
+    session_id String,
+    model LowCardinality(String),
+    input_tokens UInt64,
+    output_tokens UInt64,
+    cache_read_tokens UInt64,
+    cache_creation_tokens UInt64,
+    cost_usd Float64,
+    priced Bool,
+    sessions UInt32,
+    lines_added UInt64,
+    lines_removed UInt64,
+    commits UInt32,
+    pull_requests UInt32,
+    dedup_key UInt64,
+    imported_at DateTime('UTC') DEFAULT now()
+)
+ENGINE = ReplacingMergeTree
+PARTITION BY toYYYYMM(day)
+ORDER BY (day, person, source, dedup_key)
+""",
+        ),
+    ),
+    Migration(
+        13,
+        "the scheduled reports sent, so a report goes out once per period whichever process sends it",
+        (
+            """
+CREATE TABLE IF NOT EXISTS report_runs (
+    report LowCardinality(String),
+    period_start DateTime('UTC'),
+    sent_at DateTime64(3, 'UTC'),
+    holder String,
+    outcome String
+)
+ENGINE = MergeTree
+ORDER BY (report, period_start, sent_at)
 """,
         ),
     ),
