@@ -63,13 +63,14 @@ def _usage_error(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[s
             ["report", "everything"],
             "usage: ccmon report [-h]",
             "ccmon report: error: argument kind: invalid choice: 'everything' (choose from 'cost', 'overview', "
-            "'people', 'sessions', 'summary', 'tools')",
+            "'people', 'sessions', 'summary', 'tools', 'weekly')",
         ),
         (
             ["nope"],
             "usage: ccmon [-h] [--version]",
             "ccmon: error: argument command: invalid choice: 'nope' (choose from 'serve', 'demo', 'report', 'tokens', "
-            "'rules', 'users', 'api-keys', 'forget', 'directory', 'hook', 'setup', 'doctor', 'statusline', 'mcp')",
+            "'rules', 'users', 'api-keys', 'forget', 'directory', 'hook', 'setup', 'doctor', 'statusline', 'mcp', "
+            "'import')",
         ),
     ],
 )

@@ -18,6 +18,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
         directory_cli,
         doctor_cli,
         hook_cli,
+        import_cli,
         mcp_cli,
         privacy_cli,
         rules_cli,
@@ -79,7 +80,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
         description="Ask a running ccmon (or open a data folder) for a report and print it. Tables say which window "
         "they show.",
     )
-    report.add_argument("kind", choices=sorted(REPORT_KINDS), help="which report")
+    report.add_argument("kind", choices=sorted([*REPORT_KINDS, "weekly"]), help="which report")
     report.add_argument("--from", dest="start", help=f"RFC 3339 in UTC (default: {DEFAULT_SPAN_TEXT} before --to)")
     report.add_argument("--to", dest="end", help="RFC 3339 in UTC (default: now)")
     report.add_argument("--team", action="append", default=[], help="only this team (repeatable)")
@@ -90,6 +91,12 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     report.add_argument("--url", default=DEFAULT_URL, help=f"the ccmon API ({DEFAULT_URL})")
     report.add_argument("--token", help="API token, if the server asks for one")
     report.add_argument("--data-dir", help="open this data folder instead of asking a server")
+    weekly = report.add_argument_group("weekly", "`ccmon report weekly` (docs/reports.md)")
+    weekly.add_argument("--week", help="ISO week (2026-W47) or a date in it (default: the last complete week)")
+    weekly.add_argument("--format", choices=("markdown", "html", "slack", "json"), default="markdown")
+    weekly.add_argument("--out", dest="out_file", help="write the report to this file instead of printing it")
+    weekly.add_argument("--send", action="append", default=[], help="alert channel to send it to (repeatable)")
+    weekly.add_argument("--config", help="TOML config file (for alerts_file and pricing_file)")
     tokens = tokens_cli.add_parser(commands)
     rules = rules_cli.add_parser(commands)
     access = users_cli.add_parsers(commands)
@@ -100,6 +107,7 @@ def _parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.ArgumentParse
     access["doctor"] = doctor_cli.add_parser(commands)
     access["statusline"] = statusline_cli.add_parser(commands)
     access["mcp"] = mcp_cli.add_parser(commands)
+    access["import"] = import_cli.add_parser(commands)
     return parser, {"serve": serve, "demo": demo, "report": report, "tokens": tokens, "rules": rules, **access}
 
 
@@ -153,6 +161,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return setup_cli.run(args)
         if args.command == "doctor":
             return doctor_cli.run(args)
+        if args.command == "import":
+            from ccmon import import_cli
+
+            return import_cli.run(args)
     except BrokenPipeError:
         # The reader of our output went away (`ccmon report ... | head`): stop quietly, as command-line tools do.
         # Python would otherwise complain again when it flushes stdout at exit.
@@ -244,9 +256,9 @@ def _demo_size_problem(args: argparse.Namespace, max_teams: int) -> str | None:
 
 
 def _report(args: argparse.Namespace) -> int:
-    from ccmon.reports_cli import ReportArgs, run
+    from ccmon.reports_cli import ReportArgs, run, weekly
 
-    return run(
+    return (weekly if args.kind == "weekly" else run)(
         ReportArgs(
             args.kind,
             start=args.start,
@@ -257,6 +269,11 @@ def _report(args: argparse.Namespace) -> int:
             url=args.url,
             token=args.token,
             data_dir=args.data_dir,
+            week=args.week,
+            format=args.format,
+            out_file=args.out_file,
+            send=tuple(args.send),
+            config_file=args.config,
         )
     )
 

@@ -14,16 +14,22 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 import httpx
 import orjson
 from pydantic import BaseModel
 
+from ccmon.analytics.query import Filters
 from ccmon.analytics.timerange import InvalidQuery, TimeRange
 from ccmon.onboarding.caller import DEFAULT_URL
 from ccmon.reports_format import Report, Window, render
 from ccmon.store.facade import StoreError
+
+if TYPE_CHECKING:
+    from ccmon.reports.report import WeeklyReport
+    from ccmon.reports.weekly import Week
+    from ccmon.store.facade import Store
 
 TIMEOUT_S = 60.0
 
@@ -72,6 +78,14 @@ class ReportArgs:
     token: str | None = None
     data_dir: str | None = None
     database: str = "ccmon"
+    week: str | None = None
+    """`weekly`: an ISO week (2026-W47) or a date in it; default the last complete week (or the week of --from)."""
+    format: str = "markdown"
+    """`weekly`: markdown, html, slack or json."""
+    out_file: str | None = None
+    send: tuple[str, ...] = ()
+    """`weekly`: alert channels (email, slack) to send the report to."""
+    config_file: str | None = None
 
 
 class ReportError(RuntimeError):
@@ -96,12 +110,17 @@ def fetch(args: ReportArgs, window: Window) -> bytes:
     if args.data_dir:
         return _in_process(args, window.range)
     start, end = window.range.rfc3339()
-    params: list[tuple[str, str | int | float | bool | None]] = [*report.params.items(), ("from", start), ("to", end)]
-    params += [("team", t) for t in args.teams] + [("person", p) for p in args.persons]
+    return _get(args, report.path, [*report.params.items(), ("from", start), ("to", end)])
+
+
+def _get(args: ReportArgs, path: str, params: list[tuple[str, str]]) -> bytes:
+    """GET /api/v1/`path` with the filters, as JSON; a `ReportError` saying what went wrong and what to do."""
+    query: list[tuple[str, str | int | float | bool | None]] = [*params]
+    query += [("team", t) for t in args.teams] + [("person", p) for p in args.persons]
     headers = {"authorization": f"Bearer {args.token}"} if args.token else {}
     base = args.url.rstrip("/")
     try:
-        response = httpx.get(f"{base}/api/v1/{report.path}", params=params, headers=headers, timeout=TIMEOUT_S)
+        response = httpx.get(f"{base}/api/v1/{path}", params=query, headers=headers, timeout=TIMEOUT_S)
     except (httpx.UnsupportedProtocol, httpx.InvalidURL):
         raise ReportError(f"--url {args.url!r} is not a URL such as {DEFAULT_URL}", status=2) from None
     except httpx.TimeoutException:
@@ -173,10 +192,8 @@ def _detail(response: httpx.Response) -> str:
     return " ".join(response.text.split())[:200] or "no detail"
 
 
-def _in_process(args: ReportArgs, time_range: TimeRange) -> bytes:
-    from ccmon.analytics import Analytics, Filters, Query  # the engine loads only when used
-    from ccmon.store.facade import Store
-
+def open_folder(args: ReportArgs) -> Store:
+    """The store of the data folder `--data-dir` (checked first: a mistyped path must not become a new store)."""
     folder = Path(args.data_dir or "").expanduser()
     if not folder.is_dir():
         raise ReportError(
@@ -188,9 +205,21 @@ def _in_process(args: ReportArgs, time_range: TimeRange) -> bytes:
             f"{folder} holds no ccmon data (no database {args.database}): give --data-dir the folder `ccmon serve` "
             "stores into"
         )
+    from ccmon.store.facade import Store  # the engine loads only when used
+
+    return Store.open(data_dir=str(folder), database=args.database)
+
+
+def filters_of(args: ReportArgs) -> Filters:
     values = {"team": args.teams, "person": args.persons}
-    query = Query(time_range, filters=Filters({k: v for k, v in values.items() if v}))
-    store = Store.open(data_dir=str(folder), database=args.database)
+    return Filters({k: v for k, v in values.items() if v})
+
+
+def _in_process(args: ReportArgs, time_range: TimeRange) -> bytes:
+    from ccmon.analytics import Analytics, Query  # the engine loads only when used
+
+    query = Query(time_range, filters=filters_of(args))
+    store = open_folder(args)
     try:
         analytics = Analytics(store)
         results: dict[str, Callable[[], BaseModel]] = {
@@ -221,3 +250,74 @@ def run(args: ReportArgs, out: TextIO = sys.stdout, now: datetime | None = None)
         print(f"ccmon report: {exc}", file=sys.stderr)
         return exc.status if isinstance(exc, ReportError) else 1
     return 0
+
+
+def weekly(args: ReportArgs, out: TextIO = sys.stdout, now: datetime | None = None) -> int:
+    """`ccmon report weekly`: the week's report printed (or written to `--out`) and sent to `--send` channels."""
+    from ccmon.reports.weekly import Week, WeekError  # the report's modules load only for this report
+
+    try:
+        given = args.week or (args.start[:10] if args.start else None)
+        week = Week.parse(given) if given else Week.last_complete(now or datetime.now(UTC))
+        report = _weekly_report(args, week)
+        text = _weekly_text(report, args.format)
+        if args.out_file:
+            Path(args.out_file).write_text(text)
+        else:
+            out.write(text)
+            out.flush()
+        return _send(args, report)
+    except WeekError as exc:
+        print(f"ccmon report: --week: {exc}", file=sys.stderr)
+        return 2
+    except (ReportError, StoreError, OSError, ValueError) as exc:
+        print(f"ccmon report: {exc}", file=sys.stderr)
+        return exc.status if isinstance(exc, ReportError) else 1
+
+
+def _weekly_report(args: ReportArgs, week: Week) -> WeeklyReport:
+    from ccmon.reports.report import WeeklyReport, build_report
+
+    if not args.data_dir:
+        body = _get(args, "reports/weekly", [("week", week.label), ("format", "json")])
+        return WeeklyReport.model_validate_json(body)
+    from ccmon.analytics import Analytics
+    from ccmon.prices_config import open_prices
+    from ccmon.settings import load_config
+
+    prices = open_prices(load_config(config_file=args.config_file))
+    store = open_folder(args)
+    try:
+        return build_report(Analytics(store, prices), week, prices, filters=filters_of(args))
+    finally:
+        store.close()
+
+
+def _weekly_text(report: WeeklyReport, fmt: str) -> str:
+    from ccmon.reports.render import markdown, slack, to_html
+
+    if fmt == "html":
+        return to_html(report).html
+    if fmt == "slack":
+        return orjson.dumps(slack(report), option=orjson.OPT_INDENT_2).decode() + "\n"
+    if fmt == "json":
+        return orjson.dumps(orjson.loads(report.model_dump_json()), option=orjson.OPT_INDENT_2).decode() + "\n"
+    return markdown(report)
+
+
+def _send(args: ReportArgs, report: WeeklyReport) -> int:
+    """Send to the `--send` channels of the alerts file (the `alerts_file` setting); 1 when any failed."""
+    if not args.send:
+        return 0
+    from ccmon.alerts.config_file import load_alerts_file
+    from ccmon.reports.send import resolve, send
+    from ccmon.settings import load_config
+
+    alerts_file = load_config(config_file=args.config_file).alerts_file
+    if not alerts_file:
+        raise ReportError("--send needs the alert channels: set alerts_file (CCMON_ALERTS_FILE or --config)", 2)
+    channels = resolve(args.send, load_alerts_file(alerts_file).channels)
+    failed = [sent for sent in send(report, channels) if not sent.ok]
+    for sent in failed:
+        print(f"ccmon report: not sent to {sent.channel}: {sent.error}", file=sys.stderr)
+    return 1 if failed else 0

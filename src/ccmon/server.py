@@ -15,10 +15,12 @@ import uvicorn
 
 from ccmon.alerts.config_file import AlertsFileError
 from ccmon.alerts.services import AlertServices, process_holder
+from ccmon.analytics import Analytics
 from ccmon.auth.audit import Audit
 from ccmon.auth.authenticator import is_loopback
 from ccmon.directory.pseudonyms import pseudonym_secret
 from ccmon.directory_cli import open_directory
+from ccmon.forward.forwarder import Forwarder, open_forwarder
 from ccmon.ingest.attribution import Attribution
 from ccmon.ingest.privacy import Privacy
 from ccmon.ingest.stats import IngestStats
@@ -28,10 +30,14 @@ from ccmon.otlp.grpc import GrpcReceiverThread
 from ccmon.otlp.http import OtlpHttpApp
 from ccmon.otlp.receiver import Receiver
 from ccmon.ports import PortsUnavailable, check_ports, ports_of
+from ccmon.prices_config import open_prices
+from ccmon.reports.schedule import ReportScheduler, open_schedule
+from ccmon.reports.send import sender
 from ccmon.server_app import build_api, open_access, open_alerts
 from ccmon.server_demo import DEMO_DOMAIN, DEMO_DURATION, DemoLoad
 from ccmon.settings import Config, ConfigError
 from ccmon.store.facade import Store
+from ccmon.store.report_runs import ReportRuns
 from ccmon.store.retention import RetentionPolicy, apply_retention
 from ccmon.tls import TlsFiles
 from ccmon.web.ui import ServerInfo
@@ -98,6 +104,7 @@ class Server:
         self.ready = False
         self.demo_load: DemoLoad | None = None
         self.alerts: AlertServices | None = None
+        self.reports: ReportScheduler | None = None
         self._stop = asyncio.Event()
 
     def request_stop(self) -> None:
@@ -120,6 +127,23 @@ class Server:
             return False
         log.info("alerts file %s reloaded: %s", alerts.alerts_file, loaded.summary())
         return True
+
+    def _open_reports(self, store: Store) -> ReportScheduler | None:
+        """The weekly report's schedule (`report_schedule`, `report_channels`), checked and not started."""
+        config, alerts = self.config, self.alerts
+        assert alerts is not None
+        send_week = sender(Analytics(store, open_prices(config)), lambda: alerts.channels, config.report_channels)
+        try:
+            return open_schedule(
+                config.report_schedule,
+                config.report_channels,
+                lambda: alerts.channels,
+                ReportRuns(store),
+                send_week,
+                holder=process_holder(),
+            )
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from None
 
     def _on_sighup(self) -> None:
         threading.Thread(target=self.reload_alerts_file, name="ccmon-alerts-reload", daemon=True).start()
@@ -184,6 +208,7 @@ class Server:
             Store.open, data_dir=config.data_dir, url=config.clickhouse_url, database=config.database
         )
         writer: BatchWriter | None = None
+        forwarder: Forwarder | None = None
         listeners: list[_Listener] = []
         tasks: list[asyncio.Task[None]] = []
         grpc_server = None
@@ -213,10 +238,12 @@ class Server:
                 privacy=await asyncio.to_thread(privacy_settings, config, store),
             )
             await asyncio.to_thread(writer.start)
+            forwarder = await asyncio.to_thread(open_forwarder, config, self.stats.registry)
             access = await asyncio.to_thread(open_access, config, store, directory)
             # The default rules seeded, the alerts file applied (a malformed file: no start); the engine starts
             # once the listeners are up.
             self.alerts = await asyncio.to_thread(open_alerts, config, store, directory, holder=process_holder())
+            self.reports = await asyncio.to_thread(self._open_reports, store)  # a bad schedule: no start
             tokens = access.tokens
             await asyncio.to_thread(tokens.start)
             # Before any listener opens: an exposed address without authentication is refused, not served briefly.
@@ -236,6 +263,7 @@ class Server:
                 max_request_bytes=config.max_request_bytes,
                 max_value_length=config.max_attribute_length,
                 attribution=attribution,
+                on_committed=forwarder.submit if forwarder is not None else None,
             )
             grpc_credentials = self.tls.grpc_credentials() if self.tls else None
             grpc_server = GrpcReceiverThread(receiver, f"{config.host}:{config.otlp_grpc_port}", grpc_credentials)
@@ -283,6 +311,9 @@ class Server:
             if config.alerts_enabled and self.alerts is not None:
                 await asyncio.to_thread(self.alerts.engine.start)
                 log.info("alert engine started", extra={"interval_s": config.alerts_interval_s})
+            if self.reports is not None:
+                self.reports.start()
+                log.info("weekly report scheduled", extra={"next": str(self.reports.next_firing)})
             stop = asyncio.create_task(self._stop.wait())
             await asyncio.wait([stop, *tasks], return_when=asyncio.FIRST_COMPLETED)
             stop.cancel()
@@ -298,9 +329,13 @@ class Server:
             await asyncio.gather(*tasks, return_exceptions=True)
             if self.alerts is not None:
                 await asyncio.to_thread(self.alerts.engine.close)  # before the store: an evaluation may be running
+            if self.reports is not None:
+                await asyncio.to_thread(self.reports.close)  # likewise, a report being sent
             if tokens is not None:
                 await asyncio.to_thread(tokens.close)  # last-use times gathered since the last flush
             if writer is not None:
                 await asyncio.to_thread(writer.close)
+            if forwarder is not None:
+                await asyncio.to_thread(forwarder.close)  # after the writer: every committed request handed over
             store.close()
             log.info("stopped")

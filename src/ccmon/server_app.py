@@ -26,25 +26,31 @@ from ccmon.auth.oidc_login import open_oidc_login
 from ccmon.auth.ratelimit import LoginLimiter
 from ccmon.directory.registry import Directory
 from ccmon.directory_cli import directory_service, person_key_of
+from ccmon.import_cli import import_writer
 from ccmon.ingest.limits import record_limits
 from ccmon.ingest.tokens import Grant, IngestTokens
+from ccmon.prices_config import open_prices
 from ccmon.privacy_cli import open_eraser
 from ccmon.settings import Config, ConfigError, external_url
 from ccmon.store.facade import Store
 from ccmon.web.access_routes import access_routes
 from ccmon.web.alert_routes import alert_routes
-from ccmon.web.app import create_app
+from ccmon.web.app import create_app, scrape_authorizer
 from ccmon.web.auth_routes import auth_routes
 from ccmon.web.budget_routes import budget_routes
 from ccmon.web.client_caller import ClientCallers
 from ccmon.web.directory_routes import directory_routes
 from ccmon.web.doctor_routes import doctor_routes
 from ccmon.web.exports import audit_exports
+from ccmon.web.history_routes import history_routes
 from ccmon.web.hook_routes import hook_routes
 from ccmon.web.me_routes import me_routes
 from ccmon.web.oidc_routes import oidc_routes
 from ccmon.web.params import Authenticate
+from ccmon.web.pricing_routes import pricing_routes
 from ccmon.web.privacy_routes import privacy_routes
+from ccmon.web.prom_routes import prom_routes
+from ccmon.web.report_routes import report_routes
 from ccmon.web.setup_routes import setup_routes
 from ccmon.web.statusline_routes import statusline_routes
 from ccmon.web.token_routes import token_routes
@@ -147,8 +153,9 @@ def build_api(
         # Static tokens, or ingest tokens in the store (created and revoked while the server runs).
         return bool(config.ingest_tokens) or access.tokens.required()
 
+    analytics = Analytics(store, open_prices(config))
     api = create_app(
-        Analytics(store),
+        analytics,
         ready=ready,
         registry=registry,
         info=info,
@@ -174,9 +181,14 @@ def build_api(
     hooks = HookService(store, alerts.budgets, alerts.policies, person_key_of(config, store))
     callers = ClientCallers(hooks, judge, ingest_token_check(config, access), ingest_token_required)
     api.include_router(hook_routes(callers), prefix="/api/v1")
-    api.include_router(statusline_routes(callers, Analytics(store), record_limits(store)), prefix="/api/v1")
-    api.include_router(me_routes(callers, Analytics(store), alerts.budgets), prefix="/api/v1")
-    api.include_router(doctor_routes(callers, Analytics(store)), prefix="/api/v1")
+    api.include_router(statusline_routes(callers, analytics, record_limits(store)), prefix="/api/v1")
+    api.include_router(me_routes(callers, analytics, alerts.budgets), prefix="/api/v1")
+    api.include_router(doctor_routes(callers, analytics), prefix="/api/v1")
     api.include_router(setup_routes(judge, info), prefix="/api/v1")
+    imports = import_writer(config, store, access.directory, analytics.prices)
+    api.include_router(history_routes(analytics, judge, imports.write, audit), prefix="/api/v1")
+    api.include_router(prom_routes(analytics, scrape_authorizer(judge, config.scrape_tokens), config))
+    api.include_router(report_routes(analytics, judge), prefix="/api/v1")
+    api.include_router(pricing_routes(analytics, judge), prefix="/api/v1")
     audit_exports(api, audit)
     return api

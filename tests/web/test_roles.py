@@ -45,6 +45,7 @@ PER_PERSON = {
     ("/api/v1/sessions/{session_id}", None),
     ("/api/v1/events", None),
     ("/api/v1/people/limits", None),
+    ("/api/v1/history", ("by", "person")),
 }
 """Answers that list individual people or sessions: (path, the parameter that makes them so, or None: always)."""
 

@@ -354,6 +354,14 @@ class Deliveries:
         return updated
 
 
+def send_request_once(channel: Channel, request: Request, timeout_s: float) -> tuple[bool, str]:
+    """Send one HTTP request to `channel` once, as a delivery attempt does (the weekly report's Slack post): whether
+    it was accepted, and the scrubbed error when not. No queue, no retry: the caller records the outcome."""
+    with httpx.Client(timeout=timeout_s, follow_redirects=False) as client:
+        outcome = _send_http(client, channel, request)
+    return outcome.state == SENT, outcome.error
+
+
 def _send_http(client: httpx.Client, channel: Channel, request: Request) -> _Outcome:
     try:
         response = client.request(request.method, request.url, headers=dict(request.headers), content=request.body)

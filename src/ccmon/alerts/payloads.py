@@ -142,6 +142,11 @@ def _slack_escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
+def slack_escape(text: str) -> str:
+    """Slack's escaping, for other Slack messages than alerts (the weekly report)."""
+    return _slack_escape(text)
+
+
 # --- Microsoft Teams -------------------------------------------------------------------------------------------------
 
 

@@ -15,7 +15,8 @@ from collections.abc import Iterable
 import yaml
 
 from ccmon.alerts.model import Rule
-from ccmon.alerts.signals import PROMETHEUS_LABELS, SIGNALS, prometheus_duration, prometheus_number
+from ccmon.alerts.signals import SIGNALS, prometheus_duration, prometheus_number
+from ccmon.analytics.prom_names import PROMETHEUS_LABELS
 
 SEED_ALERT_NAMES = {
     "high-daily-cost": "HighDailyClaudeCost",

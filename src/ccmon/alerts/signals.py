@@ -21,6 +21,7 @@ from typing import Protocol
 from ccmon.alerts.model import Budget, Rule, Sample
 from ccmon.alerts.rules import format_duration
 from ccmon.analytics import Analytics, Filters, Query, Scope, TimeRange
+from ccmon.analytics.prom_names import COST_METRIC, PROMETHEUS_LABELS, SESSION_METRIC, TOKEN_METRIC
 from ccmon.analytics.query import UNKNOWN
 from ccmon.analytics.signals import LABEL_COLUMNS, TOKEN_TYPES, Point, Signals
 
@@ -289,24 +290,7 @@ def _policy_violations(context: SignalContext, rule: Rule, now: dt.datetime) -> 
 
 # --- PromQL -------------------------------------------------------------------------------------------------------
 
-COST_METRIC = "claude_code_cost_usage_USD_total"
-TOKEN_METRIC = "claude_code_token_usage_tokens_total"
-SESSION_METRIC = "claude_code_session_count_total"
-PROMETHEUS_LABELS: Mapping[str, str] = {
-    "person": "user_email",
-    "team": "team",
-    "department": "department",
-    "cost_center": "cost_center",
-    "model": "model",
-    "session_id": "session_id",
-    "project": "project",
-    "repository": "vcs_repository_name",
-    "terminal": "terminal_type",
-    "version": "service_version",
-    "organization": "organization_id",
-}
-"""ccmon labels as the Prometheus exporter names the attributes (`user.email` -> `user_email`). `provider` is
-derived by ccmon and has no Prometheus label."""
+# The names and labels: `ccmon.analytics.prom_names` (shared with `/metrics/claude-code`).
 
 
 def prometheus_duration(seconds: float) -> str:

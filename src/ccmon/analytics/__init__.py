@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ccmon.analytics import adoption, cost, engineering, explorer, people, productivity, session_stats
+from ccmon.analytics import adoption, cost, engineering, explorer, people, productivity, report_evidence, session_stats
+from ccmon.analytics import cost_check as cost_checks
+from ccmon.analytics import history as history_queries
 from ccmon.analytics import limits as limit_queries
 from ccmon.analytics import sessions as session_queries
 from ccmon.analytics.overview import Overview, overview
 from ccmon.analytics.pings import ping_received
+from ccmon.analytics.prom_cache import PromSeriesCache
+from ccmon.analytics.prom_series import Exposition
 from ccmon.analytics.query import BUCKETS, DIMENSIONS, UNKNOWN, Filters, Query
 from ccmon.analytics.results import TimeSeries, to_csv
 from ccmon.analytics.scope import Scope
 from ccmon.analytics.signals import Signals
 from ccmon.analytics.summary import Summary, summary
 from ccmon.analytics.timerange import InvalidQuery, TimeRange
+from ccmon.pricing.table import PriceTable, load_prices
 from ccmon.store.facade import Store
 
 # Plain counts are answered from the parts' metadata: no data is read.
@@ -24,8 +29,10 @@ _ANY_DATA = "SELECT (SELECT count() FROM events) + (SELECT count() FROM metric_p
 class Analytics:
     """Entry point for the web API, the CLI, alerts and reports."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, prices: PriceTable | None = None) -> None:
         self._store = store
+        self._prices = prices
+        self._prom_series = PromSeriesCache()
 
     @property
     def signals(self) -> Signals:
@@ -84,7 +91,9 @@ class Analytics:
         )
 
     def session(self, query: Query, session_id: str) -> session_queries.SessionDetail:
-        return session_queries.session_detail(self._store, query, session_id)
+        detail = session_queries.session_detail(self._store, query, session_id)
+        detail.cost_check = self.session_cost_check(query, session_id)
+        return detail
 
     def events(
         self,
@@ -137,6 +146,41 @@ class Analytics:
     def personal_spend(self, person: str, now: datetime) -> limit_queries.PersonalSpend:
         """One person's spend today and this month (UTC), for the status line."""
         return limit_queries.personal_spend(self._store, person, now)
+
+    @property
+    def prices(self) -> PriceTable:
+        """The price table cost is recomputed with: the one given (shipped + `pricing_file`), else the shipped one."""
+        if self._prices is None:
+            self._prices = load_prices()
+        return self._prices
+
+    def cost_check(self, query: Query, threshold: float = cost_checks.DEFAULT_THRESHOLD) -> cost_checks.CostCheck:
+        """Claude Code's reported cost vs the cost recomputed by the price table, per model."""
+        return cost_checks.cost_check(self._store, query, self.prices, threshold)
+
+    def session_cost_check(
+        self, query: Query, session_id: str, threshold: float = cost_checks.DEFAULT_THRESHOLD
+    ) -> cost_checks.CostCheck:
+        return cost_checks.session_cost_check(self._store, query, self.prices, session_id, threshold)
+
+    def model_usage(self, query: Query) -> list[report_evidence.ModelUsage]:
+        """Per model, API requests and tokens, all and short ones (the weekly report's model-mix evidence)."""
+        return report_evidence.model_usage(self._store, query)
+
+    def session_outcomes(
+        self, query: Query, *, min_cost_usd: float, min_errors: int
+    ) -> list[report_evidence.SessionOutcome]:
+        """Costly or failing sessions with what they produced (the weekly report's session evidence)."""
+        return report_evidence.session_outcomes(self._store, query, min_cost_usd=min_cost_usd, min_errors=min_errors)
+
+    def prometheus_series(self, scope: Scope, *, session_labels: bool, max_series: int) -> Exposition:
+        """Claude Code's counters as cumulative Prometheus series the scope may see (`/metrics/claude-code`), kept
+        up to date incrementally between scrapes (`prom_cache`)."""
+        return self._prom_series.series(self._store, scope, session_labels=session_labels, max_series=max_series)
+
+    def history(self, query: Query, per_person: bool = False) -> history_queries.History:
+        """Daily usage from OTLP and imported history, one source per person and UTC day (`history.RULE`)."""
+        return history_queries.history(self._store, query, per_person)
 
 
 __all__ = [

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from ccmon.analytics.content import without_content
+from ccmon.analytics.cost_check import CostCheck
 from ccmon.analytics.event_rows import COLUMNS, EventView, event_view
 from ccmon.analytics.paging import Page, fetch_page
 from ccmon.analytics.query import Query, label
@@ -118,6 +119,8 @@ class SessionDetail(BaseModel):
     person: str
     prompts: list[Prompt]
     spans: list[Span]
+    cost_check: CostCheck | None = None
+    """Claude Code's reported cost of the session's requests next to the cost recomputed by the price table."""
 
 
 _FIRST = "fromUnixTimestamp64Nano({first:Int64}, 'UTC')"

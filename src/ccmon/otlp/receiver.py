@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import hmac
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Protocol
@@ -32,6 +32,11 @@ class TokenRegistry(Protocol):
     def required(self) -> bool: ...
 
     def authorize(self, presented: str) -> Grant | None: ...
+
+
+Committed = Callable[[str, bool, bytes, int], None]
+"""Called with (signal, whether the body is JSON, the decompressed body, its digest) once the writer has committed
+a request (the forwarder's hand-off, wired by `server.py`). It must return at once: ingest waits for it."""
 
 
 class RateLimited(Exception):
@@ -64,8 +69,10 @@ class Receiver:
         max_request_bytes: int = default("max_request_bytes"),
         max_value_length: int = default("max_attribute_length"),
         attribution: Attribution | None = None,
+        on_committed: Committed | None = None,
     ) -> None:
         self.writer = writer
+        self.on_committed = on_committed
         self.stats = stats
         self.tokens = tuple(t.encode() for t in tokens)
         self.registry = registry
@@ -121,4 +128,7 @@ class Receiver:
         # Shielded: once queued, the rows are committed whatever becomes of this request. Cancelling the await (a gRPC
         # deadline, a client gone, shutdown) must not cancel the writer's future, or its set_result would raise.
         await asyncio.shield(asyncio.wrap_future(self.writer.submit(batch)))
+        if self.on_committed is not None:
+            # A retry the writer dropped as a repeat comes here too, with the same digest: the hook tells it.
+            self.on_committed(signal.name, encoding is Encoding.JSON, data, batch.digest)
         return ExportOutcome(batch.rows, batch.rejected, "; ".join(batch.errors))

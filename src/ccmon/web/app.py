@@ -59,21 +59,7 @@ def create_app(
         openapi_url=None,
     )
     authorize = authenticate or authorizer(api_tokens)
-    # Prometheus may be given a token that reads nothing else.
-    scrape_only = authorizer(scrape_tokens)
-
-    def authorize_scrape(request: Request) -> Principal:
-        """A scrape token, else a credential the API accepts: `/metrics` is never more open than the API, and with
-        scrape tokens configured never open to a caller who presents nothing."""
-        if not scrape_tokens:
-            return authorize(request)
-        try:
-            return scrape_only(request)
-        except HTTPException:
-            principal = authorize(request)
-            if principal is LOOPBACK_ADMIN:
-                raise
-            return principal
+    authorize_scrape = scrape_authorizer(authorize, scrape_tokens)
 
     app.add_exception_handler(StarletteHTTPException, not_found)
 
@@ -133,6 +119,26 @@ def create_app(
     app.include_router(ui_routes())
     app.mount("/static", StaticAssets(), name="static")
     return app
+
+
+def scrape_authorizer(authorize: Authenticate, scrape_tokens: Sequence[str]) -> Authenticate:
+    """Who may scrape `/metrics` and `/metrics/claude-code`: a scrape token (Prometheus may be given a token that
+    reads nothing else; it sees the whole organisation), else a credential the API accepts, with its own scope. Never
+    more open than the API, and with scrape tokens configured never open to a caller who presents nothing."""
+    scrape_only = authorizer(scrape_tokens)
+
+    def authorize_scrape(request: Request) -> Principal:
+        if not scrape_tokens:
+            return authorize(request)
+        try:
+            return scrape_only(request)
+        except HTTPException:
+            principal = authorize(request)
+            if principal is LOOPBACK_ADMIN:
+                raise
+            return principal
+
+    return authorize_scrape
 
 
 def json_safe(value: Any) -> Any:

@@ -35,6 +35,7 @@ PAGES = (
     "/events",
     "/alerts",
     "/budgets",
+    "/history",
     "/connect",
     "/access",
 )

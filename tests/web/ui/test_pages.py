@@ -42,7 +42,7 @@ PAGES = {
         "cost",
         "cost-by-family cost-by-team cost-by-provider tokens-over-time",
         "token_efficiency cache_efficiency cost_per_million_tokens month_to_date_usd projected_usd",
-        "cost-by-project cost-by-model",
+        "cost-by-project cost-by-model cost-check",
     ),
     "/engineering": _contract(
         "engineering",
@@ -54,9 +54,10 @@ PAGES = {
     "/people": _contract("people", "cost-by-team", "", "leaderboard teams"),
     "/people/{person}": _contract("person", "cost-by-model", "cost_usd", "tools"),
     "/sessions": _contract("sessions", "", "", "sessions"),
-    "/sessions/{session}": _contract("session"),
+    "/sessions/{session}": _contract("session", tables="session-cost-check"),
     "/events": _contract("events", "", "", "events"),
     "/connect": _contract("connect"),
+    "/history": _contract("history", "history-by-source", "total_cost_usd", "history-people"),
 }
 
 

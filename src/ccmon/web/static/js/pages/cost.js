@@ -5,6 +5,7 @@ import { FAMILIES, barChart, pivot, smallMultiples, timeChart } from "../charts.
 import { FORMULAS, count, number, percent, usd } from "../format.js";
 import { monthAsOf } from "../state.js";
 import { table } from "../table.js";
+import { costCheckTable } from "../costcheck.js";
 
 export const name = "cost";
 export const title = "Cost";
@@ -96,4 +97,8 @@ export async function render(ctx) {
       }),
     ),
   );
+  // Claude Code's cost is its own estimate: the same requests priced by ccmon's dated table (docs/interop.md#pricing).
+  const check = ctx.panel(grid, "cost-check", "Reported vs. list price", { chart: false, wide: true });
+  const csv = { path: "cost/check", params: ctx.query, filename: "cost-check.csv", checkOf: (c) => c };
+  ctx.fill(check, ctx.get("cost/check", ctx.query), (c) => check.body.replaceChildren(costCheckTable("cost-check", c, csv)));
 }

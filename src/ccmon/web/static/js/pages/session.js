@@ -2,6 +2,7 @@
 // and, when Claude Code sent traces, the span waterfall.
 
 import { waterfall } from "../charts.js";
+import { costCheckTable } from "../costcheck.js";
 import { h } from "../dom.js";
 import { ms, plural, seconds, usd } from "../format.js";
 import { href } from "../state.js";
@@ -80,6 +81,20 @@ function step(event) {
   );
 }
 
+// The session's cost recomputed at list price, next to the reported one in the subtitle; unknown models say so.
+function listPrice(check) {
+  if (!check) return "";
+  const unknown = check.unknown_models.length;
+  const flagged = unknown || check.rows.some((r) => r.flagged);
+  return h(
+    "span",
+    { id: "list-price", class: flagged ? "flagged" : null, "data-value": String(check.recomputed_cost_usd) },
+    ` (list price ${usd(check.recomputed_cost_usd)}` +
+      (unknown ? `, ${plural(unknown, "model")} without a price` : "") +
+      ")",
+  );
+}
+
 export async function render(ctx, sessionId) {
   ctx.target.append(h("a", { href: href("/sessions"), class: "back" }, "← Sessions"));
   ctx.heading("Session " + sessionId);
@@ -99,6 +114,7 @@ export async function render(ctx, sessionId) {
         { class: "subtitle" },
         d.person ? h("a", { href: href("/people/" + encodeURIComponent(d.person)) }, d.person) : "unknown person",
         ` · ${plural(prompts, "prompt")} · ${plural(events.length, "event")} · ${usd(cost)} · ${plural(tokens, "token")}`,
+        listPrice(d.cost_check),
       ),
     );
     if (events.length === 0) {
@@ -150,6 +166,15 @@ export async function render(ctx, sessionId) {
       ),
     );
   });
+  ctx.pending.push(
+    detail.then((d) => {
+      if (!d.cost_check || d.cost_check.rows.length + d.cost_check.unknown_models.length === 0) return;
+      const check = ctx.panel(grid, "session-cost-check", "Reported vs. list price", { chart: false, wide: true });
+      const path = "sessions/" + encodeURIComponent(sessionId);
+      const csv = { path, params: ctx.withFilters(), filename: `session-cost-check.csv`, checkOf: (s) => s.cost_check };
+      check.body.replaceChildren(costCheckTable("session-cost-check", d.cost_check, csv));
+    }),
+  );
   ctx.pending.push(
     detail.then((d) => {
       if (d.spans.length === 0) return; // no traces: Claude Code's tracing is opt-in (beta)

@@ -1,0 +1,193 @@
+"""Anthropic's Admin API Claude Code usage report as import records.
+
+`GET {base}/v1/organizations/usage_report/claude_code?starting_at=YYYY-MM-DD&limit=..&page=..` answers one UTC day
+(data older than an hour), paged with `has_more` / `next_page` (../shared/reference/claude-code-admin-surfaces.md
+§5). Each `data[]` item is one actor's day: core metrics (sessions, lines, commits, pull requests) and a
+`model_breakdown` of tokens and `estimated_cost.amount` in cents.
+
+Rows: one per (day, actor, terminal type, model) with that model's tokens and cost; the actor-day's core metrics go
+on one extra row whose model is '' (tokens and cost 0), so a sum over rows counts them once whatever the number of
+models. Keys are the day, the actor, the terminal type and the model, so a second import of a day adds nothing.
+
+Subscription (Claude Pro/Max, OAuth) users are not in this report (anthropics/claude-code#27780): their history comes
+from their transcripts only.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+
+from ccmon.imports.records import ImportRecord
+
+SOURCE = "admin-api"
+DEFAULT_BASE_URL = "https://api.anthropic.com"
+PATH = "/v1/organizations/usage_report/claude_code"
+API_VERSION = "2023-06-01"
+PAGE_LIMIT = 1000
+MAX_PAGES_PER_DAY = 10_000
+"""A server that never stops saying `has_more` is not followed further."""
+MAX_DAYS = 3660
+RETRIES = 5
+"""Attempts after a 429 or 5xx (or a dropped connection) before giving up."""
+MAX_BACKOFF_S = 60.0
+
+
+class AdminApiError(RuntimeError):
+    """The report could not be read; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class AdminApiClient:
+    key: str
+    base_url: str = DEFAULT_BASE_URL
+    timeout_s: float = 60.0
+    backoff_s: float = 1.0
+    """The first wait after a 429/5xx, doubled at each retry (a `retry-after` header wins)."""
+    sleep: Callable[[float], None] = time.sleep
+
+    def day(self, day: date, client: httpx.Client) -> Iterator[dict[str, Any]]:
+        """Every `data[]` item of one day, page after page."""
+        page: str | None = None
+        for _ in range(MAX_PAGES_PER_DAY):
+            params: dict[str, str | int] = {"starting_at": day.isoformat(), "limit": PAGE_LIMIT}
+            if page:
+                params["page"] = page
+            body = self._get(client, params)
+            data = body.get("data")
+            if not isinstance(data, list):
+                raise AdminApiError(f"{self.base_url}{PATH} answered without a data list for {day}")
+            yield from (item for item in data if isinstance(item, dict))
+            following = body.get("next_page")
+            if not body.get("has_more") or not isinstance(following, str) or not following:
+                return
+            page = following
+        raise AdminApiError(f"{self.base_url}{PATH} kept answering has_more for {day}: stopped")
+
+    def _get(self, client: httpx.Client, params: Mapping[str, str | int]) -> dict[str, Any]:
+        wait = self.backoff_s
+        for attempt in range(RETRIES + 1):
+            try:
+                response = client.get(PATH, params=dict(params))
+            except httpx.TransportError as exc:
+                if attempt == RETRIES:
+                    raise AdminApiError(f"cannot reach {self.base_url}: {exc}") from None
+                self.sleep(wait)
+                wait = min(wait * 2, MAX_BACKOFF_S)
+                continue
+            status = response.status_code
+            if status == 429 or status >= 500:
+                if attempt == RETRIES:
+                    raise AdminApiError(f"{self.base_url} answered {status} {RETRIES + 1} times: try again later")
+                self.sleep(_retry_after(response) or wait)
+                wait = min(wait * 2, MAX_BACKOFF_S)
+                continue
+            if status in (401, 403):
+                raise AdminApiError(
+                    f"{self.base_url} refused the key ({status}): the report needs an Admin API key (sk-ant-admin...)"
+                )
+            if status != 200:
+                raise AdminApiError(f"{self.base_url} answered {status}: {response.text[:300]}")
+            try:
+                body = response.json()
+            except ValueError:
+                raise AdminApiError(f"{self.base_url} answered something that is not JSON") from None
+            if not isinstance(body, dict):
+                raise AdminApiError(f"{self.base_url} answered JSON that is not an object")
+            return body
+        raise AssertionError("unreachable")
+
+    def client(self) -> httpx.Client:
+        headers = {"x-api-key": self.key, "anthropic-version": API_VERSION}
+        return httpx.Client(base_url=self.base_url.rstrip("/"), headers=headers, timeout=self.timeout_s)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("retry-after", "")
+    try:
+        return min(max(float(value), 0.0), MAX_BACKOFF_S)
+    except ValueError:
+        return None
+
+
+def days(start: date, end: date) -> list[date]:
+    """The days from `start` to `end`, both included."""
+    if end < start:
+        raise AdminApiError(f"--to {end} is before --from {start}")
+    count = (end - start).days + 1
+    if count > MAX_DAYS:
+        raise AdminApiError(f"{count} days is more than {MAX_DAYS}: import a shorter range at a time")
+    return [start + timedelta(days=n) for n in range(count)]
+
+
+def _int(value: object) -> int:
+    return value if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < 10**15 else 0
+
+
+def _text(value: object, limit: int = 500) -> str:
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def _get(item: Mapping[str, Any], *path: str) -> object:
+    value: object = item
+    for name in path:
+        value = value.get(name) if isinstance(value, dict) else None
+    return value
+
+
+def records_of(item: Mapping[str, Any], day: date) -> list[ImportRecord]:
+    """The records of one actor-day: one per model, and one (model '') with the core metrics."""
+    actor = item.get("actor")
+    email = _text(_get(item, "actor", "email_address")) if isinstance(actor, dict) else ""
+    key_name = _text(_get(item, "actor", "api_key_name")) if isinstance(actor, dict) else ""
+    if not email and not key_name:
+        return []
+    terminal = _text(item.get("terminal_type"), 100)
+    # An actor has one item per terminal type a day: the key keeps them apart.
+    who = f"{f'user:{email.lower()}' if email else f'api_key:{key_name}'}|{terminal}"
+    ts = datetime(day.year, day.month, day.day, tzinfo=UTC)
+    common: dict[str, Any] = {
+        "source": SOURCE,
+        "ts": ts,
+        "user_email": email,
+        "person": "" if email else f"api-key:{key_name}",
+        "terminal_type": terminal,
+        "organization_id": _text(item.get("organization_id"), 100),
+    }
+    records = [
+        ImportRecord(
+            key=f"{day.isoformat()}|{who}|",
+            sessions=_int(_get(item, "core_metrics", "num_sessions")),
+            lines_added=_int(_get(item, "core_metrics", "lines_of_code", "added")),
+            lines_removed=_int(_get(item, "core_metrics", "lines_of_code", "removed")),
+            commits=_int(_get(item, "core_metrics", "commits_by_claude_code")),
+            pull_requests=_int(_get(item, "core_metrics", "pull_requests_by_claude_code")),
+            cost_usd=0.0,
+            **common,
+        )
+    ]
+    breakdown = item.get("model_breakdown")
+    for entry in breakdown if isinstance(breakdown, list) else []:
+        if not isinstance(entry, dict):
+            continue
+        model = _text(entry.get("model"), 200)
+        cents = _get(entry, "estimated_cost", "amount")
+        amount = float(cents) if isinstance(cents, int | float) and not isinstance(cents, bool) else 0.0
+        records.append(
+            ImportRecord(
+                key=f"{day.isoformat()}|{who}|{model}",
+                model=model,
+                input_tokens=_int(_get(entry, "tokens", "input")),
+                output_tokens=_int(_get(entry, "tokens", "output")),
+                cache_read_tokens=_int(_get(entry, "tokens", "cache_read")),
+                cache_creation_tokens=_int(_get(entry, "tokens", "cache_creation")),
+                cost_usd=amount / 100 if 0 <= amount < 1e13 else 0.0,
+                **common,
+            )
+        )
+    return records

@@ -1,0 +1,26 @@
+"""One weekly report: the week's figures and its recommendations, made once and rendered in every format."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+from ccmon.analytics import Analytics, Filters
+from ccmon.analytics.scope import Scope
+from ccmon.reports.recommendations import Prices, Recommendation, recommendations
+from ccmon.reports.weekly import Week, WeeklyFigures, weekly_figures
+
+
+class WeeklyReport(BaseModel):
+    figures: WeeklyFigures
+    recommendations: list[Recommendation]
+    title: str
+
+
+def build_report(
+    analytics: Analytics, week: Week, prices: Prices, scope: Scope | None = None, filters: Filters | None = None
+) -> WeeklyReport:
+    return WeeklyReport(
+        figures=weekly_figures(analytics, week, scope, filters),
+        recommendations=recommendations(analytics, week, prices, scope, filters),
+        title=f"Claude Code weekly report {week.label}",
+    )

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+
+from ccmon.imports import admin_api
+from ccmon.imports.admin_api import AdminApiClient, AdminApiError, days, records_of
+from tests.imports.fake_admin_api import KEY, FakeAdminApi, actor_day, serve
+
+DAY = date(2026, 11, 3)
+SONNET, OPUS = "claude-sonnet-4-5-20250929", "claude-opus-4-1-20250805"
+
+
+def _client(url: str, key: str = KEY) -> AdminApiClient:
+    return AdminApiClient(key, url, timeout_s=5, backoff_s=0.01, sleep=lambda s: None)
+
+
+def test_one_row_per_model_and_one_with_the_actor_days_metrics() -> None:
+    item = actor_day("2026-11-03", "Ann@Example.com", {SONNET: (100, 20, 300, 40, 123.0), OPUS: (1, 2, 3, 4, 50)})
+    core, sonnet, opus = records_of(item, DAY)
+    assert core.model == "" and core.cost_usd == 0.0 and core.input_tokens == 0
+    assert (core.sessions, core.lines_added, core.lines_removed, core.commits, core.pull_requests) == (3, 120, 30, 2, 1)
+    assert (sonnet.model, sonnet.input_tokens, sonnet.output_tokens) == (SONNET, 100, 20)
+    assert (sonnet.cache_read_tokens, sonnet.cache_creation_tokens) == (300, 40)
+    assert sonnet.cost_usd == pytest.approx(1.23)  # cents -> USD
+    assert opus.cost_usd == pytest.approx(0.5)
+    assert sonnet.sessions == 0  # the core metrics are on one row only
+    assert {r.ts for r in (core, sonnet, opus)} == {datetime(2026, 11, 3, tzinfo=UTC)}
+    assert {r.user_email for r in (core, sonnet)} == {"Ann@Example.com"}
+    assert (sonnet.terminal_type, sonnet.organization_id, sonnet.source) == ("vscode", "org-1", "admin-api")
+    assert len({core.key, sonnet.key, opus.key}) == 3
+
+
+def test_keys_tell_apart_terminals_and_days_and_name_api_key_actors() -> None:
+    (_, vscode) = records_of(actor_day("2026-11-03", "a@x.io", {SONNET: (1, 1, 1, 1, 1)}), DAY)
+    (_, cli) = records_of(actor_day("2026-11-03", "a@x.io", {SONNET: (1, 1, 1, 1, 1)}, terminal="cli"), DAY)
+    (_, next_day) = records_of(actor_day("2026-11-04", "a@x.io", {SONNET: (1, 1, 1, 1, 1)}), date(2026, 11, 4))
+    assert len({vscode.key, cli.key, next_day.key}) == 3
+    (core, _) = records_of(actor_day("2026-11-03", None, {SONNET: (1, 1, 1, 1, 1)}), DAY)
+    assert (core.person, core.user_email) == ("api-key:ci", "")
+
+
+def test_hostile_items_give_no_rows_or_zeroes() -> None:
+    assert records_of({"actor": "nobody"}, DAY) == []
+    assert records_of({}, DAY) == []
+    weird = {
+        "actor": {"email_address": "a@x.io"},
+        "core_metrics": {"num_sessions": "many", "lines_of_code": [1]},
+        "model_breakdown": [
+            "nope",
+            {"model": 7, "tokens": {"input": -1, "output": True}, "estimated_cost": {"amount": "12"}},
+            {"model": "m", "estimated_cost": {"amount": float("inf")}},
+        ],
+    }
+    core, odd, inf = records_of(weird, DAY)
+    assert core.sessions == 0 and core.lines_added == 0
+    assert (odd.model, odd.input_tokens, odd.output_tokens, odd.cost_usd) == ("", 0, 0, 0.0)
+    assert inf.cost_usd == 0.0
+
+
+def test_pages_are_followed_day_by_day_with_the_documented_headers(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(admin_api, "PAGE_LIMIT", 2)
+    items = [actor_day("2026-11-03", f"p{n}@x.io", {SONNET: (n, 0, 0, 0, 1)}) for n in range(5)]
+    fake = FakeAdminApi({"2026-11-03": items, "2026-11-04": items[:1]})
+    with serve(fake) as url:
+        api = _client(url)
+        with api.client() as client:
+            first = list(api.day(DAY, client))
+            second = list(api.day(date(2026, 11, 4), client))
+            empty = list(api.day(date(2026, 11, 5), client))
+    assert [i["actor"]["email_address"] for i in first] == [f"p{n}@x.io" for n in range(5)]
+    assert (len(second), empty) == (1, [])
+    assert [r.get("page") for r in fake.requests[:3]] == [None, ["page_2"], ["page_4"]]
+    assert fake.requests[0]["starting_at"] == ["2026-11-03"] and fake.requests[0]["limit"] == ["2"]
+    assert fake.headers[0]["x-api-key"] == KEY and fake.headers[0]["anthropic-version"] == "2023-06-01"
+
+
+def test_429_and_5xx_are_retried() -> None:
+    fake = FakeAdminApi({"2026-11-03": [actor_day("2026-11-03", "a@x.io", {})]}, failures=[429, 503, 500])
+    with serve(fake) as url:
+        api = _client(url)
+        with api.client() as client:
+            assert len(list(api.day(DAY, client))) == 1
+    assert len(fake.requests) == 4
+
+
+def test_persistent_failure_and_a_refused_key_say_so() -> None:
+    fake = FakeAdminApi({}, failures=[503] * 10)
+    with serve(fake) as url:
+        api = _client(url)
+        with api.client() as client, pytest.raises(AdminApiError, match="503 6 times"):
+            list(api.day(DAY, client))
+    with serve(FakeAdminApi({})) as url:
+        api = _client(url, key="sk-ant-wrong")
+        with api.client() as client, pytest.raises(AdminApiError, match="Admin API key"):
+            list(api.day(DAY, client))
+
+
+def test_ranges_are_bounded() -> None:
+    assert days(DAY, DAY) == [DAY]
+    assert len(days(date(2026, 1, 1), date(2026, 12, 31))) == 365
+    with pytest.raises(AdminApiError, match="before"):
+        days(DAY, date(2026, 11, 1))
+    with pytest.raises(AdminApiError, match="shorter range"):
+        days(date(1990, 1, 1), DAY)
+
+
+def test_a_server_that_never_stops_paging_is_not_followed_forever(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(admin_api, "PAGE_LIMIT", 1)
+    monkeypatch.setattr(admin_api, "MAX_PAGES_PER_DAY", 3)
+    fake = FakeAdminApi({"2026-11-03": [actor_day("2026-11-03", f"p{n}@x.io", {}) for n in range(5)]})
+    with serve(fake) as url:
+        api = _client(url)
+        with api.client() as client, pytest.raises(AdminApiError, match="kept answering has_more"):
+            list(api.day(DAY, client))
+    assert len(fake.requests) == 3
