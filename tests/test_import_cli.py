@@ -79,9 +79,17 @@ def test_admin_api_into_a_data_folder(store: Store, chdb_path: Path, capsys: pyt
     with serve(fake) as url:
         argv = ["import", "admin-api", "--from", "2026-11-02", "--to", "2026-11-04", "--base-url", url]
         assert main([*argv, "--admin-key", KEY, *target]) == 0
-        assert "3 days, 4 rows; 4 imported, 0 duplicates skipped" in capsys.readouterr().out
-        assert main([*argv, "--admin-key", KEY, *target]) == 0
+        out = capsys.readouterr().out
+        assert "3 days, 4 rows; 2 imported, 0 duplicates skipped, 0 malformed" in out
+        assert out.rstrip().endswith("2 API-key rows skipped (cannot be matched to telemetry)")
+        assert store.query("SELECT DISTINCT person FROM imported_usage") == [("ada@example.com",)]
+        assert main([*argv, "--admin-key", KEY, "--actors", "all", *target]) == 0
+        out = capsys.readouterr().out
+        assert "3 days, 4 rows; 2 imported, 2 duplicates skipped" in out and "API-key" not in out
+        assert main([*argv, "--admin-key", KEY, "--actors", "all", *target]) == 0
         assert "0 imported, 4 duplicates skipped" in capsys.readouterr().out
+        assert main([*argv, "--admin-key", KEY, "--json", "--dry-run"]) == 0
+        assert orjson.loads(capsys.readouterr().out)["api_key_skipped"] == 2
     rows = store.query("SELECT person, model, cost_usd, sessions FROM imported_usage ORDER BY person, model")
     assert rows == [
         ("ada@example.com", "", 0.0, 3),

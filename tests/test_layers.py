@@ -19,7 +19,7 @@ FORBIDDEN = {
     "analytics": {"otlp", "ingest", "web", "auth", "alerts"},
     "alerts": {"otlp", "ingest", "web", "auth"},
     "auth": {"otlp", "ingest", "web", "alerts"},
-    "web": {"otlp", "ingest", "store"},
+    "web": {"otlp", "ingest", "store", "forward"},
     "demo": {"store", "ingest", "analytics", "web", "otlp", "auth", "directory", "alerts"},
     "onboarding": {"store", "ingest", "analytics", "web", "otlp", "auth", "directory", "alerts", "demo"},
     "pricing": {"store", "ingest", "analytics", "web", "otlp", "auth", "directory", "alerts", "demo", "imports"},
@@ -29,15 +29,23 @@ FORBIDDEN = {
 }
 
 
-def _imports(path: Path) -> set[str]:
+def _modules(path: Path) -> set[str]:
+    """The modules a file imports (`from ccmon.imports import model` counts as `ccmon.imports.model`)."""
     tree = ast.parse(path.read_text())
     names: set[str] = set()
     for node in ast.walk(tree):
         if isinstance(node, ast.Import):
             names.update(alias.name for alias in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module:
-            names.add(node.module)
-    return {n.split(".")[1] for n in names if n.startswith("ccmon.") and n.count(".") >= 1}
+            names.update(
+                f"{node.module}.{alias.name}" if node.module == "ccmon.imports" else node.module for alias in node.names
+            )
+    return names
+
+
+def _imports(path: Path) -> set[str]:
+    """The `ccmon` packages a file imports."""
+    return {n.split(".")[1] for n in _modules(path) if n.startswith("ccmon.")}
 
 
 @pytest.mark.parametrize("layer", sorted(FORBIDDEN))
@@ -46,4 +54,15 @@ def test_layer_imports_point_downward(layer: str) -> None:
     assert files
     for path in files:
         wrong = _imports(path) & FORBIDDEN[layer]
+        assert not wrong, f"{path.relative_to(PACKAGE)} imports {sorted(wrong)}"
+
+
+WEB_MAY_IMPORT_FROM_IMPORTS = {"ccmon.imports.model"}
+"""The one module of `imports` the web layer may use: the others write to the store, which web must not reach."""
+
+
+def test_web_reaches_imports_only_through_its_store_free_model() -> None:
+    assert not _imports(PACKAGE / "imports" / "model.py"), "ccmon.imports.model must stay free of ccmon's layers"
+    for path in sorted((PACKAGE / "web").rglob("*.py")):
+        wrong = {n for n in _modules(path) if n.startswith("ccmon.imports")} - WEB_MAY_IMPORT_FROM_IMPORTS
         assert not wrong, f"{path.relative_to(PACKAGE)} imports {sorted(wrong)}"

@@ -81,10 +81,17 @@ def test_sent_to_an_email_channel(
     assert mail.message["Subject"] == "Claude Code weekly report 2026-W47"
     images = [part for part in mail.message.walk() if part.get_content_type() == "image/png"]
     assert len(images) == 3 and all(decode(part.get_content()) for part in images)
-    _weekly(replace(args, send=("ops",)), status=1)
-    assert capsys.readouterr().err == "ccmon report: no alert channel named 'ops' (configured: mail)\n"
+    capsys.readouterr()
+    assert _weekly(replace(args, send=("ops",)), status=2) == ""  # refused before the report is printed
+    assert capsys.readouterr().err == "ccmon report: --send: no alert channel named 'ops' (configured: mail)\n"
+    alerts.write_text(alerts.read_text() + "  pager:\n    kind: pagerduty\n    routing_key: " + "k" * 32 + "\n")
+    assert _weekly(replace(args, send=("mail", "pager")), status=2) == ""
+    assert capsys.readouterr().err == (
+        "ccmon report: --send: channel 'pager' is a pagerduty channel; reports go to email or slack channels\n"
+    )
+    assert len(smtp.mails) == 1  # nothing sent to `mail` either
     monkeypatch.delenv("CCMON_ALERTS_FILE")
-    _weekly(args, status=2)
+    assert _weekly(args, status=2) == ""
     assert "--send needs the alert channels: set alerts_file" in capsys.readouterr().err
 
 

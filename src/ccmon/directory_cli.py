@@ -21,6 +21,7 @@ import orjson
 
 from ccmon.admin_cli import AdminCliError, add_target_arguments, open_data_folder, request_admin_api
 from ccmon.directory.people import FIELDS, DirectoryError, format_of, parse
+from ccmon.directory.pseudonyms import person_key_of
 from ccmon.settings import Config, ConfigError, load_config
 from ccmon.store.facade import Store, StoreError
 
@@ -42,16 +43,6 @@ class DirectoryCliError(AdminCliError):
 
 
 # Composition, for `ccmon serve` and the offline commands.
-
-
-def person_key_of(config: Config, store: Store) -> Callable[[str], str]:
-    """How a directory email maps to the person key rows carry: itself, or its pseudonym with `hash_emails`."""
-    from ccmon.directory.pseudonyms import pseudonym, pseudonym_secret
-
-    if not config.hash_emails:
-        return lambda email: email
-    secret = pseudonym_secret(store, config.hash_secret)
-    return lambda email: pseudonym(secret, email)
 
 
 def load_file(directory: Directory, path: str, audit: Audit | None, actor: str, *, merge: bool = False) -> str:

@@ -18,21 +18,15 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import Any, TextIO
 
 import orjson
 
 from ccmon.admin_cli import AdminCliError, add_target_arguments, open_data_folder, request_admin_api
-from ccmon.imports.records import ImportRecord, WriteOutcome
-from ccmon.settings import Config, ConfigError, load_config
+from ccmon.imports.model import ImportRecord, WriteOutcome
+from ccmon.settings import ConfigError, load_config
 from ccmon.store.facade import StoreError
 from ccmon.text import plural
-
-if TYPE_CHECKING:  # the engine and the directory load only when used
-    from ccmon.directory.registry import Directory
-    from ccmon.imports.records import ImportWriter
-    from ccmon.pricing.table import PriceTable
-    from ccmon.store.facade import Store
 
 BATCH = 2000
 """Records per request to a server (well under `ccmon.web.history_routes.MAX_RECORDS`)."""
@@ -42,20 +36,6 @@ Write = Callable[[Sequence[ImportRecord]], WriteOutcome]
 
 class ImportCliError(AdminCliError):
     """`ccmon import`'s one-line failures."""
-
-
-def import_writer(config: Config, store: Store, directory: Directory | None, prices: PriceTable) -> ImportWriter:
-    """The writer of `imported_usage` with the server's price table, directory, email rules and pseudonyms."""
-    from ccmon.directory_cli import person_key_of
-    from ccmon.imports.records import ImportWriter
-
-    return ImportWriter(
-        store,
-        prices,
-        directory=directory,
-        team_rules=config.team_from_email,
-        person_key=person_key_of(config, store),
-    )
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> argparse.ArgumentParser:
@@ -79,6 +59,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     admin.add_argument("--to", dest="end", required=True, help="last UTC day, YYYY-MM-DD (included)")
     admin.add_argument("--admin-key", help="an Admin API key, sk-ant-admin... (default: $ANTHROPIC_ADMIN_KEY)")
     admin.add_argument("--base-url", help="the Anthropic API (default: https://api.anthropic.com)")
+    admin.add_argument(
+        "--actors",
+        choices=("users", "all"),
+        default="users",
+        help="users (default): only actors with an email; all: also API-key actors, whose days cannot be matched to "
+        "their telemetry and so are added to it, never shadowed",
+    )
     for action in (transcripts, admin):
         add_target_arguments(action)
         action.add_argument("--config", help="TOML settings (pricing_file, hash_emails, directory) for --data-dir")
@@ -97,6 +84,8 @@ class Summary:
     duplicates: int = 0
     malformed: int = 0
     unpriced: int = 0
+    api_key_skipped: int = 0
+    """Admin API rows of API-key actors left out (`--actors users`)."""
 
     def add(self, outcome: WriteOutcome) -> None:
         self.imported += outcome.imported
@@ -112,7 +101,12 @@ class Summary:
         stored = "dry run: nothing stored" if dry_run else f"{self.imported:,} imported"
         unpriced = f", {self.unpriced:,} without a price (unknown model)" if self.unpriced else ""
         skipped = f"{self.duplicates:,} duplicates skipped, {self.malformed:,} malformed"
-        return f"{source}: {read}; {stored}, {skipped}{unpriced}"
+        api_keys = (
+            f", {self.api_key_skipped:,} API-key rows skipped (cannot be matched to telemetry)"
+            if self.api_key_skipped
+            else ""
+        )
+        return f"{source}: {read}; {stored}, {skipped}{unpriced}{api_keys}"
 
 
 class _Bar:
@@ -145,12 +139,13 @@ def _sink(args: argparse.Namespace) -> Iterator[Write]:
         return
     if args.data_dir:
         from ccmon.directory.registry import Directory
+        from ccmon.imports.records import ImportWriter
         from ccmon.prices_config import open_prices
 
         config = load_config(config_file=args.config)
         prices = open_prices(config)
         with open_data_folder(args.data_dir, args.database, error=ImportCliError) as store:
-            yield import_writer(config, store, Directory(store), prices).write
+            yield ImportWriter.from_config(config, store, Directory(store), prices).write
         return
 
     def post(records: Sequence[ImportRecord]) -> WriteOutcome:
@@ -222,7 +217,7 @@ def _day(text: str, flag: str) -> date:
 
 
 def import_admin_api(args: argparse.Namespace, env: dict[str, str]) -> Summary:
-    from ccmon.imports.admin_api import DEFAULT_BASE_URL, AdminApiClient, AdminApiError, days, records_of
+    from ccmon.imports.admin_api import DEFAULT_BASE_URL, AdminApiClient, AdminApiError, days, from_api_key, records_of
 
     key = args.admin_key or env.get("ANTHROPIC_ADMIN_KEY", "")
     if not key:
@@ -240,6 +235,10 @@ def import_admin_api(args: argparse.Namespace, env: dict[str, str]) -> Summary:
                 records = [record for item in api.day(day, client) for record in records_of(item, day)]
                 summary.days += 1
                 summary.records += len(records)
+                if args.actors == "users":
+                    kept = [record for record in records if not from_api_key(record)]
+                    summary.api_key_skipped += len(records) - len(kept)
+                    records = kept
                 for start in range(0, len(records), BATCH):
                     summary.add(write(records[start : start + BATCH]))
                 bar.advance()

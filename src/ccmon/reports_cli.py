@@ -27,6 +27,7 @@ from ccmon.reports_format import Report, Window, render
 from ccmon.store.facade import StoreError
 
 if TYPE_CHECKING:
+    from ccmon.alerts.model import Channel
     from ccmon.reports.report import WeeklyReport
     from ccmon.reports.weekly import Week
     from ccmon.store.facade import Store
@@ -259,6 +260,7 @@ def weekly(args: ReportArgs, out: TextIO = sys.stdout, now: datetime | None = No
     try:
         given = args.week or (args.start[:10] if args.start else None)
         week = Week.parse(given) if given else Week.last_complete(now or datetime.now(UTC))
+        channels = _channels(args)  # before the report is made or printed: a mistyped --send prints nothing
         report = _weekly_report(args, week)
         text = _weekly_text(report, args.format)
         if args.out_file:
@@ -266,7 +268,7 @@ def weekly(args: ReportArgs, out: TextIO = sys.stdout, now: datetime | None = No
         else:
             out.write(text)
             out.flush()
-        return _send(args, report)
+        return _send(report, channels)
     except WeekError as exc:
         print(f"ccmon report: --week: {exc}", file=sys.stderr)
         return 2
@@ -288,7 +290,7 @@ def _weekly_report(args: ReportArgs, week: Week) -> WeeklyReport:
     prices = open_prices(load_config(config_file=args.config_file))
     store = open_folder(args)
     try:
-        return build_report(Analytics(store, prices), week, prices, filters=filters_of(args))
+        return build_report(Analytics(store, prices), week, filters=filters_of(args))
     finally:
         store.close()
 
@@ -305,18 +307,30 @@ def _weekly_text(report: WeeklyReport, fmt: str) -> str:
     return markdown(report)
 
 
-def _send(args: ReportArgs, report: WeeklyReport) -> int:
-    """Send to the `--send` channels of the alerts file (the `alerts_file` setting); 1 when any failed."""
+def _channels(args: ReportArgs) -> list[Channel]:
+    """The `--send` channels, from the alerts file (the `alerts_file` setting); a `ReportError` with status 2 (a flag
+    that cannot be used) when there is no alerts file or a name is not one of its email or Slack channels."""
     if not args.send:
-        return 0
+        return []
     from ccmon.alerts.config_file import load_alerts_file
-    from ccmon.reports.send import resolve, send
+    from ccmon.reports.send import ChannelError, resolve
     from ccmon.settings import load_config
 
     alerts_file = load_config(config_file=args.config_file).alerts_file
     if not alerts_file:
         raise ReportError("--send needs the alert channels: set alerts_file (CCMON_ALERTS_FILE or --config)", 2)
-    channels = resolve(args.send, load_alerts_file(alerts_file).channels)
+    try:
+        return resolve(args.send, load_alerts_file(alerts_file).channels)
+    except ChannelError as exc:
+        raise ReportError(f"--send: {exc}", 2) from None
+
+
+def _send(report: WeeklyReport, channels: list[Channel]) -> int:
+    """Send to each channel; 1 when any failed, each failure named on stderr."""
+    if not channels:
+        return 0
+    from ccmon.reports.send import send
+
     failed = [sent for sent in send(report, channels) if not sent.ok]
     for sent in failed:
         print(f"ccmon report: not sent to {sent.channel}: {sent.error}", file=sys.stderr)

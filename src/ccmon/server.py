@@ -128,11 +128,11 @@ class Server:
         log.info("alerts file %s reloaded: %s", alerts.alerts_file, loaded.summary())
         return True
 
-    def _open_reports(self, store: Store) -> ReportScheduler | None:
+    def _open_reports(self, store: Store, analytics: Analytics) -> ReportScheduler | None:
         """The weekly report's schedule (`report_schedule`, `report_channels`), checked and not started."""
         config, alerts = self.config, self.alerts
         assert alerts is not None
-        send_week = sender(Analytics(store, open_prices(config)), lambda: alerts.channels, config.report_channels)
+        send_week = sender(analytics, lambda: alerts.channels, config.report_channels)
         try:
             return open_schedule(
                 config.report_schedule,
@@ -243,7 +243,10 @@ class Server:
             # The default rules seeded, the alerts file applied (a malformed file: no start); the engine starts
             # once the listeners are up.
             self.alerts = await asyncio.to_thread(open_alerts, config, store, directory, holder=process_holder())
-            self.reports = await asyncio.to_thread(self._open_reports, store)  # a bad schedule: no start
+            # One analytics layer for the process: the price table (`pricing_file`: a malformed one, no start) and
+            # the Prometheus cache are shared by the API and the report schedule.
+            analytics = await asyncio.to_thread(lambda: Analytics(store, open_prices(config)))
+            self.reports = await asyncio.to_thread(self._open_reports, store, analytics)  # a bad schedule: no start
             tokens = access.tokens
             await asyncio.to_thread(tokens.start)
             # Before any listener opens: an exposed address without authentication is refused, not served briefly.
@@ -278,6 +281,7 @@ class Server:
                     ready=lambda: self.ready,
                     loading=lambda: self.demo_load.status() if self.demo_load else None,
                     alerts=self.alerts,
+                    analytics=analytics,
                 )
             )
             named = {port.number: port for port in ports_of(config)}

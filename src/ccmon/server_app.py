@@ -24,9 +24,10 @@ from ccmon.auth.audit import Audit
 from ccmon.auth.authenticator import Authenticator, AuthSettings, open_authenticator
 from ccmon.auth.oidc_login import open_oidc_login
 from ccmon.auth.ratelimit import LoginLimiter
+from ccmon.directory.pseudonyms import person_key_of
 from ccmon.directory.registry import Directory
-from ccmon.directory_cli import directory_service, person_key_of
-from ccmon.import_cli import import_writer
+from ccmon.directory_cli import directory_service
+from ccmon.imports.records import ImportWriter
 from ccmon.ingest.limits import record_limits
 from ccmon.ingest.tokens import Grant, IngestTokens
 from ccmon.prices_config import open_prices
@@ -142,10 +143,12 @@ def build_api(
     loading: Callable[[], LoadingStatus | None] = lambda: None,
     authenticate: Authenticate | None = None,
     alerts: AlertServices | None = None,
+    analytics: Analytics | None = None,
 ) -> FastAPI:
     """The whole API app (blocking: opens the eraser and single sign-on, and alerting when `alerts` is not given).
     `authenticate` replaces the authenticator as the judge of who is calling (tests pick a role per request); login
-    and single sign-on still use the real one."""
+    and single sign-on still use the real one. `analytics` is the process's one (its price table and Prometheus
+    cache shared with the report schedule); made here from `pricing_file` when not given."""
     store, audit, authenticator = access.store, access.audit, access.authenticator
     judge = authenticate or authenticator
 
@@ -153,7 +156,7 @@ def build_api(
         # Static tokens, or ingest tokens in the store (created and revoked while the server runs).
         return bool(config.ingest_tokens) or access.tokens.required()
 
-    analytics = Analytics(store, open_prices(config))
+    analytics = analytics or Analytics(store, open_prices(config))
     api = create_app(
         analytics,
         ready=ready,
@@ -185,7 +188,7 @@ def build_api(
     api.include_router(me_routes(callers, analytics, alerts.budgets), prefix="/api/v1")
     api.include_router(doctor_routes(callers, analytics), prefix="/api/v1")
     api.include_router(setup_routes(judge, info), prefix="/api/v1")
-    imports = import_writer(config, store, access.directory, analytics.prices)
+    imports = ImportWriter.from_config(config, store, access.directory, analytics.prices)
     api.include_router(history_routes(analytics, judge, imports.write, audit), prefix="/api/v1")
     api.include_router(prom_routes(analytics, scrape_authorizer(judge, config.scrape_tokens), config))
     api.include_router(report_routes(analytics, judge), prefix="/api/v1")

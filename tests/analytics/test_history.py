@@ -65,6 +65,18 @@ def test_each_person_day_counts_once_with_its_source(analytics: Analytics) -> No
     assert result.shadowed_cost_usd == pytest.approx({"otlp": 0.0, "transcripts": 3.0, "admin-api": 3.1 + 1.4})
 
 
+def test_an_api_key_actor_is_never_matched_to_telemetry(loaded: BatchWriter, analytics: Analytics) -> None:
+    # The documented limit (docs/interop.md, "Importing history"): an Admin API key actor's person, `api-key:<name>`,
+    # is no key telemetry uses, so its day is added to the OTLP of the same developer (bob-uuid here), never shadowed.
+    # Hence `ccmon import admin-api` leaves API-key actors out unless `--actors all`.
+    ImportedUsageTable(loaded.store).add([_row(7, 20, "api-key:ci", "admin-api", 0.4)])
+    result = analytics.history(Query(WEEK), per_person=True)
+    assert result.people is not None
+    that_day = {r.person: (r.source, r.shadowed) for r in result.people if r.day == date(2026, 11, 20)}
+    assert that_day["api-key:ci"] == ("admin-api", []) and that_day["bob-uuid"] == ("otlp", [])
+    assert result.cost_by_source["admin-api"] == pytest.approx(2.0 + 0.4)
+
+
 def test_tokens_and_unpriced_messages_come_with_the_winning_source(analytics: Analytics) -> None:
     result = analytics.history(Query(WEEK), per_person=True)
     assert result.people is not None

@@ -1,15 +1,18 @@
 """The incremental totals of `/metrics/claude-code` equal a computation from everything stored, after rounds of
 inserts (new label sets, late data for old hours, the guard's choice moving), for both readings and scoped callers;
-what increments cannot see (a mutation, an expired rebuild) rebuilds them."""
+what increments cannot see (a mutation, an expired rebuild) rebuilds them; one variant's build does not hold up
+another's scrape, and no number of callers evicts the organisation's variant."""
 
 from __future__ import annotations
 
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from ccmon.analytics import Scope
-from ccmon.analytics.prom_cache import PromSeriesCache
-from ccmon.analytics.prom_series import claude_code_series
+from ccmon.analytics.prom_cache import PromSeriesCache, _Totals
+from ccmon.analytics.prom_series import SeriesSource, claude_code_series
 from ccmon.store.facade import Store
 from tests.analytics.test_signals import ANN, BEN, CAT, NOW, Who, cost, send, session_start, tokens
 
@@ -129,3 +132,79 @@ def test_the_cache_keeps_a_few_variants_only(store: Store) -> None:
     for team in ("a", "b", "c", "a"):
         cache.series(store, Scope(teams=(team,)), session_labels=False, max_series=10)
     assert cache.rebuilds == 4  # "a" was evicted by "c"
+
+
+class GatedBuilds(PromSeriesCache):
+    """A cache whose builds of `gated`'s variants take as long as the test says: they set `building`, then wait for
+    `release` (as a build of seconds on a large store)."""
+
+    def __init__(self, gated: Scope) -> None:
+        super().__init__(lag_s=0)
+        self.gated, self.building, self.release = gated, threading.Event(), threading.Event()
+
+    def _build(self, store: Store, source: SeriesSource, watermark: int) -> _Totals:
+        if source.query.scope == self.gated:
+            self.building.set()
+            assert self.release.wait(30)
+        return super()._build(store, source, watermark)
+
+
+def test_a_slow_build_does_not_hold_up_another_variants_scrape(store: Store) -> None:
+    """A team lead's first scrape builds for seconds on a large store: Prometheus's scrape meanwhile is answered."""
+    send(store, cost(NOW, 1.0), cost(NOW, 2.0, BEN))
+    settle(store)
+    team = Scope(teams=("web",))
+    cache = GatedBuilds(team)
+    with ThreadPoolExecutor(2) as pool:
+        slow = pool.submit(cache.series, store, team, session_labels=False, max_series=10)
+        try:
+            assert cache.building.wait(30)
+            org = pool.submit(cache.series, store, Scope.everyone(), session_labels=False, max_series=10)
+            # (With one lock for every variant, this waits for the release: a TimeoutError.)
+            answered = org.result(timeout=20)
+            assert answered == claude_code_series(store, Scope.everyone(), session_labels=False, max_series=10)
+            assert not slow.done()
+        finally:
+            cache.release.set()
+        assert slow.result(timeout=30) == claude_code_series(store, team, session_labels=False, max_series=10)
+    assert cache.rebuilds == 2
+
+
+def test_scrapes_of_one_variant_wait_for_its_build(store: Store) -> None:
+    """Two scrapes of a variant at once: the second waits for the first's build and adds to it, never builds again."""
+    send(store, cost(NOW, 1.0), cost(NOW, 2.0, BEN))
+    settle(store)
+    cache = GatedBuilds(Scope.everyone())
+    with ThreadPoolExecutor(2) as pool:
+        try:
+            first = pool.submit(cache.series, store, Scope.everyone(), session_labels=True, max_series=10)
+            assert cache.building.wait(30)
+            second = pool.submit(cache.series, store, Scope.everyone(), session_labels=True, max_series=10)
+            deadline = time.monotonic() + 20
+            while cache._variants[(Scope.everyone(), True)].scrapes < 2:  # (the second is waiting for the lock)
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+        finally:
+            cache.release.set()
+        assert first.result(timeout=30) == second.result(timeout=30)
+    assert first.result() == claude_code_series(store, Scope.everyone(), session_labels=True, max_series=10)
+    assert cache.rebuilds == 1
+
+
+def test_callers_with_their_own_scopes_never_evict_the_organisations_variant(store: Store) -> None:
+    """Prometheus's scrape token sees everyone: however many developers scrape with their own keys in between, its
+    totals stay (a rebuild costs seconds); the developers' variants share the capacity, least recently used out."""
+    send(store, cost(NOW, 1.0), cost(NOW, 2.0, BEN))
+    settle(store)
+    cache = PromSeriesCache(lag_s=0, capacity=2)
+    org = cache.series(store, Scope.everyone(), session_labels=False, max_series=10)
+    people = [Scope(persons=(f"dev{number}@example.com",)) for number in range(6)]
+    for person in people:
+        cache.series(store, person, session_labels=False, max_series=10)
+    assert cache.rebuilds == 7
+    assert cache.series(store, Scope.everyone(), session_labels=False, max_series=10) == org
+    assert cache.rebuilds == 7  # the organisation's totals were kept
+    cache.series(store, people[-1], session_labels=False, max_series=10)
+    assert cache.rebuilds == 7  # among the last two
+    cache.series(store, people[0], session_labels=False, max_series=10)
+    assert cache.rebuilds == 8  # evicted long ago

@@ -115,6 +115,21 @@ def test_totals_survive_a_restart_and_idle_series_start_again(tmp_path: Path) ->
     assert [(name, value, start) for name, _, value, start, _ in out] == [("kept", 16, 95), ("idle", 2, 1595)]
 
 
+def test_a_series_back_after_idle_starts_again_without_waiting_for_a_compaction(tmp_path: Path) -> None:
+    path = tmp_path / "totals.json"
+    conv = DeltaToCumulative(path, idle_s=1000)
+    conv.convert(_request([("busy", {}, 10, 100), ("idle", {}, 1, 100)]), 100)
+    conv.convert(_request([("busy", {}, 10, 1000)]), 1000)  # 900 s later: still the same series
+    conv.save(1000)  # journaled only, no compaction
+    back = _points(conv.convert(_request([("busy", {}, 1, 1100), ("idle", {}, 2, 1100)]), 1100))
+    assert [(name, value, start) for name, _, value, start, _ in back] == [("busy", 21, 95), ("idle", 2, 1095)]
+    conv.save(1100)
+    reloaded = DeltaToCumulative(path, idle_s=1000)  # the restart is journaled: it holds after a restart too
+    reloaded.load()
+    after = _points(reloaded.convert(_request([("idle", {}, 3, 1200)]), 1200))
+    assert [(value, start) for _, _, value, start, _ in after] == [(5, 1095)]
+
+
 def test_a_crash_keeps_the_journaled_totals_up_to_a_torn_line(tmp_path: Path) -> None:
     path = tmp_path / "totals.json"
     conv = DeltaToCumulative(path)

@@ -3,6 +3,8 @@ forwarded once, JSON arrives as protobuf, and a stop writes what waits in memory
 
 from __future__ import annotations
 
+import os
+import stat
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -117,6 +119,36 @@ def test_a_stop_writes_what_waits_in_memory_to_disk(tmp_path: Path) -> None:
     spool = Spool(spool_directory(tmp_path, url), 1 << 30)
     spool.open()
     assert spool.queued == 50
+
+
+def test_everything_on_disk_is_private_even_what_an_older_run_left(tmp_path: Path) -> None:
+    """The spool holds telemetry before redaction: folders 0700, files 0600 (spool files, totals, digests)."""
+    with http_server(Recorder().handler()) as url:
+        pass  # refuses connections from now on: the requests stay queued
+    older = spool_directory(tmp_path, url)
+    older.mkdir(parents=True, mode=0o755)  # as an older version left it, without modes
+    older.parent.chmod(0o755)
+    (older / "digests.json").write_text("[]")
+    (older / "digests.json").chmod(0o644)
+    metrics = [p.read() for p in payloads("writefile-http-protobuf") if p.signal == "metrics"]
+    assert metrics
+    previous = os.umask(0o022)  # the usual umask: without explicit modes, files would be 0644
+    try:
+        registry = CollectorRegistry()
+        forwarder = Forwarder(ForwardSettings(endpoints=(url,), cumulative=True), tmp_path, registry, backoff=FAST)
+        forwarder.start()
+        for number, payload in enumerate(metrics):
+            forwarder.submit("metrics", False, payload, number + 1)
+        forwarder.close()
+    finally:
+        os.umask(previous)
+    root = tmp_path / "forward"
+    modes = {str(p.relative_to(root)): stat.S_IMODE(p.stat().st_mode) for p in [root, *root.rglob("*")]}
+    names = {Path(name).name for name in modes}
+    assert {"lock", "digests.json", "cumulative.json", "cumulative.log"} <= names
+    assert any(name.endswith(".otlp") for name in names)
+    assert {name: mode for name, mode in modes.items() if (root / name).is_dir()} == {".": 0o700, older.name: 0o700}
+    assert {mode for name, mode in modes.items() if not (root / name).is_dir()} == {0o600}
 
 
 def test_two_endpoints_each_get_everything_in_their_own_folder(tmp_path: Path) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from prometheus_client import CollectorRegistry
 
-from ccmon.forward.sender import Backoff, ForwardStats, Sender, endpoint_label, retry_after, verdict
+from ccmon.forward.sender import Backoff, ForwardStats, Sender, endpoint_label, verdict
 from ccmon.forward.spool import Spool
 from tests.forward.recording import Recorder
 from tests.support import http_server
@@ -121,11 +121,11 @@ def test_verdicts_and_retry_after_parsing() -> None:
     assert verdict(429, {"retry-after": "7"}).retry_after_s == 7
     assert [verdict(s, {}).action for s in (408, 500, 502, 503, 504)] == ["retry"] * 5
     assert [verdict(s, {}).action for s in (400, 401, 403, 404, 413, 301)] == ["drop"] * 6
-    now = time.time()
-    assert retry_after(formatdate(now + 30, usegmt=True), now) == pytest.approx(30, abs=1)
-    assert retry_after(formatdate(now - 30, usegmt=True), now) == 0
-    assert retry_after("99999") == 600  # capped
-    assert retry_after("soon") is None and retry_after(None) is None
+    # The parsing itself is tested in tests/test_http_retry.py; here: the forwarder's cap, and the fallback.
+    assert verdict(503, {"retry-after": "99999"}).retry_after_s == 600
+    ahead = formatdate(time.time() + 30, usegmt=True)
+    assert verdict(503, {"retry-after": ahead}).retry_after_s == pytest.approx(30, abs=2)
+    assert verdict(503, {"retry-after": "soon"}).retry_after_s is None and verdict(503, {}).retry_after_s is None
 
 
 def test_backoff_grows_to_its_cap_with_bounded_jitter() -> None:
@@ -139,3 +139,21 @@ def test_endpoint_label_leaves_credentials_out() -> None:
         endpoint_label("https://user:secret@api.example.com:4318/otlp/?key=abc") == "https://api.example.com:4318/otlp"
     )
     assert endpoint_label("http://[::1]:4318") == "http://[::1]:4318"
+
+
+def test_a_sender_still_sending_at_stop_says_so_and_may_still_remove_the_file(tmp_path: Path) -> None:
+    """Why the caller must keep the spool's lock when `stop` returns False: the request in flight still ends, and
+    its file is removed after that first `stop` returned."""
+    recorder = Recorder(delay_s=1.5)
+    with http_server(recorder.handler()) as url:
+        spool = Spool(tmp_path, 1 << 20)
+        spool.open()
+        spool.append("logs", b"in flight", 1)
+        sender = Sender(url, "target", spool, ForwardStats(CollectorRegistry()), {}, backoff=FAST, timeout_s=5)
+        sender.start()
+        time.sleep(0.3)  # the request is on its way; the receiver answers 1.5 s after it came
+        assert not sender.stop(join_s=0.2)
+        assert spool.queued == 1
+        assert sender.stop()  # the default wait (request timeout + 1 s) outlasts the request in flight
+        assert spool.queued == 0 and [r.body for r in recorder.received()] == [b"in flight"]
+        spool.close()

@@ -57,6 +57,8 @@ class FakeAdminApi:
     """Statuses answered, in order, before the real answers (429, 503...)."""
     requests: list[dict[str, list[str]]] = field(default_factory=list)
     headers: list[dict[str, str]] = field(default_factory=list)
+    retry_after: str | None = None
+    """The `retry-after` header sent with each failure, when set."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self, path: str, query: dict[str, list[str]], headers: dict[str, str]) -> tuple[int, bytes]:
@@ -89,6 +91,8 @@ def serve(api: FakeAdminApi) -> Iterator[str]:
             headers = {k.lower(): v for k, v in self.headers.items()}
             status, body = api.answer(url.path, parse_qs(url.query), headers)
             self.send_response(status)
+            if status != 200 and api.retry_after is not None:
+                self.send_header("retry-after", api.retry_after)
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(body)))
             self.end_headers()

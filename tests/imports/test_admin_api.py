@@ -1,19 +1,21 @@
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
+from email.utils import format_datetime
 
 import pytest
 
 from ccmon.imports import admin_api
-from ccmon.imports.admin_api import AdminApiClient, AdminApiError, days, records_of
+from ccmon.imports.admin_api import MAX_BACKOFF_S, AdminApiClient, AdminApiError, days, from_api_key, records_of
 from tests.imports.fake_admin_api import KEY, FakeAdminApi, actor_day, serve
 
 DAY = date(2026, 11, 3)
 SONNET, OPUS = "claude-sonnet-4-5-20250929", "claude-opus-4-1-20250805"
 
 
-def _client(url: str, key: str = KEY) -> AdminApiClient:
-    return AdminApiClient(key, url, timeout_s=5, backoff_s=0.01, sleep=lambda s: None)
+def _client(url: str, key: str = KEY, waits: list[float] | None = None) -> AdminApiClient:
+    sleep = (lambda s: None) if waits is None else waits.append
+    return AdminApiClient(key, url, timeout_s=5, backoff_s=0.01, sleep=sleep)
 
 
 def test_one_row_per_model_and_one_with_the_actor_days_metrics() -> None:
@@ -37,8 +39,19 @@ def test_keys_tell_apart_terminals_and_days_and_name_api_key_actors() -> None:
     (_, cli) = records_of(actor_day("2026-11-03", "a@x.io", {SONNET: (1, 1, 1, 1, 1)}, terminal="cli"), DAY)
     (_, next_day) = records_of(actor_day("2026-11-04", "a@x.io", {SONNET: (1, 1, 1, 1, 1)}), date(2026, 11, 4))
     assert len({vscode.key, cli.key, next_day.key}) == 3
-    (core, _) = records_of(actor_day("2026-11-03", None, {SONNET: (1, 1, 1, 1, 1)}), DAY)
+    (core, model) = records_of(actor_day("2026-11-03", None, {SONNET: (1, 1, 1, 1, 1)}), DAY)
     assert (core.person, core.user_email) == ("api-key:ci", "")
+    assert from_api_key(core) and from_api_key(model)
+    (user_core, user_model) = records_of(actor_day("2026-11-03", "a@x.io", {SONNET: (1, 1, 1, 1, 1)}), DAY)
+    assert not from_api_key(user_core) and not from_api_key(user_model)
+
+
+def test_a_model_without_a_name_keeps_its_row_apart_from_the_core_metrics() -> None:
+    # The core row's key ends with `#core`: a breakdown entry whose model is missing or '' no longer shares it (the
+    # store would have dropped that row, tokens and cost, as a duplicate).
+    core, unnamed = records_of(actor_day("2026-11-03", "a@x.io", {"": (7, 8, 9, 10, 300)}), DAY)
+    assert core.key.endswith("|#core") and unnamed.key.endswith("|vscode|")
+    assert (unnamed.model, unnamed.input_tokens) == ("", 7) and unnamed.cost_usd == pytest.approx(3.0)
 
 
 def test_hostile_items_give_no_rows_or_zeroes() -> None:
@@ -83,6 +96,27 @@ def test_429_and_5xx_are_retried() -> None:
         with api.client() as client:
             assert len(list(api.day(DAY, client))) == 1
     assert len(fake.requests) == 4
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        ("7", 7.0),
+        ("86400", MAX_BACKOFF_S),  # capped
+        ("soon", 0.01),  # unreadable: the client's own backoff
+        ("DATE", 30.0),  # an HTTP date, ~30 s ahead
+    ],
+)
+def test_retry_after_is_obeyed_in_seconds_or_as_a_date_within_the_cap(header: str, expected: float) -> None:
+    if header == "DATE":
+        header = format_datetime(datetime.now(UTC) + timedelta(seconds=31), usegmt=True)
+    fake = FakeAdminApi({"2026-11-03": [actor_day("2026-11-03", "a@x.io", {})]}, failures=[429], retry_after=header)
+    waits: list[float] = []
+    with serve(fake) as url:
+        api = _client(url, waits=waits)
+        with api.client() as client:
+            assert len(list(api.day(DAY, client))) == 1
+    assert waits == [pytest.approx(expected, abs=2.0 if header.endswith("GMT") else 1e-9)]
 
 
 def test_persistent_failure_and_a_refused_key_say_so() -> None:

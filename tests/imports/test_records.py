@@ -4,6 +4,7 @@ pseudonym with `hash_emails`, priced with `ccmon.pricing`, and stored once whate
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
 
@@ -11,10 +12,12 @@ from ccmon.directory.people import DirectoryContent, Person
 from ccmon.directory.pseudonyms import pseudonym
 from ccmon.directory.registry import Directory
 from ccmon.directory.rules import TeamRule
-from ccmon.imports.records import ImportRecord, ImportWriter, dedup_key
+from ccmon.imports.model import ImportRecord
+from ccmon.imports.records import ImportWriter, dedup_key
 from ccmon.pricing.table import load_prices
 from ccmon.store.facade import Store
 from ccmon.store.imports import ImportedUsageTable
+from tests.support import make_config
 
 TS = datetime(2026, 11, 19, 10, 0, tzinfo=UTC)
 KNOWN = "claude-sonnet-4-5"
@@ -84,6 +87,15 @@ def test_with_hash_emails_the_person_is_the_pseudonym(store: Store) -> None:
     row = writer.row(_record())
     assert row.person == row.user_email == pseudonym(secret, "ada@example.com")
     assert "ada" not in row.person
+
+
+def test_the_writer_from_a_config_takes_its_rules_and_pseudonyms(store: Store, tmp_path: Path) -> None:
+    rules = (TeamRule("*@example.com", "everyone"),)
+    config = make_config(tmp_path, hash_emails=True, hash_secret="s" * 32, team_from_email=rules)
+    row = ImportWriter.from_config(config, store, None, load_prices()).row(_record())
+    assert (row.person, row.team) == (pseudonym(b"s" * 32, "ada@example.com"), "everyone")
+    plain = ImportWriter.from_config(make_config(tmp_path), store, None, load_prices()).row(_record())
+    assert (plain.person, plain.team) == ("ada@example.com", "")
 
 
 def test_a_second_import_adds_nothing(store: Store) -> None:

@@ -8,7 +8,7 @@ import orjson
 import pytest
 
 from ccmon.imports import transcripts
-from ccmon.imports.records import ImportRecord
+from ccmon.imports.model import ImportRecord
 from ccmon.imports.transcripts import (
     Identity,
     ReadStats,
@@ -142,6 +142,26 @@ def test_project_is_the_origin_repository_else_the_folder_name(tmp_path: Path) -
     )
     records, _ = _read(file)
     assert [(r.project, r.repository) for r in records] == [("payments-api", "payments-api"), ("scratch", "")]
+
+
+def test_a_cwd_that_cannot_be_looked_at_has_no_repository_and_stops_nothing(tmp_path: Path) -> None:
+    # `Path.is_file` raises ENAMETOOLONG (or EACCES under another user's home) instead of answering False: the line
+    # is still read, and so are the lines after it.
+    long = "/" + "a" * 300
+    assert repository_of(long + "/src") == ""
+    file = write(
+        tmp_path / "s.jsonl",
+        assistant("a", "r"),
+        assistant("b", "r", cwd=long),
+        assistant("c", "r"),
+    )
+    records, stats = _read(file)
+    assert [(r.key, r.project, r.repository) for r in records] == [
+        ("a:r", "repo", ""),
+        ("b:r", "a" * 300, ""),
+        ("c:r", "repo", ""),
+    ]
+    assert (stats.malformed, stats.unreadable_files) == (0, [])
 
 
 def test_files_come_from_paths_or_the_config_folders(tmp_path: Path) -> None:

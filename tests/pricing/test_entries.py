@@ -31,10 +31,12 @@ def test_a_valid_file_reads() -> None:
         (model(PERIOD.replace("input = 1.0", "input = nan")), r"input: expected a number"),
         (model(PERIOD.replace("input = 1.0", "input = inf")), r"input: expected a number"),
         (model(PERIOD.replace("input = 1.0", "input = true")), r"input: expected a number"),
+        (model(PERIOD.replace("output = 2.0", "output = 1e9")), r"output: 1000000000.0 is outside 0..10000"),
         (
-            model(PERIOD.replace("input = 1.0", "input = 3e-6")[0:0] + PERIOD.replace("output = 2.0", "output = 1e9")),
-            r"output: 1000000000.0 is outside 0..10000",
+            model(PERIOD.replace("input = 1.0", "input = 3e-06")),
+            r'"M" prices\[0\]: input: 3e-06 looks like a price per token; prices are USD per million tokens',
         ),
+        (model(PERIOD.replace("cache_read = 0.1", "cache_read = 0.0009")), r"cache_read: 0.0009 looks like a price"),
         (model(PERIOD.replace("cache_write_1h = 2.0\n", "")), r'"M" prices\[0\]: cache_write_1h: required'),
         (model(PERIOD + "cache_wirte_5m = 1\n"), r'"M" prices\[0\]: unknown keys cache_wirte_5m'),
         (model(head='ids = ["claude-m"]\n'), r"models\[0\]: name: required"),
@@ -68,6 +70,14 @@ def test_a_valid_file_reads() -> None:
 def test_a_mistake_is_refused_naming_the_entry_and_key(text: str, message: str) -> None:
     with pytest.raises(PricingFileError, match=message):
         read_price_file(text, "f.toml", shipped=False)
+
+
+def test_zero_and_the_smallest_real_prices_are_accepted() -> None:
+    """The floor catches per-token prices, not a free rate or the cheapest list price ($0.01, a cache read)."""
+    cheapest = PERIOD.replace("cache_read = 0.1", "cache_read = 0.01")
+    text = model(cheapest.replace("cache_write_5m = 1.25", "cache_write_5m = 0"))
+    rates = read_price_file(text, "f.toml", shipped=False).models[0].periods[0].rates
+    assert (rates.cache_read, rates.cache_write_5m) == (0.01, 0.0)
 
 
 def test_the_long_prompt_table_is_checked_like_a_period() -> None:

@@ -1,30 +1,37 @@
-"""A fixed price table for the report tests (per million tokens), so estimates are exact whatever prices ship."""
+"""A fixed price table for the report tests, so estimates are exact whatever prices ship: a real `PriceTable`, read
+from TOML as a `pricing_file` is (USD per million tokens, no long-prompt tier)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date
 
-PER_MILLION = {
-    "sonnet": (3.0, 15.0, 0.30, 3.75),
-    "opus": (15.0, 75.0, 1.50, 18.75),
-}
+from ccmon.pricing.entries import read_price_file
+from ccmon.pricing.table import PriceTable
+
+TOML = """
+[[models]]
+name = "Sonnet"
+ids = ["claude-sonnet-4-5"]
+[[models.prices]]
+input = 3.0
+output = 15.0
+cache_read = 0.30
+cache_write_5m = 3.75
+cache_write_1h = 6.0
+
+[[models]]
+name = "Opus"
+ids = ["claude-opus-4-1"]
+[[models.prices]]
+input = 15.0
+output = 75.0
+cache_read = 1.50
+cache_write_5m = 18.75
+cache_write_1h = 30.0
+"""
 
 
-class FixedPrices:
-    def cost(
-        self,
-        model: str,
-        at: datetime,
-        *,
-        input_tokens: int,
-        output_tokens: int,
-        cache_read_tokens: int,
-        cache_creation_tokens: int,
-        cache_creation_1h_tokens: int = 0,
-    ) -> float | None:
-        family = next((name for name in PER_MILLION if name in model), None)
-        if family is None:
-            return None
-        i, o, r, c = PER_MILLION[family]
-        tokens = input_tokens * i + output_tokens * o + cache_read_tokens * r + cache_creation_tokens * c
-        return tokens / 1_000_000
+def fixed_prices() -> PriceTable:
+    """The table of `TOML` alone (no shipped entry): a model it does not list has no price."""
+    read = read_price_file(TOML, "tests/reports/prices.py", shipped=False)
+    return PriceTable(date(2026, 11, 30), read.sources, read.models)

@@ -1,20 +1,20 @@
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import date
 
 import pytest
 
 from ccmon.analytics import Analytics, Scope
-from ccmon.pricing.table import load_prices
+from ccmon.pricing.table import PriceTable, load_prices
 from ccmon.reports.recommendations import SONNET, recommendations
 from ccmon.store.facade import Store
 from tests.reports.data import WEEK
-from tests.reports.prices import FixedPrices
+from tests.reports.prices import fixed_prices
 
 
 def test_each_recommendation_names_its_evidence_and_estimate(analytics: Analytics) -> None:
-    found = recommendations(analytics, WEEK, FixedPrices())
+    found = recommendations(analytics, WEEK)
     assert [(r.kind, r.estimate_usd) for r in found] == [
         ("model_mix", pytest.approx(30.0 - 0.825, abs=0.006)),
         ("sessions_without_output", 8.0),
@@ -30,32 +30,29 @@ def test_each_recommendation_names_its_evidence_and_estimate(analytics: Analytic
 
 
 def test_a_scope_without_people_gets_no_session_recommendations(analytics: Analytics) -> None:
-    found = recommendations(analytics, WEEK, FixedPrices(), replace(Scope.everyone(), per_person=False))
+    found = recommendations(analytics, WEEK, replace(Scope.everyone(), per_person=False))
     assert [r.kind for r in found] == ["model_mix", "cache_efficiency"]
     assert not any(r.sessions for r in found)
 
 
 def test_no_evidence_no_recommendation(store: Store) -> None:
-    assert recommendations(Analytics(store), WEEK, FixedPrices()) == []
+    assert recommendations(Analytics(store, fixed_prices()), WEEK) == []
 
 
 def test_the_week_before_is_below_every_threshold(analytics: Analytics) -> None:
-    assert recommendations(analytics, WEEK.previous(), FixedPrices()) == []
+    assert recommendations(analytics, WEEK.previous()) == []
 
 
-def test_an_unknown_model_is_never_priced_as_free(analytics: Analytics) -> None:
-    class NoPrices(FixedPrices):
-        def cost(self, model: str, at: datetime, **tokens: int) -> float | None:
-            return None
-
-    assert [r.kind for r in recommendations(analytics, WEEK, NoPrices())] == ["sessions_without_output", "retry_loops"]
+def test_an_unknown_model_is_never_priced_as_free(analytics: Analytics, store: Store) -> None:
+    knows_no_model = Analytics(store, PriceTable(date(2026, 11, 30), (), ()))
+    assert [r.kind for r in recommendations(knows_no_model, WEEK)] == ["sessions_without_output", "retry_loops"]
 
 
-def test_priced_with_the_shipped_table(analytics: Analytics) -> None:
+def test_priced_with_the_analytics_price_table(analytics: Analytics, store: Store) -> None:
     table = load_prices()
     one_request = table.cost(
         SONNET, WEEK.start, input_tokens=10_000, output_tokens=200, cache_read_tokens=0, cache_creation_tokens=0
     )
     assert one_request is not None
-    mix = next(r for r in recommendations(analytics, WEEK, table) if r.kind == "model_mix")
+    mix = next(r for r in recommendations(Analytics(store, table), WEEK) if r.kind == "model_mix")
     assert mix.estimate_usd == pytest.approx(25 * 1.2 - 25 * one_request, abs=0.006)  # to the cent

@@ -12,12 +12,11 @@ from ccmon.reports.report import WeeklyReport, build_report
 from ccmon.reports.weekly import Ranked
 from tests.reports.data import WEEK
 from tests.reports.png import decode
-from tests.reports.prices import FixedPrices
 
 
 @pytest.fixture
 def report(analytics: Analytics) -> WeeklyReport:
-    return build_report(analytics, WEEK, FixedPrices())
+    return build_report(analytics, WEEK)
 
 
 class _Images(HTMLParser):

@@ -12,7 +12,6 @@ from ccmon.analytics import Analytics
 from ccmon.reports.render import to_html
 from ccmon.reports.report import build_report
 from tests.reports.data import WEEK
-from tests.reports.prices import FixedPrices
 from tests.support import REPO
 from tests.web.ui.chromium import launch
 
@@ -23,7 +22,7 @@ SCREENSHOTS = Path(os.environ.get("CCMON_ARTIFACTS") or REPO / ".artifacts") / "
 
 def test_the_html_report_renders_without_broken_images(analytics: Analytics, tmp_path: Path) -> None:
     page_file = tmp_path / "weekly.html"
-    page_file.write_text(to_html(build_report(analytics, WEEK, FixedPrices())).html)
+    page_file.write_text(to_html(build_report(analytics, WEEK)).html)
     with sync_playwright() as playwright:
         browser = launch(playwright)
         try:

@@ -16,12 +16,11 @@ from tests.alerts.receivers import HttpReceiver, Reply, SmtpReceiver
 from tests.alerts.test_email import mail_channel
 from tests.reports.data import WEEK
 from tests.reports.png import decode
-from tests.reports.prices import FixedPrices
 
 
 @pytest.fixture
 def report(analytics: Analytics) -> WeeklyReport:
-    return build_report(analytics, WEEK, FixedPrices())
+    return build_report(analytics, WEEK)
 
 
 def test_the_report_arrives_by_email_with_its_figures_and_inline_charts(report: WeeklyReport) -> None:

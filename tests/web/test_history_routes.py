@@ -7,7 +7,8 @@ from typing import Any
 
 import orjson
 
-from ccmon.web.history_routes import MAX_BODY_BYTES, MAX_RECORDS
+from ccmon.imports.model import SOURCES
+from ccmon.web.history_routes import MAX_BODY_BYTES, MAX_RECORDS, RecordIn
 from tests.support import RunningServer
 
 RANGE = {"from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"}
@@ -61,6 +62,7 @@ HOSTILE: list[tuple[object, int, str]] = [
     ({"records": "all"}, 422, "records"),
     ({"rows": []}, 422, "records"),
     ({"records": [_record(source="elsewhere")]}, 422, "records.0.source"),
+    ({"records": [_record(source=7)]}, 422, "records.0.source"),
     ({"records": [_record(ts="2026-11-19T10:00:00")]}, 422, "records.0.ts"),
     ({"records": [_record(ts="yesterday")]}, 422, "records.0.ts"),
     ({"records": [_record(ts="9999-12-31T00:00:00Z")]}, 422, "in the future"),
@@ -74,6 +76,10 @@ HOSTILE: list[tuple[object, int, str]] = [
     ({"records": [_record(extra="field")]}, 422, "records.0.extra"),
     ({"records": [_record(str(n)) for n in range(MAX_RECORDS + 1)]}, 422, "records"),
 ]
+
+
+def test_the_sources_accepted_are_the_importers_and_documented() -> None:
+    assert RecordIn.model_json_schema()["properties"]["source"]["enum"] == list(SOURCES) == ["transcripts", "admin-api"]
 
 
 def test_hostile_bodies_are_refused_and_store_nothing(server: RunningServer) -> None:

@@ -25,7 +25,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from email.message import EmailMessage
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -37,6 +36,7 @@ from ccmon.alerts.email import send_email
 from ccmon.alerts.model import Channel, Notification, NotifiedAlert, Severity
 from ccmon.alerts.payloads import Request, build, notification_from_json, notification_to_json
 from ccmon.analytics.timerange import rfc3339
+from ccmon.http_retry import retry_after_seconds
 from ccmon.store.facade import Store
 from ccmon.store.records import TIMESTAMP, VersionClock, as_utc, insert_rows, utc_now
 
@@ -374,25 +374,12 @@ def _send_http(client: httpx.Client, channel: Channel, request: Request) -> _Out
         return _Outcome(SENT, code, "")
     error = _scrub(f"HTTP {code}: {response.text[:200]}".strip(), channel)
     if code == 429 or code >= 500:
-        return _Outcome(RETRYING, code, error, _retry_after(response.headers.get("retry-after")))
+        # The cap changes nothing: `_record` caps every delay at MAX_BACKOFF_S anyway.
+        wait = retry_after_seconds(response.headers.get("retry-after"), cap_s=MAX_BACKOFF_S)
+        return _Outcome(RETRYING, code, error, wait)
     if 300 <= code < 400:
         error += " (redirects are not followed)"
     return _Outcome(FAILED, code, error)
-
-
-def _retry_after(value: str | None) -> float | None:
-    """`Retry-After` as seconds: a number of seconds or an HTTP date."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    when = when.replace(tzinfo=dt.UTC) if when.tzinfo is None else when
-    return max(0.0, (when - utc_now()).total_seconds())
 
 
 def _scrub(text: str, channel: Channel) -> str:

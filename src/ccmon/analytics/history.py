@@ -25,11 +25,12 @@ from ccmon.analytics.cost import COST, TOKENS
 from ccmon.analytics.query import Query, bucket_sql
 from ccmon.analytics.results import integer, number
 from ccmon.analytics.rollup import rollup_rows
+from ccmon.imports.model import SOURCES as IMPORTED
 from ccmon.store.facade import Store
 from ccmon.store.rollups import METRICS
 
 OTLP = "otlp"
-SOURCES = (OTLP, "transcripts", "admin-api")
+SOURCES = (OTLP, *IMPORTED)
 """In order of precedence: of the sources covering a person-day, the first wins."""
 RULE = (
     "per person and UTC day, one source counts: OTLP telemetry when there is any that day, else transcripts, else "

@@ -3,7 +3,7 @@ an ingestion watermark, brought up to it by the raw points ingested since, plus 
 
 A series is a sum since the start of retention, so computing it afresh reads the whole hourly rollup (or every raw
 point, with session labels): seconds per scrape at 100 developers, every 15-60 s. Instead, per caller variant
-(scope and session labels; a small LRU, process memory only, rebuilt on demand):
+(scope and session labels; process memory only, rebuilt on demand; see `PromSeriesCache` for which are kept):
 
 - the totals of every label set (the dropped ones too: one of them may become active) up to a watermark `W`, a
   whole second of the engine's clock `LAG_S` behind its `now()`. Rows are stamped `ingested_at DEFAULT now()` by
@@ -58,9 +58,13 @@ LAG_S = 2
 """How far behind the engine's `now()` the watermark stays: longer than an insert takes to commit (one that takes
 longer costs a rebuild, not a wrong total: see the count check)."""
 REBUILD_S = 600.0
-CAPACITY = 3
-"""Variants kept (a scrape token is one; each role or scope scraping with its own key another): each costs 0.5-1 KiB
-per label set (55 MiB at 100 developers x 30 days without session labels, 210 MiB with them)."""
+CAPACITY = 16
+"""Variants kept besides the organisation's (pinned, see `PromSeriesCache`), the least recently scraped evicted
+first. A variant costs 0.5-1 KiB per label set of its scope (docs/performance.md): the organisation's 55 MiB at 100
+developers x 30 days without session labels, 210 MiB with them; a developer's own ~1/100 of that. The scopes of one
+role (`Principal.scope`) are disjoint parts of the organisation (departments, teams, persons) or all of it (finance;
+the viewer's, summed over persons, is far smaller): whatever their number, the kept variants hold at most about the
+organisation's label sets once per role, and typically far less (16 developers of 100: ~1/6 of the organisation's)."""
 _BUILD_ATTEMPTS = 3
 _NANOS = 10**EXACT_SCALE
 _SINCE = "ingested_at >= toDateTime({prom_high:UInt32})"
@@ -93,9 +97,9 @@ class _Totals:
     last: Exposition | None = None
     last_recent: dict[Key, list[int]] = field(default_factory=dict)
     values: dict[str, str] = field(default_factory=dict)
+    """Each label value once: hundreds of thousands of label sets share a few thousand values."""
     ranked: bool = True
     """`groups` is in the guard's order (latest first, then by keys): as a build reads them, before any increment."""
-    """Each label value once: hundreds of thousands of label sets share a few thousand values."""
 
     def grouped(self, rows: list[tuple[Any, ...]], width: int) -> dict[Key, list[int]]:
         """Rows of (keys..., sum, latest) as label set -> [total in nano-units, latest], in the rows' order."""
@@ -172,9 +176,33 @@ class _Totals:
         return self.last
 
 
+@dataclass
+class _Variant:
+    """A variant's totals (None until built) and the lock its scrapes take in turn."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    totals: _Totals | None = None
+    scrapes: int = 0
+    """Scrapes holding or awaiting `lock` (counted under the cache's lock): the variant is not evicted meanwhile, so
+    two scrapes of a variant always share one lock."""
+
+
+Variant = tuple[Scope, bool]
+"""A caller's scope and whether series carry session labels."""
+
+
 class PromSeriesCache:
     """Per-variant cumulative totals for `/metrics/claude-code` (see the module's docstring). Thread-safe: scrapes
-    of a variant are serialized, each bringing the totals up to date for the next."""
+    of one variant are serialized, each bringing the totals up to date for the next; scrapes of different variants
+    run concurrently (a build takes seconds: a developer's first scrape must not make Prometheus's time out). The
+    cache's own lock is held only for bookkeeping: finding and evicting variants, counting rebuilds.
+
+    The organisation's variants (`Scope.everyone()`: a scrape token's, as an admin's) are pinned: Prometheus scrapes
+    them every 15-60 s and a rebuild costs seconds, so no number of other callers may evict them. The others (any
+    credential the API accepts may scrape, with its role's scope) share `capacity` places, least recently scraped
+    evicted first: beyond that many callers scraping in turn, each of their scrapes is a build of their own scope,
+    which delays them, not Prometheus. Computing them afresh at every scrape instead would cost the same build each
+    time: a few callers scraping every 15 s would keep the engine busy."""
 
     def __init__(
         self,
@@ -187,7 +215,8 @@ class PromSeriesCache:
         self.capacity, self.lag_s, self.rebuild_s, self.clock = capacity, lag_s, rebuild_s, clock
         self.rebuilds = 0
         """Full rebuilds so far (for tests and the benchmark)."""
-        self._variants: OrderedDict[tuple[Scope, bool], _Totals] = OrderedDict()
+        self._variants: OrderedDict[Variant, _Variant] = OrderedDict()
+        """Least recently scraped first; the pinned ones too (never evicted)."""
         self._lock = threading.Lock()
 
     def series(self, store: Store, scope: Scope, *, session_labels: bool, max_series: int) -> Exposition:
@@ -195,22 +224,46 @@ class PromSeriesCache:
         the points stamped since (read at every scrape, the last `LAG_S` seconds: a scrape misses nothing)."""
         if max_series < 1:
             raise ValueError("max_series: at least one series")
-        variant = (scope, session_labels)
+        key = (scope, session_labels)
         with self._lock:
-            totals = self._variants.pop(variant, None)
-            source = series_source(scope, session_labels=session_labels)
-            watermark = int(store.query(f"SELECT toUnixTimestamp(now()) - {int(self.lag_s)}")[0][0])
-            touched: set[Key] = set()
-            if totals is not None and totals.watermark < watermark:
-                touched = self._advance(store, totals, watermark)
-            if totals is None or self._expired(totals) or not self._valid(store, totals):
-                totals, touched = self._build(store, source, watermark), set()
-            self._variants[variant] = totals
-            while len(self._variants) > self.capacity:
-                self._variants.popitem(last=False)
-            recent, params = source.raw(_SINCE)
-            rows = store.query(_aggregate(source, recent), params | {"prom_high": totals.watermark})
-            return totals.choose(max_series, touched, totals.grouped(rows, len(source.keys)))
+            variant = self._variants.get(key)
+            if variant is None:
+                variant = self._variants[key] = _Variant()
+            self._variants.move_to_end(key)
+            variant.scrapes += 1
+        try:
+            with variant.lock:
+                return self._scrape(store, variant, series_source(scope, session_labels=session_labels), max_series)
+        finally:
+            with self._lock:
+                variant.scrapes -= 1
+                self._evict()
+
+    def _scrape(self, store: Store, variant: _Variant, source: SeriesSource, max_series: int) -> Exposition:
+        """Bring `variant` up to date and answer (under its lock)."""
+        totals = variant.totals
+        watermark = int(store.query(f"SELECT toUnixTimestamp(now()) - {int(self.lag_s)}")[0][0])
+        touched: set[Key] = set()
+        if totals is not None and totals.watermark < watermark:
+            touched = self._advance(store, totals, watermark)
+        if totals is None or self._expired(totals) or not self._valid(store, totals):
+            totals, touched = self._build(store, source, watermark), set()
+        variant.totals = totals
+        recent, params = source.raw(_SINCE)
+        rows = store.query(_aggregate(source, recent), params | {"prom_high": totals.watermark})
+        return totals.choose(max_series, touched, totals.grouped(rows, len(source.keys)))
+
+    def _evict(self) -> None:
+        """Drop the least recently scraped variants beyond `capacity`, but neither a pinned one nor one being
+        scraped (its scrape evicts when it ends). Under the cache's lock."""
+        evictable = [key for key in self._variants if key[0] != Scope.everyone()]
+        excess = len(evictable) - self.capacity
+        for key in evictable:
+            if excess <= 0:
+                break
+            if not self._variants[key].scrapes:
+                del self._variants[key]
+                excess -= 1
 
     def _advance(self, store: Store, totals: _Totals, watermark: int) -> set[Key]:
         """Add the points stamped in [totals.watermark, watermark)."""
@@ -237,7 +290,8 @@ class PromSeriesCache:
     def _build(self, store: Store, source: SeriesSource, watermark: int) -> _Totals:
         """Everything stamped before `watermark`: the raw points themselves, or the rollup less the points stamped
         since (the rollup has them already; the next scrapes add them)."""
-        self.rebuilds += 1
+        with self._lock:
+            self.rebuilds += 1
         if source.tier is None:
             sql, params = source.raw(f"NOT ({_SINCE})")
         else:

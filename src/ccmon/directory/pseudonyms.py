@@ -17,10 +17,15 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ccmon.store.facade import Store
 from ccmon.store.secrets import server_secret
+
+if TYPE_CHECKING:
+    from ccmon.settings import Config
 
 PREFIX = "anon-"
 DIGITS = 16
@@ -65,3 +70,11 @@ def pseudonym_secret(store: Store, configured: str | None) -> bytes:
     if configured:
         return configured.encode("utf-8", "surrogatepass")
     return server_secret(store, SECRET_NAME)
+
+
+def person_key_of(config: Config, store: Store) -> Callable[[str], str]:
+    """How a directory email maps to the person key rows carry: itself, or its pseudonym with `hash_emails`."""
+    if not config.hash_emails:
+        return lambda email: email
+    secret = pseudonym_secret(store, config.hash_secret)
+    return lambda email: pseudonym(secret, email)

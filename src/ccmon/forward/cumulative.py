@@ -8,16 +8,15 @@ integers. Gauges, cumulative sums and other kinds pass unchanged.
 
 The totals are saved in the endpoint's folder after every converted request (`DeltaToCumulative`), so a restart
 continues each series rather than starting it again from zero (which a backend would read as a counter reset at an
-unchanged start time: a wrong value). A series idle for `idle_s` is forgotten; if it comes back it starts again with
-a new start time, which is a correct reset. Claude Code's metrics carry `session.id`, so without this the state
-would grow with every session ever seen.
+unchanged start time: a wrong value). A series idle for `idle_s` is forgotten: if it comes back it starts again with
+a new start time, which is a correct reset, and it leaves the saved state at the next compaction. Claude Code's
+metrics carry `session.id`, so without this the state would grow with every session ever seen.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -25,6 +24,8 @@ from typing import Any
 import xxhash
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.metrics.v1.metrics_pb2 import AggregationTemporality
+
+from ccmon.forward.private import replace_private, write_private
 
 log = logging.getLogger(__name__)
 
@@ -92,8 +93,7 @@ class DeltaToCumulative:
         """Journal the series changed since the last save; compact when the journal outgrows the state."""
         if self._changed:
             text = "".join(json.dumps([k, s.total, s.start_ns, s.seen_s]) + "\n" for k, s in self._changed.items())
-            with self.journal.open("a") as journal:
-                journal.write(text)
+            write_private(self.journal, text.encode(), append=True)
             self._journal_lines += len(self._changed)
             self._changed.clear()
         if self._journal_lines > max(COMPACT_MIN_LINES, 2 * len(self.series)):
@@ -103,10 +103,9 @@ class DeltaToCumulative:
         """Forget the series idle for `idle_s`, write the snapshot, empty the journal."""
         self.series = {k: s for k, s in self.series.items() if now_s - s.seen_s < self.idle_s}
         self._changed.clear()
-        temp = self.path.with_suffix(".tmp")
-        temp.write_text(json.dumps({k: [s.total, s.start_ns, s.seen_s] for k, s in self.series.items()}))
-        os.replace(temp, self.path)
-        self.journal.write_text("")
+        snapshot = {k: [s.total, s.start_ns, s.seen_s] for k, s in self.series.items()}
+        replace_private(self.path, json.dumps(snapshot).encode())
+        write_private(self.journal)
         self._journal_lines = 0
 
     def convert(self, payload: bytes, now_s: float) -> bytes:
@@ -134,7 +133,7 @@ class DeltaToCumulative:
         is_int = point.WhichOneof("value") == "as_int"
         value: int | float = point.as_int if is_int else point.as_double
         series = self.series.get(key)
-        if series is None:
+        if series is None or now_s - series.seen_s >= self.idle_s:  # idle: forgotten, even if not compacted away yet
             series = Series(0, point.start_time_unix_nano or point.time_unix_nano, now_s)
             self.series[key] = series
         series.total = series.total + value

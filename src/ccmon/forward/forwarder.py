@@ -24,7 +24,6 @@ import base64
 import hashlib
 import json
 import logging
-import os
 import threading
 import time
 from collections import OrderedDict, deque
@@ -38,6 +37,7 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportM
 from prometheus_client import CollectorRegistry
 
 from ccmon.forward.cumulative import DeltaToCumulative
+from ccmon.forward.private import private_folder, replace_private
 from ccmon.forward.sender import Backoff, ForwardStats, Sender, endpoint_label
 from ccmon.forward.spool import Spool
 from ccmon.otlp import json as otlp_json
@@ -130,9 +130,7 @@ class RecentDigests:
             )
 
     def save(self) -> None:
-        temp = self.path.with_suffix(".tmp")
-        temp.write_text(json.dumps(list(self._seen.items())))
-        os.replace(temp, self.path)
+        replace_private(self.path, json.dumps(list(self._seen.items())).encode())
 
 
 @dataclass(frozen=True)
@@ -165,9 +163,13 @@ def parse_headers(items: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     return tuple(headers)
 
 
+def forward_directory(data_dir: Path) -> Path:
+    return data_dir / "forward"
+
+
 def spool_directory(data_dir: Path, endpoint: str) -> Path:
     """One folder per endpoint, named by a hash of its full URL: a changed URL starts a new queue."""
-    return data_dir / "forward" / hashlib.sha256(endpoint.encode()).hexdigest()[:16]
+    return forward_directory(data_dir) / hashlib.sha256(endpoint.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -229,11 +231,12 @@ class Target:
     def stop(self) -> None:
         if not self.started:
             return
-        self.sender.stop()
+        stopped = self.sender.stop()
         self.digests.save()
         if self.cumulative is not None:
             self.cumulative.compact(time.time())
-        self.spool.close()
+        if stopped:  # else the sender may still remove files: the lock is kept (until exit) so no one else writes
+            self.spool.close()
 
 
 class Forwarder:
@@ -247,6 +250,7 @@ class Forwarder:
         timeout_s: float = 10.0,
     ) -> None:
         self.stats = ForwardStats(registry)
+        self.directory = forward_directory(data_dir)
         self.targets = [
             Target(url, spool_directory(data_dir, url), settings, self.stats, backoff=backoff, timeout_s=timeout_s)
             for url in settings.endpoints
@@ -260,6 +264,7 @@ class Forwarder:
 
     def start(self) -> None:
         """Load what an earlier run left (spools, totals, recent digests), then start the pump and the senders."""
+        private_folder(self.directory)  # before the endpoints' folders: `mkdir(parents=True)` gives parents 0755
         for target in self.targets:
             target.start()
         self._pump.start()

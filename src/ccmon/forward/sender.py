@@ -23,13 +23,13 @@ import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 from prometheus_client import CollectorRegistry, Counter, Gauge
 
 from ccmon.forward.spool import Spool
+from ccmon.http_retry import retry_after_seconds
 
 log = logging.getLogger(__name__)
 
@@ -63,25 +63,12 @@ class Verdict:
     reason: str = ""
 
 
-def retry_after(value: str | None, now: float | None = None) -> float | None:
-    """Seconds to wait from a `Retry-After` header (delta-seconds or an HTTP date), None when absent or unreadable."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return min(float(value), MAX_RETRY_AFTER_S)
-    try:
-        when = parsedate_to_datetime(value).timestamp()
-    except (TypeError, ValueError, IndexError):
-        return None
-    return min(max(0.0, when - (time.time() if now is None else now)), MAX_RETRY_AFTER_S)
-
-
 def verdict(status: int, headers: Mapping[str, str]) -> Verdict:
     if 200 <= status < 300:
         return Verdict("sent")
     if status in RETRYABLE_4XX or status >= 500:
-        return Verdict("retry", retry_after(headers.get("retry-after")), f"HTTP {status}")
+        wait = retry_after_seconds(headers.get("retry-after"), cap_s=MAX_RETRY_AFTER_S)
+        return Verdict("retry", wait, f"HTTP {status}")
     return Verdict("drop")
 
 
@@ -166,6 +153,7 @@ class Sender:
             "content-encoding": "gzip",
             "user-agent": "ccmon-forwarder",
         }
+        self._timeout_s = timeout_s
         self._client = httpx.Client(timeout=timeout_s, follow_redirects=False)
         self._wake = threading.Event()
         self._stop = threading.Event()
@@ -178,13 +166,21 @@ class Sender:
         """Something was queued: send it now rather than at the next idle poll (never cuts a backoff short)."""
         self._wake.set()
 
-    def stop(self, timeout_s: float = 5.0) -> None:
-        """Stop after the request in flight, if any; what is queued stays on disk for the next start."""
+    def stop(self, join_s: float | None = None) -> bool:
+        """Stop after the request in flight, if any; what is queued stays on disk for the next start.
+
+        Waits up to `join_s` (default: the request timeout + 1 s, so a request in flight can end). False when the
+        thread is still running after that: it may still use the client and remove a sent file from the spool, so
+        the client stays open and the caller must keep the spool (and its lock) until the process exits."""
         self._stop.set()
         self._wake.set()
         if self._thread.is_alive():
-            self._thread.join(timeout_s)
+            self._thread.join(self._timeout_s + 1.0 if join_s is None else join_s)
+            if self._thread.is_alive():
+                log.error("forward endpoint %s: the sender did not stop; its queue stays locked until exit", self.label)
+                return False
         self._client.close()
+        return True
 
     def _run(self) -> None:
         attempt = 0

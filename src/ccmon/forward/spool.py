@@ -20,6 +20,7 @@ from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
 
+from ccmon.forward.private import private_folder, write_private
 from ccmon.settings import ConfigError
 
 log = logging.getLogger(__name__)
@@ -58,8 +59,9 @@ class Spool:
         """Load what an earlier run left; returns how many files were unreadable (removed: counted as dropped).
 
         The folder is locked for this process (`flock` on `lock`): two processes appending to one queue would
-        overwrite each other's files, so a second one sharing the data folder is refused with a clear error."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+        overwrite each other's files, so a second one sharing the data folder is refused with a clear error. The
+        folder and its files are made ours alone (`ccmon.forward.private`): they hold unredacted telemetry."""
+        private_folder(self.directory)
         owner = os.open(self.directory / "lock", os.O_RDWR | os.O_CREAT, 0o600)
         try:
             fcntl.flock(owner, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -122,9 +124,7 @@ class Spool:
             self._next_seq += 1
         header = HEADER.pack(MAGIC, len(payload), zlib.crc32(payload), SIGNALS.index(signal), queued_ns)
         temp = self.directory / f"{seq:020d}{TEMP_SUFFIX}"
-        with temp.open("wb") as file:
-            file.write(header)
-            file.write(payload)
+        write_private(temp, header, payload)
         os.replace(temp, self._path(seq))
         dropped = 0
         with self._lock:

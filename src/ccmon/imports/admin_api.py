@@ -7,7 +7,12 @@
 
 Rows: one per (day, actor, terminal type, model) with that model's tokens and cost; the actor-day's core metrics go
 on one extra row whose model is '' (tokens and cost 0), so a sum over rows counts them once whatever the number of
-models. Keys are the day, the actor, the terminal type and the model, so a second import of a day adds nothing.
+models. Keys are the day, the actor, the terminal type and the model, `CORE` for the core row (so a breakdown entry
+with no model name does not share its key and get dropped as a duplicate): a second import of a day adds nothing.
+
+An API-key actor (`api_actor`) has no email: its rows carry the person `api-key:<key name>`, which never equals the
+key telemetry gives the same developer (`user.email`, `user.account_uuid` or `user.id`). "One source per person-day"
+cannot see that they are one person, so `ccmon import admin-api` leaves these rows out unless asked (`from_api_key`).
 
 Subscription (Claude Pro/Max, OAuth) users are not in this report (anthropics/claude-code#27780): their history comes
 from their transcripts only.
@@ -23,9 +28,9 @@ from typing import Any
 
 import httpx
 
-from ccmon.imports.records import ImportRecord
+from ccmon.http_retry import retry_after_seconds
+from ccmon.imports.model import ADMIN_API, ImportRecord
 
-SOURCE = "admin-api"
 DEFAULT_BASE_URL = "https://api.anthropic.com"
 PATH = "/v1/organizations/usage_report/claude_code"
 API_VERSION = "2023-06-01"
@@ -36,6 +41,10 @@ MAX_DAYS = 3660
 RETRIES = 5
 """Attempts after a 429 or 5xx (or a dropped connection) before giving up."""
 MAX_BACKOFF_S = 60.0
+CORE = "#core"
+"""The last part of the key of an actor-day's core-metrics row (a model's row ends with the model, possibly '')."""
+API_KEY_PERSON = "api-key:"
+"""The person of an API-key actor's rows: this and the key's name."""
 
 
 class AdminApiError(RuntimeError):
@@ -48,7 +57,8 @@ class AdminApiClient:
     base_url: str = DEFAULT_BASE_URL
     timeout_s: float = 60.0
     backoff_s: float = 1.0
-    """The first wait after a 429/5xx, doubled at each retry (a `retry-after` header wins)."""
+    """The first wait after a 429/5xx, doubled at each retry (a `retry-after` header, seconds or an HTTP date, wins;
+    both are capped at `MAX_BACKOFF_S`)."""
     sleep: Callable[[float], None] = time.sleep
 
     def day(self, day: date, client: httpx.Client) -> Iterator[dict[str, Any]]:
@@ -84,7 +94,8 @@ class AdminApiClient:
             if status == 429 or status >= 500:
                 if attempt == RETRIES:
                     raise AdminApiError(f"{self.base_url} answered {status} {RETRIES + 1} times: try again later")
-                self.sleep(_retry_after(response) or wait)
+                retry_after = retry_after_seconds(response.headers.get("retry-after"), cap_s=MAX_BACKOFF_S)
+                self.sleep(wait if retry_after is None else retry_after)
                 wait = min(wait * 2, MAX_BACKOFF_S)
                 continue
             if status in (401, 403):
@@ -105,14 +116,6 @@ class AdminApiClient:
     def client(self) -> httpx.Client:
         headers = {"x-api-key": self.key, "anthropic-version": API_VERSION}
         return httpx.Client(base_url=self.base_url.rstrip("/"), headers=headers, timeout=self.timeout_s)
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("retry-after", "")
-    try:
-        return min(max(float(value), 0.0), MAX_BACKOFF_S)
-    except ValueError:
-        return None
 
 
 def days(start: date, end: date) -> list[date]:
@@ -152,16 +155,16 @@ def records_of(item: Mapping[str, Any], day: date) -> list[ImportRecord]:
     who = f"{f'user:{email.lower()}' if email else f'api_key:{key_name}'}|{terminal}"
     ts = datetime(day.year, day.month, day.day, tzinfo=UTC)
     common: dict[str, Any] = {
-        "source": SOURCE,
+        "source": ADMIN_API,
         "ts": ts,
         "user_email": email,
-        "person": "" if email else f"api-key:{key_name}",
+        "person": "" if email else f"{API_KEY_PERSON}{key_name}",
         "terminal_type": terminal,
         "organization_id": _text(item.get("organization_id"), 100),
     }
     records = [
         ImportRecord(
-            key=f"{day.isoformat()}|{who}|",
+            key=f"{day.isoformat()}|{who}|{CORE}",
             sessions=_int(_get(item, "core_metrics", "num_sessions")),
             lines_added=_int(_get(item, "core_metrics", "lines_of_code", "added")),
             lines_removed=_int(_get(item, "core_metrics", "lines_of_code", "removed")),
@@ -191,3 +194,8 @@ def records_of(item: Mapping[str, Any], day: date) -> list[ImportRecord]:
             )
         )
     return records
+
+
+def from_api_key(record: ImportRecord) -> bool:
+    """Whether a record is an API-key actor's (no email, so it cannot be matched to the same person's telemetry)."""
+    return not record.user_email and record.person.startswith(API_KEY_PERSON)

@@ -25,10 +25,9 @@ from typing import Any
 
 import orjson
 
-from ccmon.imports.records import ImportRecord
+from ccmon.imports.model import TRANSCRIPTS, ImportRecord
 from ccmon.store.dimensions import DEFAULT_PROJECT_KEYS, project_of
 
-SOURCE = "transcripts"
 MAX_LINE_BYTES = 32 * 1024 * 1024
 """Longer lines are skipped unread (a transcript line holding a huge tool result); usage lines are ~2 KB."""
 SYNTHETIC_MODEL = "<synthetic>"
@@ -108,11 +107,15 @@ def login_identity(env: Mapping[str, str], home: Path) -> Identity:
 def repository_of(cwd: str) -> str:
     """The repository name Claude Code would report for a working folder (`vcs.repository.name`: the last part of
     the `origin` remote's URL, lower-cased, without `.git`), read from the folder's git config if it still exists;
-    else ''."""
+    else '' (also when the folder cannot be looked at: one line's `cwd` never stops the file's import)."""
     folder = Path(cwd)
     for candidate in (folder, *folder.parents):
         config = candidate / ".git" / "config"
-        if config.is_file():
+        try:
+            found = config.is_file()
+        except (OSError, ValueError):  # a name too long, a folder not ours, a NUL byte: no repository, not no file
+            return ""
+        if found:
             parser = configparser.RawConfigParser(strict=False)
             try:
                 parser.read(config, encoding="utf-8")
@@ -197,7 +200,7 @@ def _message(entry: object, who: Identity, projects: dict[str, tuple[str, str]])
         projects[cwd] = (repository, project)
     repository, project = projects[cwd]
     record = ImportRecord(
-        source=SOURCE,
+        source=TRANSCRIPTS,
         key=key,
         ts=ts,
         user_email=who.email,

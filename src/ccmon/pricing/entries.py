@@ -14,8 +14,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-# Prices are USD per million tokens; the dearest list price ever was $150 (output, fast mode). Far above that is a
-# unit mistake (per token vs per million) rather than a price.
+# Prices are USD per million tokens. The cheapest list price is $0.01 (a cache read) and the dearest $150 (output,
+# fast mode). A price per token, as LiteLLM's `input_cost_per_token` gives it (3e-06 for $3 per million), is a
+# million times smaller: a non-zero price below the floor is that unit mistake, and would make every recomputed cost
+# about a millionth of the real one. Zero stays allowed (a free cache rate of a gateway model). Far above the
+# dearest price is a typo (digits too many) rather than a price.
+MIN_NONZERO_PRICE = 0.001
 MAX_PRICE = 10_000.0
 MAX_FILE_BYTES = 1_000_000
 # What a model id may contain: enough for every provider's spelling, nothing that needs quoting in SQL or a regex.
@@ -173,6 +177,11 @@ def _rates(raw: dict[str, Any], where: str) -> Rates:
             raise PricingFileError(f"{where}: {key}: expected a number (USD per million tokens), got {value!r}")
         if not 0 <= value <= MAX_PRICE:
             raise PricingFileError(f"{where}: {key}: {value} is outside 0..{MAX_PRICE:g} USD per million tokens")
+        if 0 < value < MIN_NONZERO_PRICE:
+            raise PricingFileError(
+                f"{where}: {key}: {value} looks like a price per token; prices are USD per million tokens"
+                f" (0, or from {MIN_NONZERO_PRICE:g})"
+            )
         values[key] = float(value)
     return Rates(**values)
 

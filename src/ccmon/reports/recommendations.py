@@ -19,15 +19,13 @@ prompt is long enough for a model's long-prompt prices depends on the request, n
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Protocol
-
 from pydantic import BaseModel
 
 from ccmon.analytics import Analytics, Filters
 from ccmon.analytics.report_evidence import SHORT_OUTPUT_TOKENS, ModelUsage, SessionOutcome
 from ccmon.analytics.results import ratio
 from ccmon.analytics.scope import Scope
+from ccmon.pricing.table import PriceTable
 from ccmon.reports.weekly import Week, week_query
 from ccmon.text import plural
 
@@ -45,22 +43,6 @@ LISTED = 5
 """Sessions named in a recommendation's evidence."""
 
 
-class Prices(Protocol):
-    """What the recommendations need of `ccmon.pricing.table.PriceTable`."""
-
-    def cost(
-        self,
-        model: str,
-        at: datetime,
-        *,
-        input_tokens: int,
-        output_tokens: int,
-        cache_read_tokens: int,
-        cache_creation_tokens: int,
-        cache_creation_1h_tokens: int = 0,
-    ) -> float | None: ...
-
-
 class Recommendation(BaseModel):
     kind: str
     """model_mix, cache_efficiency, sessions_without_output or retry_loops."""
@@ -75,11 +57,13 @@ class Recommendation(BaseModel):
 
 
 def recommendations(
-    analytics: Analytics, week: Week, prices: Prices, scope: Scope | None = None, filters: Filters | None = None
+    analytics: Analytics, week: Week, scope: Scope | None = None, filters: Filters | None = None
 ) -> list[Recommendation]:
-    """The week's recommendations, largest estimate first; session-level ones only for a scope that sees sessions."""
+    """The week's recommendations, largest estimate first; session-level ones only for a scope that sees sessions.
+    Estimates are priced with the table the analytics recompute cost with (`Analytics.prices`)."""
     query = week_query(week, scope, filters)
     usage = analytics.model_usage(query)
+    prices = analytics.prices
     found = [*_model_mix(usage, prices, week), *_cache(usage, prices, week)]
     if query.scope.per_person:
         sessions = analytics.session_outcomes(query, min_cost_usd=COSTLY_SESSION_USD, min_errors=RETRY_LOOP_ERRORS)
@@ -97,7 +81,7 @@ def _tokens(row: ModelUsage, short: bool = False) -> dict[str, int]:
     }
 
 
-def _model_mix(usage: list[ModelUsage], prices: Prices, week: Week) -> list[Recommendation]:
+def _model_mix(usage: list[ModelUsage], prices: PriceTable, week: Week) -> list[Recommendation]:
     found = []
     for row in usage:
         short = row.short
@@ -131,7 +115,7 @@ def _model_mix(usage: list[ModelUsage], prices: Prices, week: Week) -> list[Reco
     return found
 
 
-def _cache(usage: list[ModelUsage], prices: Prices, week: Week) -> list[Recommendation]:
+def _cache(usage: list[ModelUsage], prices: PriceTable, week: Week) -> list[Recommendation]:
     found = []
     for row in usage:
         counts = row.all
@@ -164,14 +148,20 @@ def _cache(usage: list[ModelUsage], prices: Prices, week: Week) -> list[Recommen
     return found
 
 
-def _priced(prices: Prices, model: str, week: Week, requests: int, **tokens: int) -> float | None:
+def _priced(prices: PriceTable, model: str, week: Week, requests: int, **tokens: int) -> float | None:
     """Tokens summed over `requests` requests, priced as that many requests of the average size: the table prices
     one request (whether a prompt is long enough for the long-prompt prices depends on one request, not a week)."""
     if requests <= 0:
         return None
-    base = {"input_tokens": 0, "output_tokens": 0, "cache_read_tokens": 0, "cache_creation_tokens": 0}
-    average = {name: round(count / requests) for name, count in (base | tokens).items()}
-    one = prices.cost(model, week.start, **average)
+    average = {name: round(count / requests) for name, count in tokens.items()}
+    one = prices.cost(
+        model,
+        week.start,
+        input_tokens=average.get("input_tokens", 0),
+        output_tokens=average.get("output_tokens", 0),
+        cache_read_tokens=average.get("cache_read_tokens", 0),
+        cache_creation_tokens=average.get("cache_creation_tokens", 0),
+    )
     return None if one is None else one * requests
 
 

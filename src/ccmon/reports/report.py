@@ -6,7 +6,7 @@ from pydantic import BaseModel
 
 from ccmon.analytics import Analytics, Filters
 from ccmon.analytics.scope import Scope
-from ccmon.reports.recommendations import Prices, Recommendation, recommendations
+from ccmon.reports.recommendations import Recommendation, recommendations
 from ccmon.reports.weekly import Week, WeeklyFigures, weekly_figures
 
 
@@ -17,10 +17,11 @@ class WeeklyReport(BaseModel):
 
 
 def build_report(
-    analytics: Analytics, week: Week, prices: Prices, scope: Scope | None = None, filters: Filters | None = None
+    analytics: Analytics, week: Week, scope: Scope | None = None, filters: Filters | None = None
 ) -> WeeklyReport:
+    """The week's report; its estimates are priced with the analytics' price table (`Analytics.prices`)."""
     return WeeklyReport(
         figures=weekly_figures(analytics, week, scope, filters),
-        recommendations=recommendations(analytics, week, prices, scope, filters),
+        recommendations=recommendations(analytics, week, scope, filters),
         title=f"Claude Code weekly report {week.label}",
     )

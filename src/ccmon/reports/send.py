@@ -98,6 +98,6 @@ def sender(
 
     def send_week(week: Week) -> list[Sent]:
         targets = resolve(names, channels())
-        return send(build_report(analytics, week, analytics.prices), targets)
+        return send(build_report(analytics, week), targets)
 
     return send_week

@@ -1,9 +1,11 @@
 """The weekly report's figures: seed 000's numbers for one ISO week, each next to the week before.
 
 A week runs from Monday 00:00 UTC to the next Monday 00:00 UTC (`Week`); by default the last complete one. Every
-figure comes from an existing `Analytics` query — the overview (which already pairs a period with the one before),
-the cost breakdown, the tools and the API errors — so a number in the report is the number the UI and
-`ccmon report overview` show for the same week.
+figure comes from an existing `Analytics` query — the overview, the cost breakdown, the tools and the API errors — so
+a number in the report is the number the UI and `ccmon report overview` show for the same week. The week before gets
+an overview of its own: the overview pairs a week's summary with the one before, but its ratios (active users, cost
+per user, lines changed) are of the week asked for only. That second overview also sums the week before it, which
+the report does not show: one summary more per report, the price of not computing those ratios a second way here.
 """
 
 from __future__ import annotations
@@ -119,6 +121,7 @@ def weekly_figures(
 ) -> WeeklyFigures:
     """The week's figures within the caller's scope and filters (a team lead gets their teams' report)."""
     query = week_query(week, scope, filters)
+    # `before.current`, not `now.previous` (the same summary): `before` also has the week before's ratios.
     now, before = analytics.overview(query), analytics.overview(query.previous())
     errors_now, errors_before = analytics.errors(query), analytics.errors(query.previous())
     figures = [

@@ -15,9 +15,6 @@ import pyarrow as pa
 
 from ccmon.store.facade import Store
 
-SOURCES = ("transcripts", "admin-api")
-"""The values of `source`: Claude Code's local transcripts, Anthropic's Admin API Claude Code usage report."""
-
 _KEY_BATCH = 10_000
 """Keys per lookup query (bound as one array parameter)."""
 
@@ -28,6 +25,7 @@ class ImportedUsage:
 
     ts: dt.datetime
     source: str
+    """One of `ccmon.imports.model.SOURCES` (checked by the records that rows are made from)."""
     dedup_key: int
     person: str = ""
     user_email: str = ""

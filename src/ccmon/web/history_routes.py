@@ -1,9 +1,10 @@
 """History over HTTP: `GET /api/v1/history` (daily usage from OTLP and imported history, with the source of each
 number) and `POST /api/v1/imports` (admins: rows of `ccmon import` for a server whose store is its own).
 
-The import body is JSON, `{"records": [...]}` (the fields of `ccmon.imports.records.ImportRecord`), read with a cap
+The import body is JSON, `{"records": [...]}` (the fields of `ccmon.imports.model.ImportRecord`), read with a cap
 (`MAX_BODY_BYTES`, else 413) and validated whole before anything is stored (422 naming the record and field).
-Attribution, pricing and deduplication happen in the writer `server_app` gives (`ccmon.imports.records`).
+Attribution, pricing and deduplication happen in the writer `server_app` gives (`ccmon.imports.records`): this
+module knows only the store-free `ccmon.imports.model` (the web layer does not reach the store).
 
 No `from __future__ import annotations`: FastAPI reads these signatures at runtime.
 """
@@ -22,7 +23,7 @@ from ccmon.analytics.history import History
 from ccmon.analytics.scope import Forbidden
 from ccmon.auth.audit import Audit
 from ccmon.auth.principal import Principal
-from ccmon.imports.records import MAX_KEY, ImportRecord, WriteOutcome, check_time
+from ccmon.imports.model import MAX_KEY, SOURCES, ImportRecord, WriteOutcome, check_source, check_time
 from ccmon.web.params import (
     Authenticate,
     Format,
@@ -43,7 +44,7 @@ _COUNT = 10**12
 class RecordIn(BaseModel, extra="forbid"):
     """One import record as sent; bounded so that a hostile body cannot store nonsense."""
 
-    source: Literal["transcripts", "admin-api"]
+    source: str = Field(json_schema_extra={"enum": list(SOURCES)})
     key: str = Field(min_length=1, max_length=MAX_KEY)
     ts: AwareDatetime
     user_email: str = Field("", max_length=320)
@@ -67,6 +68,12 @@ class RecordIn(BaseModel, extra="forbid"):
     lines_removed: int = Field(0, ge=0, lt=_COUNT)
     commits: int = Field(0, ge=0, lt=2**32)
     pull_requests: int = Field(0, ge=0, lt=2**32)
+
+    @field_validator("source")
+    @classmethod
+    def _known(cls, source: str) -> str:
+        check_source(source)
+        return source
 
     @field_validator("ts")
     @classmethod

@@ -42,7 +42,7 @@ def report_routes(analytics: Analytics, authorize: Authenticate) -> APIRouter:
             chosen = Week.parse(week) if week else Week.last_complete(datetime.now(UTC))
         except WeekError as exc:
             raise HTTPException(422, str(exc)) from None
-        report = await run_in_threadpool(build_report, analytics, chosen, analytics.prices, query.scope, query.filters)
+        report = await run_in_threadpool(build_report, analytics, chosen, query.scope, query.filters)
         if fmt == "markdown":
             return Response(markdown(report), media_type=MEDIA["markdown"])
         if fmt == "html":
