@@ -16,12 +16,26 @@ from pydantic import BaseModel
 from ccmon.analytics import Analytics, Filters, Query, Scope, TimeRange
 from ccmon.analytics.content import CONTENT_ATTRIBUTES, is_content_key, without_content
 from ccmon.analytics.event_rows import COLUMNS, event_view
+from ccmon.analytics.prom_series import render
 from ccmon.analytics.scope import Forbidden
 from ccmon.ingest.writer import BatchWriter
 from tests.analytics.data import load, load_second_day
 
 RANGE = TimeRange(datetime(2026, 11, 20, tzinfo=UTC), datetime(2026, 11, 22, tzinfo=UTC))
 AS_OF = datetime(2026, 11, 22, tzinfo=UTC)
+
+
+class _Rows(BaseModel):
+    """A query answering a list, as one model."""
+
+    rows: list[Any]
+
+
+class _Text(BaseModel):
+    """The Prometheus exposition, as the text a scrape gets."""
+
+    text: str
+
 
 # Every query of `Analytics`, as (name, call). Their answers are compared whole, as JSON text.
 CALLS: dict[str, Callable[[Analytics, Query], BaseModel]] = {
@@ -56,6 +70,16 @@ CALLS: dict[str, Callable[[Analytics, Query], BaseModel]] = {
     "session_distribution": lambda a, q: a.session_distribution(q, "tokens"),
     "lines_by": lambda a, q: a.lines_by(q, "language"),
     "limits": lambda a, q: a.limits(q),
+    "cost_check": lambda a, q: a.cost_check(q),
+    "session_cost_check": lambda a, q: a.session_cost_check(q, "s1"),
+    "model_usage": lambda a, q: _Rows(rows=a.model_usage(q)),
+    "session_outcomes": lambda a, q: _Rows(rows=a.session_outcomes(q, min_cost_usd=0, min_errors=0)),
+    "history": lambda a, q: a.history(q),
+    "history_people": lambda a, q: a.history(q, per_person=True),
+    # Takes the scope alone (a scrape has no time range or filters): the scope checks below still apply to it.
+    "prometheus_series": lambda a, q: _Text(
+        text=render(a.prometheus_series(q.scope, session_labels=True, max_series=100))
+    ),
 }
 PER_PERSON = {
     "cost_by_person",
@@ -66,6 +90,9 @@ PER_PERSON = {
     "session",
     "events",
     "limits",
+    "session_cost_check",
+    "session_outcomes",
+    "history_people",
 }
 """The answers that list individual people or sessions."""
 
@@ -91,9 +118,10 @@ def test_the_sweep_covers_every_query() -> None:
     alert rules' questions, answer points rather than models; tests/analytics/test_signals.py checks their scope.
     `personal_spend` and `ping_received` take no query: they answer about one person or one ping id, for the routes
     whose caller model decides who may ask (tests/web/test_statusline_routes.py, test_doctor_routes.py).)"""
-    unscoped = {"has_data", "signals", "personal_spend", "ping_received"}
+    unscoped = {"has_data", "signals", "personal_spend", "ping_received", "prices"}
     methods = {name for name in vars(Analytics) if not name.startswith("_")} - unscoped
-    covered = {call.__code__.co_names[0] for call in CALLS.values()}
+    analytics_names = set(vars(Analytics))
+    covered = {name for call in CALLS.values() for name in call.__code__.co_names if name in analytics_names}
     assert methods == covered, methods ^ covered
 
 
