@@ -3,6 +3,7 @@ cannot."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
@@ -97,6 +98,19 @@ def test_admin_api_into_a_data_folder(store: Store, chdb_path: Path, capsys: pyt
         ("api-key:ci", "", 0.0, 3),
         ("api-key:ci", "claude-opus-4-1", 1.0, 0),
     ]
+
+
+def test_admin_api_days_not_complete_yet_are_left_for_later(capsys: pytest.CaptureFixture[str]) -> None:
+    # Today is never complete: the report holds only data older than an hour, and a stored day is never read again.
+    today = datetime.now(UTC).date()
+    day = today.isoformat()
+    fake = FakeAdminApi({day: [actor_day(day, "ada@example.com", {"claude-sonnet-4-5": (10, 20, 30, 40, 250)})]})
+    with serve(fake) as url:
+        argv = ["import", "admin-api", "--from", day, "--to", day, "--base-url", url, "--admin-key", KEY]
+        assert main([*argv, "--dry-run"]) == 0
+    out = capsys.readouterr().out
+    assert "0 days, 0 rows" in out and out.rstrip().endswith("1 day not complete yet left for a later import")
+    assert fake.requests == []
 
 
 def test_admin_api_key_from_the_environment_and_a_refused_key(

@@ -4,10 +4,13 @@ import io
 import logging
 import re
 
+import httpx
 import orjson
 import pytest
 
 from ccmon.logs import JsonFormatter, TextFormatter, configure_logging
+from tests.forward.recording import Recorder
+from tests.support import http_server
 
 
 def test_json_lines_carry_context_but_not_uvicorn_colours() -> None:
@@ -64,3 +67,17 @@ def test_auto_format_is_text_at_a_terminal_and_json_elsewhere(stream: io.StringI
         assert orjson.loads(lines[0])["port"] == 4317
     else:
         assert lines[0].endswith("info    hello  port=4317")
+
+
+def test_a_credential_in_a_request_url_is_not_logged() -> None:
+    # Forward endpoints and webhooks may carry their key in the URL; httpx logs each request's URL at INFO.
+    stream, root = io.StringIO(), logging.getLogger()
+    saved = root.handlers[:], root.level
+    try:
+        configure_logging("info", "json", stream)
+        with http_server(Recorder().handler()) as url:
+            httpx.post(url.replace("http://", "http://id:s3cret-pw@") + "/v1/logs?api-key=s3cret-key", content=b"x")
+    finally:
+        root.handlers[:], level = saved
+        root.setLevel(level)
+    assert "s3cret" not in stream.getvalue()

@@ -16,7 +16,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -86,6 +86,8 @@ class Summary:
     unpriced: int = 0
     api_key_skipped: int = 0
     """Admin API rows of API-key actors left out (`--actors users`)."""
+    incomplete_days: int = 0
+    """Admin API days left for a later import: not over for an hour yet, so the report may not hold all of them."""
 
     def add(self, outcome: WriteOutcome) -> None:
         self.imported += outcome.imported
@@ -106,7 +108,12 @@ class Summary:
             if self.api_key_skipped
             else ""
         )
-        return f"{source}: {read}; {stored}, {skipped}{unpriced}{api_keys}"
+        incomplete = (
+            f", {plural(self.incomplete_days, 'day')} not complete yet left for a later import"
+            if self.incomplete_days
+            else ""
+        )
+        return f"{source}: {read}; {stored}, {skipped}{unpriced}{api_keys}{incomplete}"
 
 
 class _Bar:
@@ -217,17 +224,26 @@ def _day(text: str, flag: str) -> date:
 
 
 def import_admin_api(args: argparse.Namespace, env: dict[str, str]) -> Summary:
-    from ccmon.imports.admin_api import DEFAULT_BASE_URL, AdminApiClient, AdminApiError, days, from_api_key, records_of
+    from ccmon.imports.admin_api import (
+        DEFAULT_BASE_URL,
+        AdminApiClient,
+        AdminApiError,
+        complete_days,
+        days,
+        from_api_key,
+        records_of,
+    )
 
     key = args.admin_key or env.get("ANTHROPIC_ADMIN_KEY", "")
     if not key:
         raise ImportCliError("the Admin API needs a key: give --admin-key or set ANTHROPIC_ADMIN_KEY", status=2)
     try:
-        wanted = days(_day(args.start, "--from"), _day(args.end, "--to"))
+        asked = days(_day(args.start, "--from"), _day(args.end, "--to"))
     except AdminApiError as exc:
         raise ImportCliError(str(exc), status=2) from None
+    wanted = complete_days(asked, datetime.now(UTC))
     api = AdminApiClient(key, args.base_url or DEFAULT_BASE_URL)
-    summary = Summary()
+    summary = Summary(incomplete_days=len(asked) - len(wanted))
     bar = _Bar("reading the Admin API", len(wanted))
     try:
         with _sink(args) as write, api.client() as client:

@@ -66,5 +66,6 @@ def configure_logging(level: str = "info", fmt: str = "auto", stream: TextIO | N
     root.setLevel(level.upper())
     # uvicorn's start-up lines come once per listener ("Started server process" twice, one "running on" each);
     # ccmon logs one "ccmon listening" line with every address instead. Its warnings and errors still show.
-    for noisy in ("uvicorn.access", "uvicorn.error", "clickhouse_connect"):
+    # httpx logs every request's full URL at INFO: a forward endpoint's or a webhook's URL may hold its credential.
+    for noisy in ("uvicorn.access", "uvicorn.error", "clickhouse_connect", "httpx", "httpcore"):
         logging.getLogger(noisy).setLevel(logging.WARNING)

@@ -130,7 +130,7 @@ def test_a_series_back_after_idle_starts_again_without_waiting_for_a_compaction(
     assert [(value, start) for _, _, value, start, _ in after] == [(5, 1095)]
 
 
-def test_a_crash_keeps_the_journaled_totals_up_to_a_torn_line(tmp_path: Path) -> None:
+def test_a_crash_keeps_the_journaled_totals_around_a_torn_line(tmp_path: Path) -> None:
     path = tmp_path / "totals.json"
     conv = DeltaToCumulative(path)
     for number in range(1, 4):
@@ -142,6 +142,12 @@ def test_a_crash_keeps_the_journaled_totals_up_to_a_torn_line(tmp_path: Path) ->
     crashed = DeltaToCumulative(path)
     crashed.load()
     assert _points(crashed.convert(_request([("m", {"n": "1"}, 4, 400)]), 400))[0][2] == 1 + 2 + 3 + 4
+    # The load rewrote the state: what is saved next is not glued to the torn line, and a second crash keeps it.
+    assert path.exists() and crashed.journal.read_text() == ""
+    crashed.save(400)
+    again = DeltaToCumulative(path)
+    again.load()
+    assert _points(again.convert(_request([("m", {"n": "1"}, 5, 500)]), 500))[0][2] == 1 + 2 + 3 + 4 + 5
 
 
 def test_the_journal_is_folded_into_the_snapshot_when_it_outgrows_the_state(tmp_path: Path) -> None:

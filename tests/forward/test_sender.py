@@ -104,6 +104,16 @@ def test_an_unreachable_endpoint_keeps_the_queue(tmp_path: Path) -> None:
         assert spool.queued == 1
 
 
+def test_retry_after_zero_is_no_tight_loop(tmp_path: Path) -> None:
+    recorder = Recorder()
+    recorder.answers.extend([(503, {"Retry-After": "0"})] * 3)
+    with http_server(recorder.handler()) as url, sending(tmp_path, url) as (spool, _):
+        spool.append("logs", b"payload", 1)
+        recorder.wait_until(lambda: spool.queued == 0)
+    times = [t for _, t in recorder.attempts]
+    assert len(times) == 4 and all(b - a >= 0.09 for a, b in itertools.pairwise(times))  # the backoff's first step
+
+
 def test_stop_does_not_wait_for_a_long_backoff(tmp_path: Path) -> None:
     recorder = Recorder()
     recorder.answers.append((503, {"Retry-After": "300"}))
@@ -120,7 +130,10 @@ def test_verdicts_and_retry_after_parsing() -> None:
     assert verdict(200, {}).action == "sent" and verdict(204, {}).action == "sent"
     assert verdict(429, {"retry-after": "7"}).retry_after_s == 7
     assert [verdict(s, {}).action for s in (408, 500, 502, 503, 504)] == ["retry"] * 5
-    assert [verdict(s, {}).action for s in (400, 401, 403, 404, 413, 301)] == ["drop"] * 6
+    assert [verdict(s, {}).action for s in (400, 401, 403, 404, 413)] == ["drop"] * 5
+    # A redirect is not followed (it would take the credential along) and not a reason to lose the data either.
+    moved = verdict(308, {"location": "https://collector.example/otlp/v1/logs"})
+    assert moved.action == "retry" and "https://collector.example/otlp/v1/logs" in moved.reason
     # The parsing itself is tested in tests/test_http_retry.py; here: the forwarder's cap, and the fallback.
     assert verdict(503, {"retry-after": "99999"}).retry_after_s == 600
     ahead = formatdate(time.time() + 30, usegmt=True)

@@ -50,7 +50,7 @@ def test_a_model_without_a_name_keeps_its_row_apart_from_the_core_metrics() -> N
     # The core row's key ends with `#core`: a breakdown entry whose model is missing or '' no longer shares it (the
     # store would have dropped that row, tokens and cost, as a duplicate).
     core, unnamed = records_of(actor_day("2026-11-03", "a@x.io", {"": (7, 8, 9, 10, 300)}), DAY)
-    assert core.key.endswith("|#core") and unnamed.key.endswith("|vscode|")
+    assert core.key.endswith("|#core") and unnamed.key.endswith("|vscode|local|api|")
     assert (unnamed.model, unnamed.input_tokens) == ("", 7) and unnamed.cost_usd == pytest.approx(3.0)
 
 
@@ -68,8 +68,33 @@ def test_hostile_items_give_no_rows_or_zeroes() -> None:
     }
     core, odd, inf = records_of(weird, DAY)
     assert core.sessions == 0 and core.lines_added == 0
-    assert (odd.model, odd.input_tokens, odd.output_tokens, odd.cost_usd) == ("", 0, 0, 0.0)
-    assert inf.cost_usd == 0.0
+    assert (odd.model, odd.input_tokens, odd.output_tokens) == ("", 0, 0)
+    assert odd.cost_usd == pytest.approx(0.12)  # cents as a decimal string, as the cost report writes amounts
+    assert inf.cost_usd is None  # priced from the tokens, or flagged unpriced: never stored as free
+
+
+@pytest.mark.parametrize("amount", [None, "twelve", -5, float("nan"), True, [1], 1e15])
+def test_a_cost_that_is_not_a_sane_amount_is_left_to_the_price_table(amount: object) -> None:
+    item = actor_day("2026-11-03", "a@x.io", {SONNET: (1, 1, 1, 1, 0)})
+    item["model_breakdown"][0]["estimated_cost"] = {"amount": amount}
+    (_, model) = records_of(item, DAY)
+    assert model.cost_usd is None
+
+
+def test_local_and_remote_rows_and_customer_types_of_one_actor_day_are_all_kept() -> None:
+    # Claude Code on the web is a separate row of the same actor, terminal and day (reference §7.2): same models.
+    local = actor_day("2026-11-03", "a@x.io", {SONNET: (1, 1, 1, 1, 1)})
+    remote = local | {"is_remote": True}
+    subscription = local | {"customer_type": "subscription"}
+    keys = [record.key for item in (local, remote, subscription) for record in records_of(item, DAY)]
+    assert len(set(keys)) == len(keys) == 6
+
+
+def test_only_days_over_for_an_hour_are_imported() -> None:
+    wanted = days(date(2026, 11, 28), date(2026, 11, 30))
+    assert admin_api.complete_days(wanted, datetime(2026, 11, 30, 0, 59, tzinfo=UTC)) == [date(2026, 11, 28)]
+    assert admin_api.complete_days(wanted, datetime(2026, 11, 30, 1, 0, tzinfo=UTC)) == wanted[:2]
+    assert admin_api.complete_days(wanted, datetime(2026, 12, 1, 1, 0, tzinfo=UTC)) == wanted
 
 
 def test_pages_are_followed_day_by_day_with_the_documented_headers(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,7 +5,7 @@ from datetime import date
 
 import pytest
 
-from ccmon.analytics import Analytics, Scope
+from ccmon.analytics import Analytics, Query, Scope, TimeRange
 from ccmon.pricing.table import PriceTable, load_prices
 from ccmon.reports.recommendations import SONNET, recommendations
 from ccmon.store.facade import Store
@@ -56,3 +56,12 @@ def test_priced_with_the_analytics_price_table(analytics: Analytics, store: Stor
     assert one_request is not None
     mix = next(r for r in recommendations(Analytics(store, table), WEEK) if r.kind == "model_mix")
     assert mix.estimate_usd == pytest.approx(25 * 1.2 - 25 * one_request, abs=0.006)  # to the cent
+
+
+def test_a_model_filter_keeps_what_a_session_produced(analytics: Analytics) -> None:
+    # Commits and pull requests carry no model: filtering them by model would make bob's session look idle.
+    week = Query(TimeRange(WEEK.start, WEEK.end))
+    (whole,) = [o for o in analytics.session_outcomes(week, min_cost_usd=0, min_errors=0) if o.commits]
+    (opus,) = analytics.session_outcomes(week.with_filter("model", "claude-opus-4-1[1m]"), min_cost_usd=0, min_errors=0)
+    assert opus.session_id == whole.session_id
+    assert (opus.commits, opus.pull_requests) == (whole.commits, whole.pull_requests) == (4, 2)

@@ -71,6 +71,19 @@ def test_two_schedulers_on_one_store_send_each_week_once(store: Store) -> None:
     assert a.next_firing == datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 
 
+def test_a_daily_schedule_sends_each_week_once(store: Store) -> None:
+    # Every firing from Monday to Sunday closes the same week: the one that sent it must not send it again.
+    clock, sender = Clock(MONDAY_9), Sender()
+    daily = ReportScheduler(Cron.parse("0 9 * * *"), ReportRuns(store), sender, holder="a", clock=clock)
+    assert daily.run_due() == "sent"
+    for day in range(1, 7):
+        clock.now = datetime(2026, 11, 23 + day, 9, 0, tzinfo=UTC)
+        assert daily.run_due() == "skipped"
+    clock.now = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
+    assert daily.run_due() == "sent"
+    assert [week.start for week in sender.weeks] == [WEEK.start, datetime(2026, 11, 23, tzinfo=UTC)]
+
+
 def test_a_failed_send_is_recorded_with_its_reason(store: Store) -> None:
     clock = Clock(MONDAY_9)
     sender = Sender([Sent("mail", False, "SMTP 550: no such user"), Sent("ops", True)])

@@ -16,8 +16,11 @@ def test_the_first_claim_of_a_period_wins_and_others_lose(store: Store) -> None:
     assert runs.claim("weekly", W48, "b") and runs.claim("other", W47, "b")  # periods and reports are independent
     runs.record("weekly", W47, "a", "sent")
     assert not runs.claim("weekly", W47, "c")
+    assert not runs.claim("weekly", W47, "a")  # sent: not again, by its sender either (a daily schedule)
     assert [(r.period_start, r.holder, r.outcome) for r in runs.recent("weekly")] == [
         (W47, "a", "sent"),
         (W48, "b", CLAIMED),
         (W47, "a", CLAIMED),
     ]
+    runs.record("weekly", W48, "b", "failed: SMTPException: refused")
+    assert not runs.claim("weekly", W48, "b")  # a failed send is not retried by the schedule

@@ -89,6 +89,9 @@ def session_outcomes(store: Store, query: Query, *, min_cost_usd: float, min_err
     query.scope.require_per_person("sessions in the weekly report")
     totals, params = session_totals(query)
     where, where_params = query.where()
+    # What a session produced, whatever the filters: commits and pull requests carry no model or provider, so a
+    # model filter would make every costly session look like it produced nothing (`t` already picks the sessions).
+    output_where, output_params = Query(query.time_range, query.scope).where()
     rows = store.query(
         f"""
 SELECT t.session_id, t.person, t.cost_usd, t.api_requests, t.errors, f.exhausted, f.max_attempt,
@@ -101,7 +104,7 @@ LEFT JOIN (
            sumIf(value, metric_name = 'claude_code.pull_request.count') AS pull_requests
     FROM metric_points
     WHERE metric_name IN ('claude_code.lines_of_code.count', 'claude_code.commit.count',
-                          'claude_code.pull_request.count') AND {where}
+                          'claude_code.pull_request.count') AND {output_where}
     GROUP BY session_id
 ) AS o ON o.session_id = t.session_id
 LEFT JOIN (
@@ -116,7 +119,7 @@ WHERE t.session_id != ''
 ORDER BY t.cost_usd DESC, t.session_id
 LIMIT 200
 """,
-        params | where_params | {"min_cost": min_cost_usd, "min_errors": min_errors},
+        params | where_params | output_params | {"min_cost": min_cost_usd, "min_errors": min_errors},
     )
     return [
         SessionOutcome(

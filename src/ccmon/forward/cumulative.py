@@ -56,7 +56,8 @@ class DeltaToCumulative:
     Persisted as a snapshot (`path`, JSON) and a journal beside it (`.log`, one JSON line per series updated: its
     absolute total, so replaying a line twice is harmless). Each converted request appends only the series it touched,
     so saving costs what the request holds, not what the state holds; when the journal outgrows the state it is folded
-    into a new snapshot (temporary file + rename), then emptied. A line cut short by a crash ends the replay."""
+    into a new snapshot (temporary file + rename), then emptied. A line cut short by a crash is skipped (the others
+    still count) and the state rewritten at once, so the next append does not join the cut line."""
 
     def __init__(self, path: Path, idle_s: float = IDLE_S) -> None:
         self.path = path
@@ -77,17 +78,21 @@ class DeltaToCumulative:
         except (OSError, ValueError, TypeError) as exc:
             log.warning("cumulative totals in %s unreadable (%s): series start again", self.path, exc)
         self._journal_lines = 0
+        damaged = False
         try:
             with self.journal.open() as lines:
                 for line in lines:
                     try:
                         key, total, start, seen = json.loads(line)
                     except (ValueError, TypeError):
-                        break  # the last line, cut short by a crash
+                        damaged = True  # a line cut short by a crash: each line is a whole total, the rest still count
+                        continue
                     self.series[key] = Series(total, int(start), float(seen))
                     self._journal_lines += 1
         except FileNotFoundError:
             pass
+        if damaged:  # a fresh snapshot and journal, so the next append does not start on the cut line
+            self._write_snapshot()
 
     def save(self, now_s: float) -> None:
         """Journal the series changed since the last save; compact when the journal outgrows the state."""
@@ -102,6 +107,9 @@ class DeltaToCumulative:
     def compact(self, now_s: float) -> None:
         """Forget the series idle for `idle_s`, write the snapshot, empty the journal."""
         self.series = {k: s for k, s in self.series.items() if now_s - s.seen_s < self.idle_s}
+        self._write_snapshot()
+
+    def _write_snapshot(self) -> None:
         self._changed.clear()
         snapshot = {k: [s.total, s.start_ns, s.seen_s] for k, s in self.series.items()}
         replace_private(self.path, json.dumps(snapshot).encode())

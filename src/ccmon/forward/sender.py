@@ -69,6 +69,10 @@ def verdict(status: int, headers: Mapping[str, str]) -> Verdict:
     if status in RETRYABLE_4XX or status >= 500:
         wait = retry_after_seconds(headers.get("retry-after"), cap_s=MAX_RETRY_AFTER_S)
         return Verdict("retry", wait, f"HTTP {status}")
+    if 300 <= status < 400:
+        # Redirects are not followed (the request would carry its headers, a credential among them, elsewhere), but
+        # a moved endpoint is a configuration to fix, not data to throw away: the queue keeps it meanwhile.
+        return Verdict("retry", None, f"HTTP {status} to {headers.get('location', '?')[:200]}: fix the endpoint")
     return Verdict("drop")
 
 
@@ -202,13 +206,17 @@ class Sender:
                 if attempt == 1:
                     reason = result.reason
                     log.warning("forward endpoint %s unavailable (%s); retrying, the queue waits", self.label, reason)
-                wait = result.retry_after_s if result.retry_after_s is not None else self.backoff.delay(attempt)
+                # Retry-After may shorten the wait only down to the backoff's first step: a `Retry-After: 0` answer
+                # repeated must not become a tight loop.
+                backoff = self.backoff.delay(attempt)
+                wait = backoff if result.retry_after_s is None else max(result.retry_after_s, self.backoff.delay(1))
                 self._stop.wait(wait)
                 continue
             if attempt:
                 log.info("forward endpoint %s available again after %d failed attempts", self.label, attempt)
             attempt = 0
-            self.spool.remove(entry)
+            if not self.spool.remove(entry):
+                continue  # dropped meanwhile to make room, and counted then: not counted twice
             if result.action == "sent":
                 self.stats.sent.labels(self.label, entry.signal).inc()
             else:

@@ -5,10 +5,13 @@
 §5). Each `data[]` item is one actor's day: core metrics (sessions, lines, commits, pull requests) and a
 `model_breakdown` of tokens and `estimated_cost.amount` in cents.
 
-Rows: one per (day, actor, terminal type, model) with that model's tokens and cost; the actor-day's core metrics go
-on one extra row whose model is '' (tokens and cost 0), so a sum over rows counts them once whatever the number of
-models. Keys are the day, the actor, the terminal type and the model, `CORE` for the core row (so a breakdown entry
-with no model name does not share its key and get dropped as a duplicate): a second import of a day adds nothing.
+Rows: one per (day, actor, terminal type, local or remote, customer type, model) with that model's tokens and cost;
+the actor-day's core metrics go on one extra row whose model is '' (tokens and cost 0), so a sum over rows counts
+them once whatever the number of models. Keys are the day, the actor, the row's dimensions and the model, `CORE` for
+the core row (so a breakdown entry with no model name does not share its key and get dropped as a duplicate): a
+second import of a day adds nothing.
+Days are imported only once complete (`complete_days`): a day stored before the report had all of it would stay
+partial. A cost the report does not give as a sane number is left to the price table (`cost_usd` None).
 
 An API-key actor (`api_actor`) has no email: its rows carry the person `api-key:<key name>`, which never equals the
 key telemetry gives the same developer (`user.email`, `user.account_uuid` or `user.id`). "One source per person-day"
@@ -41,6 +44,8 @@ MAX_DAYS = 3660
 RETRIES = 5
 """Attempts after a 429 or 5xx (or a dropped connection) before giving up."""
 MAX_BACKOFF_S = 60.0
+COMPLETE_AFTER = timedelta(days=1, hours=1)
+"""A day is complete in the report an hour after it ends (the report holds data older than an hour)."""
 CORE = "#core"
 """The last part of the key of an actor-day's core-metrics row (a model's row ends with the model, possibly '')."""
 API_KEY_PERSON = "api-key:"
@@ -151,8 +156,11 @@ def records_of(item: Mapping[str, Any], day: date) -> list[ImportRecord]:
     if not email and not key_name:
         return []
     terminal = _text(item.get("terminal_type"), 100)
-    # An actor has one item per terminal type a day: the key keeps them apart.
-    who = f"{f'user:{email.lower()}' if email else f'api_key:{key_name}'}|{terminal}"
+    # An actor has one item a day per terminal type, local or remote (Claude Code on the web) and customer type:
+    # the key keeps them apart, or the store would drop all but one as duplicates.
+    where = "remote" if item.get("is_remote") is True else "local"
+    actor_key = f"user:{email.lower()}" if email else f"api_key:{key_name}"
+    who = f"{actor_key}|{terminal}|{where}|{_text(item.get('customer_type'), 50)}"
     ts = datetime(day.year, day.month, day.day, tzinfo=UTC)
     common: dict[str, Any] = {
         "source": ADMIN_API,
@@ -179,8 +187,6 @@ def records_of(item: Mapping[str, Any], day: date) -> list[ImportRecord]:
         if not isinstance(entry, dict):
             continue
         model = _text(entry.get("model"), 200)
-        cents = _get(entry, "estimated_cost", "amount")
-        amount = float(cents) if isinstance(cents, int | float) and not isinstance(cents, bool) else 0.0
         records.append(
             ImportRecord(
                 key=f"{day.isoformat()}|{who}|{model}",
@@ -189,11 +195,30 @@ def records_of(item: Mapping[str, Any], day: date) -> list[ImportRecord]:
                 output_tokens=_int(_get(entry, "tokens", "output")),
                 cache_read_tokens=_int(_get(entry, "tokens", "cache_read")),
                 cache_creation_tokens=_int(_get(entry, "tokens", "cache_creation")),
-                cost_usd=amount / 100 if 0 <= amount < 1e13 else 0.0,
+                cost_usd=_usd_of_cents(_get(entry, "estimated_cost", "amount")),
                 **common,
             )
         )
     return records
+
+
+def _usd_of_cents(cents: object) -> float | None:
+    """`estimated_cost.amount` (cents, a number or a decimal string) in USD; None when missing or not a sane amount,
+    so the row is priced from its tokens (or flagged unpriced) rather than counted as free."""
+    if isinstance(cents, str):
+        try:
+            cents = float(cents)
+        except ValueError:
+            return None
+    if not isinstance(cents, int | float) or isinstance(cents, bool) or not 0 <= cents < 1e13:
+        return None  # NaN fails the range check too
+    return cents / 100
+
+
+def complete_days(wanted: list[date], now: datetime) -> list[date]:
+    """The days the report answers in full by `now`: it holds only data older than an hour, and a day once stored is
+    never read again (its keys are known), so a day imported early would stay partial."""
+    return [day for day in wanted if datetime(day.year, day.month, day.day, tzinfo=UTC) + COMPLETE_AFTER <= now]
 
 
 def from_api_key(record: ImportRecord) -> bool:

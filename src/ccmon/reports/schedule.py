@@ -72,7 +72,8 @@ class ReportScheduler:
 
     def run_due(self) -> str | None:
         """Handle a firing that is due (the scheduler thread calls it every tick): the outcome when this process
-        sent the report, `skipped` when another process had claimed the week, None when nothing was due."""
+        sent the report, `skipped` when the week was already sent (or failed) or another process had claimed it,
+        None when nothing was due."""
         now = self._clock()
         if self._due is None or now < self._due:
             return None
@@ -80,7 +81,7 @@ class ReportScheduler:
         won = self._runs.claim(REPORT, week.start, self._holder)  # the store failing: the firing stays due
         self._due = self._cron.next_after(now)
         if not won:
-            log.info("weekly report %s: sent by another process", week.label)
+            log.info("weekly report %s: already sent or claimed", week.label)
             return "skipped"
         try:
             outcome = outcome_of(self._send_week(week))

@@ -5,7 +5,8 @@ period. ClickHouse has no transactions, so the claim is the alert lease's patter
 inserts a `claimed` row only when the period has no row yet (one `INSERT ... SELECT`), then reads the period's
 earliest claim (by the store's clock, then holder): that holder sends, the others do nothing. Two processes claiming
 at the same instant both insert, both read the same earliest row, and exactly one wins. The sender then appends a
-row with the outcome (`sent`, or `failed: ...`).
+row with the outcome (`sent`, or `failed: ...`); from then on nobody holds the period, its sender included, so a
+schedule firing several times a week (`0 9 * * *`) still sends each week once.
 
 A process that dies between its claim and its outcome leaves the period claimed and unsent: the report is then
 missed rather than sent twice (the outcome row's absence shows it, `ccmon report weekly --send` sends it by hand).
@@ -29,7 +30,9 @@ WHERE (SELECT count() FROM report_runs WHERE {_PERIOD}) = 0
 """
 
 _WINNER = f"""
-SELECT holder FROM report_runs WHERE {_PERIOD} AND outcome = '{CLAIMED}' ORDER BY sent_at, holder LIMIT 1
+SELECT holder FROM report_runs WHERE {_PERIOD} AND outcome = '{CLAIMED}'
+  AND (SELECT count() FROM report_runs WHERE {_PERIOD} AND outcome != '{CLAIMED}') = 0
+ORDER BY sent_at, holder LIMIT 1
 """
 
 _RECORD = """
@@ -57,7 +60,8 @@ class ReportRuns:
         self._store = store
 
     def claim(self, report: str, period_start: datetime, holder: str) -> bool:
-        """Whether `holder` is the one to send `report` for the period starting at `period_start`."""
+        """Whether `holder` is the one to send `report` for the period starting at `period_start`: it holds the
+        earliest claim and no outcome is recorded yet."""
         params = {"report": report, "period": int(period_start.timestamp()), "holder": holder}
         self._store.command(_CLAIM, params)
         rows = self._store.query(_WINNER, params)
