@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
@@ -119,6 +121,32 @@ def test_a_stop_writes_what_waits_in_memory_to_disk(tmp_path: Path) -> None:
     spool = Spool(spool_directory(tmp_path, url), 1 << 30)
     spool.open()
     assert spool.queued == 50
+
+
+def test_a_stop_the_pump_outlives_leaves_the_queue_to_the_pump(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A pump still writing when the close stops waiting keeps the queue: it is neither closed (its lock released
+    for another process) nor compacted under the pump, and what the pump writes afterwards is queued."""
+    release, inside = threading.Event(), threading.Event()
+    write = Forwarder._spool
+
+    def slow(self: Forwarder, arrival: Any) -> None:
+        inside.set()
+        release.wait(10)
+        write(self, arrival)
+
+    monkeypatch.setattr(Forwarder, "_spool", slow)
+    with http_server(Recorder().handler()) as url:
+        pass  # refuses connections from now on
+    forwarder = Forwarder(ForwardSettings(endpoints=(url,)), tmp_path, CollectorRegistry(), backoff=FAST)
+    forwarder.start()
+    forwarder.submit("metrics", False, b"m1", 1)
+    assert inside.wait(5)
+    forwarder.close(timeout_s=0.1)
+    with pytest.raises(ConfigError):  # still this process's: not handed over while the pump writes
+        Spool(spool_directory(tmp_path, url), 1 << 20).open()
+    release.set()
+    forwarder._pump.join(5)
+    assert not forwarder._pump.is_alive() and forwarder.targets[0].spool.queued == 1
 
 
 def test_everything_on_disk_is_private_even_what_an_older_run_left(tmp_path: Path) -> None:

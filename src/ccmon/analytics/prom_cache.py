@@ -321,8 +321,9 @@ def _aggregate(source: SeriesSource, sql: str, *, ranked: bool = False) -> str:
 
 def _counts(store: Store, watermark: int, rollup: str | None = None) -> tuple[int, int]:
     """Raw points stamped before `watermark` (every row counted from the parts' metadata, less the recent ones,
-    which the minmax index finds), and the rows of `rollup` (0 without)."""
-    rollup_rows = f"(SELECT count() FROM {rollup})" if rollup else "0"
+    which the minmax index finds), and the raw points `rollup` holds (0 without): its `points` sum, which an insert
+    changes and a background merge does not (its row count would make a build on a busy store start over)."""
+    rollup_rows = f"(SELECT sum(points) FROM {rollup})" if rollup else "0"
     row = store.query(
         "SELECT (SELECT count() FROM metric_points) - (SELECT count() FROM metric_points "
         f"WHERE ingested_at >= toDateTime({{prom_high:UInt32}})), {rollup_rows}",

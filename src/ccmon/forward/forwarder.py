@@ -228,10 +228,14 @@ class Target:
             self.stats.dropped.labels(self.label, "queue_full").inc(dropped)
         self.sender.wake()
 
-    def stop(self) -> None:
+    def stop(self, writers_done: bool = True) -> None:
+        """Stop sending and save the state; `writers_done` False: the pump may still be appending to this target
+        (it outlived the close's wait), so the digests, totals and queue are left to it as they are on disk."""
         if not self.started:
             return
         stopped = self.sender.stop()
+        if not writers_done:
+            return  # saving now would race the pump's own writes; what it journaled is loaded at the next start
         self.digests.save()
         if self.cumulative is not None:
             self.cumulative.compact(time.time())
@@ -296,10 +300,11 @@ class Forwarder:
         self._wake.set()
         if self._pump.is_alive():
             self._pump.join(timeout_s)
-            if self._pump.is_alive():
-                log.error("forwarding: %d requests not written to disk within %.0f s", len(self._inbox), timeout_s)
+        pump_done = not self._pump.is_alive()
+        if not pump_done:
+            log.error("forwarding: %d requests not written to disk within %.0f s", len(self._inbox), timeout_s)
         for target in self.targets:
-            target.stop()
+            target.stop(writers_done=pump_done)
 
     def _run(self) -> None:
         while True:

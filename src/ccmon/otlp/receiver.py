@@ -125,10 +125,16 @@ class Receiver:
             self.stats.truncated.inc(batch.truncated_values)
         if batch.repaired_times:
             self.stats.repaired_times.inc(batch.repaired_times)
+        committed = self.writer.submit(batch)
+        if self.on_committed is not None:
+            # Told by the commit itself (in the writer's thread), not by this handler after its await: a handler
+            # cancelled meanwhile (a gRPC deadline, shutdown) must not keep committed rows from the hook. A retry the
+            # writer dropped as a repeat comes here too, with the same digest: the hook tells it.
+            hook, name, is_json, digest = self.on_committed, signal.name, encoding is Encoding.JSON, batch.digest
+            committed.add_done_callback(
+                lambda done: None if done.cancelled() or done.exception() else hook(name, is_json, data, digest)
+            )
         # Shielded: once queued, the rows are committed whatever becomes of this request. Cancelling the await (a gRPC
         # deadline, a client gone, shutdown) must not cancel the writer's future, or its set_result would raise.
-        await asyncio.shield(asyncio.wrap_future(self.writer.submit(batch)))
-        if self.on_committed is not None:
-            # A retry the writer dropped as a repeat comes here too, with the same digest: the hook tells it.
-            self.on_committed(signal.name, encoding is Encoding.JSON, data, batch.digest)
+        await asyncio.shield(asyncio.wrap_future(committed))
         return ExportOutcome(batch.rows, batch.rejected, "; ".join(batch.errors))
