@@ -18,11 +18,13 @@ from typing import Any
 
 import clickhouse_connect
 import pytest
+from playwright.sync_api import Browser, Playwright, sync_playwright
 
 from ccmon.ingest.stats import IngestStats
 from ccmon.ingest.writer import BatchWriter
 from ccmon.store.facade import Store
 from tests.support import RunningServer, collect_stopped_server, in_process_server, make_config
+from tests.web.ui.chromium import CHROMIUM, launch
 
 
 @pytest.fixture(autouse=True)
@@ -37,6 +39,29 @@ def _collect_after_test() -> Iterator[None]:
 @pytest.fixture(scope="session")
 def chdb_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("chdb")
+
+
+@pytest.fixture(scope="session")
+def playwright() -> Iterator[Playwright]:
+    """One Playwright per test process, for every browser test wherever it lives: its sync API keeps an event loop
+    running in the thread until it stops, so a second one started in the same worker fails ("Sync API inside the
+    asyncio loop")."""
+    with sync_playwright() as started:
+        yield started
+
+
+@pytest.fixture(scope="session")
+def browser(playwright: Playwright) -> Iterator[Browser]:
+    """Debian's Chromium (tests/web/ui/chromium.py), one per test process."""
+    if not os.access(CHROMIUM, os.X_OK):
+        pytest.fail(
+            f"no Chromium at {CHROMIUM}: run scripts/test (it installs Debian's chromium) or set CCMON_CHROMIUM"
+        )
+    launched = launch(playwright)
+    try:
+        yield launched
+    finally:
+        launched.close()
 
 
 @pytest.fixture(scope="session")

@@ -24,13 +24,12 @@ from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
-from playwright.sync_api import Browser, ConsoleMessage, Error, Locator, Page, Playwright, sync_playwright
+from playwright.sync_api import Browser, ConsoleMessage, Error, Locator, Page
 from playwright.sync_api import TimeoutError as PlaywrightTimeoutError
 
 from ccmon import demo
 from tests.otlp import helpers as otlp
 from tests.support import REPO, RunningServer, in_process_server, make_config
-from tests.web.ui.chromium import CHROMIUM, launch
 
 ARTIFACTS = Path(os.environ.get("CCMON_ARTIFACTS") or REPO / ".artifacts")
 VIEWPORT = {"width": 1440, "height": 900}
@@ -228,25 +227,6 @@ def ui_server(chdb_path: Path) -> Iterator[UiServer]:
             assert time.monotonic() < deadline, "the hostile session never showed up"
             time.sleep(0.2)
         yield ui
-
-
-@pytest.fixture(scope="session")
-def playwright() -> Iterator[Playwright]:
-    with sync_playwright() as started:
-        yield started
-
-
-@pytest.fixture(scope="session")
-def browser(playwright: Playwright) -> Iterator[Browser]:
-    if not os.access(CHROMIUM, os.X_OK):
-        pytest.fail(
-            f"no Chromium at {CHROMIUM}: run scripts/test (it installs Debian's chromium) or set CCMON_CHROMIUM"
-        )
-    launched = launch(playwright)
-    try:
-        yield launched
-    finally:
-        launched.close()
 
 
 def _screenshot_path(request: pytest.FixtureRequest) -> Path:

@@ -15,7 +15,8 @@ import * as cost from "./pages/cost.js";
 import * as engineering from "./pages/engineering.js";
 import * as events from "./pages/events.js";
 import * as executive from "./pages/executive.js";
-import * as history from "./pages/history.js";
+// Not `history`: that name would shadow the browser's window.history (pushState) in this module.
+import * as historyPage from "./pages/history.js";
 import * as people from "./pages/people.js";
 import * as person from "./pages/person.js";
 import * as session from "./pages/session.js";
@@ -25,7 +26,7 @@ const REFRESH_MS = 30000;
 const LOADING_REFRESH_MS = 5000; // while a demo load runs, so the figures follow it
 const PAGES = { "/": executive, "/cost": cost, "/engineering": engineering, "/adoption": adoption, "/people": people,
   "/sessions": sessions, "/events": events, "/connect": connect, "/alerts": alerts, "/budgets": budgets,
-  "/history": history };
+  "/history": historyPage };
 
 const main = document.getElementById("page");
 const controls = document.getElementById("controls");
