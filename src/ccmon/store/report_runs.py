@@ -4,7 +4,10 @@ Several ccmon processes may share one ClickHouse, each running the report schedu
 period. ClickHouse has no transactions, so the claim is the alert lease's pattern (`alerts.lease`): each process
 inserts a `claimed` row only when the period has no row yet (one `INSERT ... SELECT`), then reads the period's
 earliest claim (by the store's clock, then holder): that holder sends, the others do nothing. Two processes claiming
-at the same instant both insert, both read the same earliest row, and exactly one wins. The sender then appends a
+at the same instant may both insert, and a claim is stamped when its statement starts, so one that started first can
+land after the other process has looked: a process that inserted a claim therefore waits `settle_s` (1 s) before
+reading the earliest, by which time every claim that started before its own has landed, and exactly one wins. A
+process holding no claim of the period (it had a row already) has lost at once. The sender then appends a
 row with the outcome (`sent`, or `failed: ...`); from then on nobody holds the period, its sender included, so a
 schedule firing several times a week (`0 9 * * *`) still sends each week once.
 
@@ -14,12 +17,15 @@ missed rather than sent twice (the outcome row's absence shows it, `ccmon report
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ccmon.store.facade import Store
 
 CLAIMED = "claimed"
+SETTLE_S = 1.0
+"""How long a process that inserted a claim waits before reading who won (see the module docstring)."""
 
 _PERIOD = "report = {report:String} AND period_start = toDateTime({period:UInt32}, 'UTC')"
 
@@ -33,6 +39,10 @@ _WINNER = f"""
 SELECT holder FROM report_runs WHERE {_PERIOD} AND outcome = '{CLAIMED}'
   AND (SELECT count() FROM report_runs WHERE {_PERIOD} AND outcome != '{CLAIMED}') = 0
 ORDER BY sent_at, holder LIMIT 1
+"""
+
+_MINE = f"""
+SELECT count() FROM report_runs WHERE {_PERIOD} AND holder = {{holder:String}} AND outcome = '{CLAIMED}'
 """
 
 _RECORD = """
@@ -56,14 +66,18 @@ class ReportRun:
 
 
 class ReportRuns:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, settle_s: float = SETTLE_S) -> None:
         self._store = store
+        self._settle_s = settle_s
 
     def claim(self, report: str, period_start: datetime, holder: str) -> bool:
         """Whether `holder` is the one to send `report` for the period starting at `period_start`: it holds the
         earliest claim and no outcome is recorded yet."""
         params = {"report": report, "period": int(period_start.timestamp()), "holder": holder}
         self._store.command(_CLAIM, params)
+        if not self._store.query(_MINE, params)[0][0]:
+            return False  # the period had a row already: claimed or sent by someone
+        time.sleep(self._settle_s)  # a claim that started before ours may still be landing
         rows = self._store.query(_WINNER, params)
         return bool(rows) and rows[0][0] == holder
 

@@ -26,6 +26,9 @@ def test_the_history_page_shows_each_number_with_its_source(page: Page, ui_serve
     assert ui_server.totals.start is not None
     before = ui_server.totals.start - timedelta(days=2)  # a day without telemetry
     demo_person = api(ui_server, "people/leaderboard", **ui_server.window, group="person", limit=1)["rows"][0]["key"]
+    # The latest UTC day of that person's telemetry (not "today": early in a UTC day they may have sent nothing yet).
+    person_days = api(ui_server, "history", **ui_server.window, by="person")["people"]
+    telemetry_day = max(r["day"] for r in person_days if r["person"] == demo_person and r["source"] == "otlp")
     record = {"source": "transcripts", "ts": rfc3339(before), "model": "claude-sonnet-4-5", "input_tokens": 10**6}
     _import(
         ui_server,
@@ -34,7 +37,7 @@ def test_the_history_page_shows_each_number_with_its_source(page: Page, ui_serve
             {**record, "key": "ui-2", "user_email": HOSTILE},
             {**record, "key": "ui-3", "source": "admin-api", "user_email": IMPORTED, "cost_usd": 9.0},
             # the demo's own person on a day of its telemetry: OTLP wins
-            {**record, "key": "ui-4", "user_email": demo_person, "ts": rfc3339(ui_server.now - timedelta(hours=3))},
+            {**record, "key": "ui-4", "user_email": demo_person, "ts": f"{telemetry_day}T00:00:00Z"},
         ],
     )
     window = {"from": rfc3339(before.replace(hour=0, minute=0, second=0, microsecond=0)), "to": ui_server.window["to"]}
