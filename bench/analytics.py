@@ -43,7 +43,9 @@ from ccmon.store.rollups import ROLLUPS
 sys.path.insert(0, str(Path(__file__).parent.parent))
 from bench.synthetic import Shape, load
 
-TARGET_MS = 150.0
+TARGET_MS = 100.0
+"""Issue 17's target for every endpoint's warm p95; `FLOOR_MS` is the most it accepts."""
+FLOOR_MS = 150.0
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,7 @@ def endpoints(person: str, session_id: str) -> list[Endpoint]:
             (("measure", "duration_s"), ("scale", "log")),
         ),
         Endpoint("lines by language", "/api/v1/productivity/lines"),
+        Endpoint("cost check", "/api/v1/cost/check"),
     ]
 
 
@@ -109,6 +112,8 @@ class Timing:
     p95_ms: float
     max_ms: float
     repeats: int
+    start_s: float
+    """The server's cold start before this endpoint's calls (its store's files evicted from the page cache)."""
 
 
 def free_port() -> int:
@@ -144,12 +149,15 @@ class Server:
             "--log-level",
             "warning",
         ]
+        began = time.monotonic()
         self.process = subprocess.Popen(command)
         self.http = httpx.Client(base_url=f"http://127.0.0.1:{self.port}", timeout=120)
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline:
             try:
                 if self.http.get("/readyz").status_code == 200:
+                    self.ready_s = time.monotonic() - began
+                    """Seconds from starting the process to `/readyz` answering 200: the cold start."""
                     return
             except httpx.TransportError:
                 pass
@@ -238,6 +246,7 @@ def measure(data_dir: Path, shape: Shape, repeats: int, only: str | None, figure
                 round(warm[max(0, round(0.95 * len(warm)) - 1)], 1),
                 round(warm[-1], 1),
                 repeats,
+                round(server.ready_s, 2),
             )
             print(
                 f"{timing.endpoint:<26} {label:>9}  cold {timing.cold_ms:>8.1f}  p50 {timing.p50_ms:>8.1f}  "
@@ -273,6 +282,11 @@ def main() -> None:
     timings = measure(args.data_dir, shape, args.repeats, args.only, figures)
     over = [t for t in timings if t.p95_ms > TARGET_MS]
     print(f"{len(timings) - len(over)} of {len(timings)} within p95 <= {TARGET_MS:.0f} ms warm")
+    within_floor = sum(t.p95_ms <= FLOOR_MS for t in timings)
+    print(f"{within_floor} of {len(timings)} within p95 <= {FLOOR_MS:.0f} ms warm")
+    starts = sorted(t.start_s for t in timings)
+    if starts:
+        print(f"cold start to /readyz: median {statistics.median(starts):.2f} s, max {starts[-1]:.2f} s")
     if args.json:
         machine = {"cpus": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version()}
         report = {"shape": asdict(shape) | {"end": shape.end.isoformat()}, "machine": machine, **figures}

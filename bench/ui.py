@@ -39,6 +39,8 @@ from bench.synthetic import Shape
 from tests.web.ui.chromium import CHROMIUM, launch
 
 TARGET_MS = 1000.0
+READY_TARGETS_MS = {"/": 600.0, "/engineering": 800.0}
+"""Issue 17: the executive page complete (every panel, tables included) within 600 ms warm, engineering 800 ms."""
 PAGES = ("/", "/cost", "/engineering", "/adoption", "/people", "/sessions", "/events")
 
 _READ_TIMINGS = """() => ({
@@ -91,6 +93,8 @@ def main() -> None:
             server = Server(args.data_dir)
             try:
                 base = f"http://127.0.0.1:{server.port}"
+                report["ready_s"] = server.ready_s
+                print(f"cold start: /readyz answered {server.ready_s:.2f} s after the process started")
                 page = browser.new_context(viewport={"width": 1440, "height": 900}).new_page()
                 cold = load_page(page, base + "/" + query)
                 warm = [load_page(page, base + "/" + query) for _ in range(args.repeats)]
@@ -99,7 +103,8 @@ def main() -> None:
                 print(
                     f"executive: charts drawn cold {cold['charts_ms']:.0f} ms; warm p50 "
                     f"{executive['charts_p50_ms']:.0f} ms, max {executive['charts_max_ms']:.0f} ms "
-                    f"(target {TARGET_MS:.0f}); page ready warm p50 {executive['ready_p50_ms']:.0f} ms"
+                    f"(target {TARGET_MS:.0f}); page ready cold {cold['ready']:.0f} ms, warm p50 "
+                    f"{executive['ready_p50_ms']:.0f} ms (target {READY_TARGETS_MS['/']:.0f})"
                 )
                 for name, at in sorted(cold["charts"].items(), key=lambda item: item[1]):
                     print(f"  cold {name:<14} {at:>6.0f} ms")
@@ -111,6 +116,7 @@ def main() -> None:
                     print(
                         f"{path:<13} charts p50 {report['pages'][path]['charts_p50_ms']:>6.0f} ms, "
                         f"ready p50 {report['pages'][path]['ready_p50_ms']:>6.0f} ms"
+                        + (f" (target {READY_TARGETS_MS[path]:.0f})" if path in READY_TARGETS_MS else "")
                     )
             finally:
                 server.stop()

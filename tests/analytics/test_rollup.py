@@ -14,6 +14,11 @@ from ccmon.analytics import Filters, Query, Scope, TimeRange
 from ccmon.analytics.query import DIMENSIONS
 from ccmon.analytics.rollup import rollup_rows
 from ccmon.store.rollups import (
+    DURATIONS,
+    DURATIONS_BY_DAY,
+    DURATIONS_BY_DAY_AND_PERSON,
+    DURATIONS_BY_HOUR,
+    DURATIONS_BY_HOUR_AND_TEAM,
     EVENTS,
     EVENTS_BY_DAY,
     EVENTS_BY_DAY_AND_PERSON,
@@ -32,11 +37,13 @@ RANGE = TimeRange(datetime(2026, 10, 2, 9, 41, tzinfo=UTC), datetime(2026, 11, 1
 
 
 def _tables(sql: str) -> set[str]:
-    return {table for tiers in (METRICS, EVENTS, SESSIONS) for t in tiers if f"FROM {(table := t.table)} " in sql}
+    return {
+        table for tiers in (METRICS, EVENTS, SESSIONS, DURATIONS) for t in tiers if f"FROM {(table := t.table)} " in sql
+    }
 
 
 def test_the_last_tier_of_each_family_has_every_column_of_the_others_and_every_dimension() -> None:
-    for tiers in (METRICS, EVENTS, SESSIONS):
+    for tiers in (METRICS, EVENTS, SESSIONS, DURATIONS):
         finest = set(tiers[-1].column_names)
         assert set(DIMENSIONS.values()) <= finest
         for tier in tiers:
@@ -98,3 +105,17 @@ def test_a_range_inside_one_hour_reads_raw_rows_only() -> None:
 def test_a_column_no_tier_has_is_a_programming_error() -> None:
     with pytest.raises(ValueError, match="no rollup"):
         rollup_rows(SESSIONS, Query(RANGE), uses=("tool_name",))
+
+
+def test_percentiles_read_the_smallest_durations_tier_that_has_their_columns() -> None:
+    organisation = _tables(rollup_rows(DURATIONS, Query(RANGE), uses=("event_name", "tool_name"))[0])
+    assert organisation == {DURATIONS_BY_DAY.table, DURATIONS_BY_HOUR_AND_TEAM.table}
+    six_hours = rollup_rows(DURATIONS, Query(RANGE), uses=("event_name",), bucket="6h")[0]
+    assert _tables(six_hours) == {DURATIONS_BY_HOUR_AND_TEAM.table}
+    mine = Query(RANGE, Scope(persons=("ada@example.com",)))
+    assert _tables(rollup_rows(DURATIONS, mine, uses=("event_name", "tool_name"))[0]) == {
+        DURATIONS_BY_DAY_AND_PERSON.table,
+        DURATIONS_BY_HOUR.table,
+    }
+    by_repository = Query(RANGE, filters=Filters({"repository": ("ccmon",)}))
+    assert _tables(rollup_rows(DURATIONS, by_repository, uses=("event_name",))[0]) == {DURATIONS_BY_HOUR.table}

@@ -87,7 +87,7 @@ def test_server_info_tells_where_to_send_telemetry(server: RunningServer) -> Non
         "ingest_token_required": False,
         "api_token_required": False,
         "monthly_budget_usd": None,
-        "parallel_requests": 1,
+        "parallel_requests": 2,
         "demo_domain": "northwind.example",
         "has_data": False,
         "loading": None,

@@ -115,7 +115,7 @@ class Analytics:
     def tool_heatmap(self, query: Query) -> engineering.Heatmap:
         return engineering.tool_heatmap(self._store, query)
 
-    def api_latency(self, query: Query, measure: str = "duration") -> TimeSeries:
+    def api_latency(self, query: Query, measure: str = "duration") -> engineering.Latency:
         return engineering.api_latency(self._store, query, measure)
 
     def latency_by_model(self, query: Query) -> engineering.LatencyByModel:

@@ -48,35 +48,37 @@ def activity(store: Store, query: Query) -> Activity:
         TimeRange(datetime.combine(first_day - 29 * _DAY, datetime.min.time(), UTC), query.time_range.end)
     )
     source, params = rollup_rows(SESSIONS, window, uses=("person",), bucket="1d")
-    # Each person's active days as bits of an integer (bit i: `first_day - 29 + i`), so WAU and MAU are a mask
-    # test per person and day rather than unions of sets of names.
-    origin = first_day - 29 * _DAY
-    days_active: dict[str, int] = defaultdict(int)
-    for day, person in store.query(
-        f"SELECT DISTINCT toDate(hour, 'UTC') AS day, person FROM ({source}) WHERE person != ''", params
-    ):
-        days_active[person] |= 1 << (day - origin).days
     # Sessions of the range's days, whole (as DAU counts the first day whole), not of the 29 days before.
     days = query.with_range(TimeRange(datetime.combine(first_day, datetime.min.time(), UTC), query.time_range.end))
     in_range, range_params = rollup_rows(SESSIONS, days, uses=("session_id",), bucket="1d")
-    sessions = dict(
-        store.query(
-            f"SELECT toDate(hour, 'UTC') AS day, uniqExact(session_id) FROM ({in_range}) "
-            "WHERE session_id != '' GROUP BY day",
-            range_params,
-        )
-    )
     ever, ever_params = rollup_rows(
         SESSIONS,
         query.with_range(TimeRange(datetime(2000, 1, 1, tzinfo=UTC), query.time_range.end)),
         uses=("person",),
         bucket="1d",
     )
-    first_seen = dict(
-        store.query(
+    # Three independent reads, side by side.
+    active_days, session_counts, first_days = store.parallel(
+        lambda: store.query(
+            f"SELECT DISTINCT toDate(hour, 'UTC') AS day, person FROM ({source}) WHERE person != ''", params
+        ),
+        lambda: store.query(
+            f"SELECT toDate(hour, 'UTC') AS day, uniqExact(session_id) FROM ({in_range}) "
+            "WHERE session_id != '' GROUP BY day",
+            range_params,
+        ),
+        lambda: store.query(
             f"SELECT person, toDate(min(hour), 'UTC') FROM ({ever}) WHERE person != '' GROUP BY person", ever_params
-        )
+        ),
     )
+    # Each person's active days as bits of an integer (bit i: `first_day - 29 + i`), so WAU and MAU are a mask
+    # test per person and day rather than unions of sets of names.
+    origin = first_day - 29 * _DAY
+    days_active: dict[str, int] = defaultdict(int)
+    for day, person in active_days:
+        days_active[person] |= 1 << (day - origin).days
+    sessions = dict(session_counts)
+    first_seen = dict(first_days)
     new_by_day: dict[date, int] = defaultdict(int)
     for day in first_seen.values():
         new_by_day[day] += 1

@@ -1,26 +1,24 @@
 """Engineering views from the events: tools, API latency and errors.
 
-Counts come from the events rollups. Percentiles come from the raw events: they are exact and interpolated
-between the closest ranks (ClickHouse `quantileExactInclusive`, the same as a spreadsheet's PERCENTILE.INC), so small
-samples give the numbers a person computes by hand, and no rollup can hold them exactly. Means are exact sums over
-counts. Events without a tool or model name are one `(unknown)` row, so the rows add up to the summary.
+Counts come from the events rollups. Percentiles and means of durations come from the durations rollups, exact up to
+`percentiles.EXACT_LIMIT` values and within 1 % beyond (`analytics.percentiles`; each answer says which); means are
+exact sums over counts. Events without a tool or model name are one `(unknown)` row, so the rows add up to the
+summary.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pydantic import BaseModel
 
+from ccmon.analytics.percentiles import EXACT_SQL, Precision, timed
 from ccmon.analytics.query import Query, bucket_sql, label
 from ccmon.analytics.results import Point, TimeSeries, integer, number, ratio, utc
 from ccmon.analytics.rollup import rollup_rows
 from ccmon.analytics.timerange import InvalidQuery
 from ccmon.store.facade import Store
-from ccmon.store.rollups import EVENTS
-
-_PERCENTILES = "quantilesExactInclusive(0.5, 0.95, 0.99)"
-# Durations summed exactly, as whole microseconds (a float sum's last digits depend on the order of the rows; a sum of
-# `exact` decimals costs 20 times more over millions of raw rows). No tool runs for 31 years: such values count as 0.
-_SUM_MICROSECONDS = "sum(toInt64(round(if(abs(duration_ms) < 1e12, duration_ms, 0) * 1000)))"
+from ccmon.store.rollups import DURATION_US, EVENTS
 
 
 class ToolStats(BaseModel):
@@ -39,6 +37,7 @@ class ToolStats(BaseModel):
 
 class Tools(BaseModel):
     rows: list[ToolStats]
+    percentiles: Precision
 
 
 def tools(store: Store, query: Query) -> Tools:
@@ -56,16 +55,25 @@ def tools(store: Store, query: Query) -> Tools:
         f"FROM ({source}) GROUP BY tool_name ORDER BY calls DESC, tool_name",
         params,
     )
-    where, params = query.where()
-    durations = {
-        name: (ratio(number(total_us) / 1000, number(count)), quantiles)
-        for name, total_us, count, quantiles in store.query(
-            f"SELECT tool_name, {_SUM_MICROSECONDS}, count(duration_ms), {_PERCENTILES}(duration_ms) "
-            f"FROM events WHERE event_name = 'tool_result' AND {where} GROUP BY tool_name",
-            params,
-        )
-    }
+    answer = timed(store, query, "tool_result", "tool_name", uses=("tool_name",), measures=("durations",))
+    how = answer.precision
+    if how.exact:
+        where, params = query.where()
+        durations = {
+            name: (ratio(number(total_us) / 1000, number(count)), quantiles)
+            for name, total_us, count, quantiles in store.query(
+                f"SELECT tool_name, {DURATION_US.format(column='duration_ms')}, count(duration_ms), "
+                f"{EXACT_SQL}(duration_ms) FROM events WHERE event_name = 'tool_result' AND {where} GROUP BY tool_name",
+                params,
+            )
+        }
+    else:
+        durations = {
+            name: (ratio(t.duration_us / 1000, t.durations.values), t.durations.quantiles() or [])
+            for name, t in answer.groups.items()
+        }
     return Tools(
+        percentiles=how,
         rows=[
             ToolStats(
                 tool=label(name),
@@ -77,11 +85,11 @@ def tools(store: Store, query: Query) -> Tools:
                 **_percentiles("duration", durations.get(name, (None, []))[1]),
             )
             for name, calls, ok, rejected in rows
-        ]
+        ],
     )
 
 
-def _percentiles(prefix: str, values: list[float]) -> dict[str, float | None]:
+def _percentiles(prefix: str, values: Sequence[float] | None) -> dict[str, float | None]:
     p50, p95, p99 = (number(v) for v in values) if values else (None, None, None)
     return {f"{prefix}_p50_ms": p50, f"{prefix}_p95_ms": p95, f"{prefix}_p99_ms": p99}
 
@@ -113,24 +121,35 @@ def tool_heatmap(store: Store, query: Query) -> Heatmap:
 LATENCY_MEASURES = {"duration": "duration_ms", "ttft": "ttft_ms"}
 
 
-def api_latency(store: Store, query: Query, measure: str = "duration") -> TimeSeries:
+class Latency(TimeSeries):
+    percentiles: Precision
+
+
+def api_latency(store: Store, query: Query, measure: str = "duration") -> Latency:
     """p50/p95/p99 of API request duration (or time to first token) per bucket: series `p50`, `p95`, `p99`."""
     if measure not in LATENCY_MEASURES:
         raise InvalidQuery(f"measure: {measure!r} is not one of {', '.join(LATENCY_MEASURES)}")
     bucket = query.chosen_bucket
-    where, params = query.where()
-    rows = store.query(
-        f"SELECT {bucket_sql(bucket)} AS t, {_PERCENTILES}({LATENCY_MEASURES[measure]}) FROM events "
-        f"WHERE event_name = 'api_request' AND {LATENCY_MEASURES[measure]} IS NOT NULL AND {where} "
-        "GROUP BY t ORDER BY t",
-        params,
-    )
+    distribution = "durations" if measure == "duration" else "ttfts"
+    answer = timed(store, query, "api_request", bucket_sql(bucket, "hour"), bucket=bucket, measures=(distribution,))
+    how = answer.precision
+    if how.exact:
+        where, params = query.where()
+        rows = store.query(
+            f"SELECT {bucket_sql(bucket)} AS t, {EXACT_SQL}({LATENCY_MEASURES[measure]}) FROM events "
+            f"WHERE event_name = 'api_request' AND {LATENCY_MEASURES[measure]} IS NOT NULL AND {where} "
+            "GROUP BY t ORDER BY t",
+            params,
+        )
+    else:
+        by_time = ((t, getattr(r, distribution)) for t, r in answer.groups.items())
+        rows = sorted((t, values) for t, d in by_time if (values := d.quantiles()) is not None)
     points = [
         Point(t=utc(t), series=name, value=number(value))
         for t, values in rows
         for name, value in zip(("p50", "p95", "p99"), values, strict=True)
     ]
-    return TimeSeries(bucket=bucket, rows=points)
+    return Latency(bucket=bucket, rows=points, percentiles=how)
 
 
 class ModelLatency(BaseModel):
@@ -148,17 +167,26 @@ class ModelLatency(BaseModel):
 
 class LatencyByModel(BaseModel):
     rows: list[ModelLatency]
+    percentiles: Precision
 
 
 def latency_by_model(store: Store, query: Query) -> LatencyByModel:
-    where, params = query.where()
-    rows = store.query(
-        f"SELECT model, count() AS requests, {_PERCENTILES}(duration_ms), {_PERCENTILES}(ttft_ms) FROM events "
-        f"WHERE event_name = 'api_request' AND {where} GROUP BY model ORDER BY requests DESC, model",
-        params,
-    )
+    answer = timed(store, query, "api_request", "model", uses=("model",))
+    how = answer.precision
+    rows: list[tuple[str, int, Sequence[float] | None, Sequence[float] | None]]
+    if how.exact:
+        where, params = query.where()
+        rows = store.query(
+            f"SELECT model, count() AS requests, {EXACT_SQL}(duration_ms), {EXACT_SQL}(ttft_ms) FROM events "
+            f"WHERE event_name = 'api_request' AND {where} GROUP BY model",
+            params,
+        )
+    else:
+        rows = [(m, t.events, t.durations.quantiles(), t.ttfts.quantiles()) for m, t in answer.groups.items()]
+    rows.sort(key=lambda row: (-integer(row[1]), row[0]))
     total = sum(integer(requests) for _, requests, _, _ in rows)
     return LatencyByModel(
+        percentiles=how,
         rows=[
             ModelLatency(
                 model=label(model),
@@ -168,7 +196,7 @@ def latency_by_model(store: Store, query: Query) -> LatencyByModel:
                 **_percentiles("ttft", ttfts),
             )
             for model, requests, durations, ttfts in rows
-        ]
+        ],
     )
 
 

@@ -14,6 +14,8 @@ count in every total, but not as a user or a session.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydantic import BaseModel
 
 from ccmon.analytics.query import Query
@@ -92,14 +94,19 @@ FROM ({source})
 
 
 def summary(store: Store, query: Query) -> Summary:
-    def run(template: str, tiers: tuple[Rollup, ...], *uses: str) -> tuple[object, ...]:
+    def run(template: str, tiers: tuple[Rollup, ...], *uses: str) -> Callable[[], tuple[object, ...]]:
         source, params = rollup_rows(tiers, query, uses=uses)
-        return store.query(template.format(source=source), params)[0]
+        return lambda: store.query(template.format(source=source), params)[0]
 
-    counters = run(_COUNTERS, METRICS, "metric_name", "type", "decision")
+    # Three independent reads, side by side.
+    counters, events, distinct = store.parallel(
+        run(_COUNTERS, METRICS, "metric_name", "type", "decision"),
+        run(_EVENTS, EVENTS, "event_name", "decision"),
+        run(_DISTINCT, SESSIONS, "session_id", "person"),
+    )
     cost, t_in, t_out, t_read, t_create, added, removed, commits, prs, e_acc, e_rej, a_user, a_cli = counters
-    requests, errors, d_acc, d_rej, tool_calls = run(_EVENTS, EVENTS, "event_name", "decision")
-    sessions, users = run(_DISTINCT, SESSIONS, "session_id", "person")
+    requests, errors, d_acc, d_rej, tool_calls = events
+    sessions, users = distinct
     return Summary(
         cost_usd=number(cost),
         tokens=Tokens(

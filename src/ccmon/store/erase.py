@@ -30,7 +30,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from ccmon.store.facade import Store
-from ccmon.store.rollups import VERSION_4, Rollup
+from ccmon.store.rollups import CURRENT, Rollup
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +85,7 @@ def _rebuilt_rollups() -> dict[str, tuple[Rollup, Rollup]]:
     """Rollups without a person key, and the finer rollup (with the person) each is rebuilt from."""
     return {
         rollup.table: (rollup, source)
-        for rollup, source in VERSION_4
+        for rollup, source in CURRENT
         if source is not None and "person" not in rollup.column_names and SESSION_COLUMN not in rollup.column_names
     }
 

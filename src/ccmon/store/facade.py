@@ -14,10 +14,12 @@ import logging
 import os
 import re
 import threading
+import time
 import uuid
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import clickhouse_connect
 import pyarrow as pa
@@ -29,6 +31,11 @@ from ccmon.store.series import SeriesPoint
 log = logging.getLogger(__name__)
 
 Client = Any  # clickhouse_connect.driver.Client; untyped upstream
+
+
+T = TypeVar("T")
+READERS = 4
+"""Threads that run a request's independent reads side by side (`Store.parallel`), shared by all requests."""
 
 
 class StoreError(RuntimeError):
@@ -53,6 +60,7 @@ class Store:
         self._clients: list[Client] = []
         self._lock = threading.Lock()
         self._closed = False
+        self._readers: ThreadPoolExecutor | None = None
         bootstrap = connect(None)
         try:
             bootstrap.command(f"CREATE DATABASE IF NOT EXISTS `{database}`")
@@ -110,8 +118,17 @@ class Store:
             if migration.version in done:
                 continue
             log.info("applying migration %d: %s", migration.version, migration.description)
-            for statement in migration.statements:
+            began = time.monotonic()
+            for step, statement in enumerate(migration.statements, 1):
                 client.command(statement)
+                # A migration that rebuilds rollups on a large store takes minutes: say how far it has got.
+                log.info(
+                    "migration %d: step %d of %d done (%.1f s)",
+                    migration.version,
+                    step,
+                    len(migration.statements),
+                    time.monotonic() - began,
+                )
             client.insert(
                 "schema_migrations",
                 [[migration.version, migration.description]],
@@ -233,10 +250,30 @@ class Store:
     def command(self, sql: str, parameters: Mapping[str, Any] | None = None) -> None:
         self.client().command(sql, parameters=dict(parameters or {}))
 
+    def parallel(self, *calls: Callable[[], T]) -> list[T]:
+        """The results of independent reads, run side by side, in order. A small read waits mostly on the engine's
+        index analysis and a single thread's work, so two or three run together in about the time of the longest.
+        Called from one of them, the calls run one after another (workers waiting for workers could starve the
+        pool)."""
+        if len(calls) < 2 or getattr(self._local, "reading", False):
+            return [call() for call in calls]
+        with self._lock:
+            if self._readers is None:
+                self._readers = ThreadPoolExecutor(READERS, thread_name_prefix="ccmon-read")
+            readers = self._readers
+        return [future.result() for future in [readers.submit(self._read, call) for call in calls]]
+
+    def _read(self, call: Callable[[], T]) -> T:
+        self._local.reading = True
+        return call()
+
     def close(self) -> None:
         self._closed = True
         with self._lock:
             clients, self._clients = self._clients, []
+            readers, self._readers = self._readers, None
+        if readers is not None:
+            readers.shutdown(wait=True)
         for client in clients:
             try:
                 client.close()

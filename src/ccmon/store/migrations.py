@@ -25,6 +25,9 @@ Table design, for time-bounded dashboard queries:
 - Version 12 adds `imported_usage`: history imported from Claude Code's transcripts and Anthropic's Admin API
   (`ccmon.imports`), one row per message or per person, day and model, with its source.
 - Version 13 adds `report_runs`: the scheduled reports sent (`ccmon.reports.schedule`).
+- Version 14 adds the durations rollups (`ccmon.store.rollups.DURATIONS`): per hour or day, the distributions of
+  tool durations, API latency and time to first token in log-spaced buckets (`ccmon.store.distribution`), so
+  percentiles over long ranges read kilobytes instead of every raw value.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from dataclasses import dataclass
 
 from ccmon.store.alert_tables import ALERT_TABLES
 from ccmon.store.dimensions import project_sql, provider_sql
-from ccmon.store.rollups import VERSION_2, VERSION_3, VERSION_4, Rollup
+from ccmon.store.rollups import VERSION_2, VERSION_3, VERSION_4, VERSION_14, Rollup
 from ccmon.store.state_tables import AUTH_TABLES, DIRECTORY_TABLES, TOKEN_TABLES
 
 RAW_TABLES = ("events", "metric_points", "spans")
@@ -362,6 +365,11 @@ ENGINE = MergeTree
 ORDER BY (report, period_start, sent_at)
 """,
         ),
+    ),
+    Migration(
+        14,
+        "durations rollups: tool durations, API latency and time to first token as log-spaced distributions",
+        _create(VERSION_14),
     ),
 )
 

@@ -23,11 +23,13 @@ created them.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from ccmon.store.dimensions import DIMENSION_COLUMNS
+from ccmon.store.distribution import BUCKETS_TYPE, bucket_sql
 
 EXACT_SCALE = 9
 EXACT_TYPE = f"Decimal(38, {EXACT_SCALE})"
@@ -67,6 +69,12 @@ class Rollup:
     group_by: str
     grain_s: int = 3600
     """The time bucket of `hour`, in seconds: 3600 (hours) or 86,400 (UTC days)."""
+    rows_where: str = "1"
+    """Which raw rows the rollup counts (its views' WHERE): the durations rollups keep the events that have one."""
+    fed_by: Rollup | None = None
+    """A finer rollup whose inserted rows feed this one's only view: it then aggregates that rollup's rows of each
+    insert instead of every raw row again (an insert of events pays for one view over the raw rows, not four).
+    None: one view per raw table. The raw-row SELECT (`select`) is the same either way."""
 
     @property
     def definitions(self) -> list[str]:
@@ -90,6 +98,8 @@ class Rollup:
         """The rollup's rows computed from raw table `source` (with `hour` as its time bucket, by default the
         rollup's own) for rows matching `where`: the materialized view's query, reused for raw-row answers."""
         columns = dict(self.sources)[source].format(hour=hour or self.truncate("ts"))
+        if self.rows_where != "1":
+            where = f"({self.rows_where}) AND {where}"
         return f"SELECT {columns} FROM {source} WHERE {where} GROUP BY {self.group_by}"
 
     @property
@@ -118,8 +128,15 @@ class Rollup:
 
     def drop_statements(self) -> tuple[str, ...]:
         """Remove the rollup (of this name, whatever its earlier definition) and its views."""
-        views = tuple(f"DROP VIEW IF EXISTS {self.table}_from_{source}" for source, _ in self.sources)
+        views = tuple(f"DROP VIEW IF EXISTS {name}" for name, _ in self.views)
         return (*views, f"DROP TABLE IF EXISTS {self.table}")
+
+    @property
+    def views(self) -> tuple[tuple[str, str], ...]:
+        """The rollup's materialized views: (name, SELECT)."""
+        if self.fed_by is not None:
+            return ((f"{self.table}_from_{self.fed_by.table}", self.select_from(self.fed_by)),)
+        return tuple((f"{self.table}_from_{source}", self.select(source)) for source, _ in self.sources)
 
     def statements(self, backfill_from: Rollup | None = None) -> tuple[str, ...]:
         create = (
@@ -127,12 +144,11 @@ class Rollup:
             f"PARTITION BY toYYYYMM(hour)\nORDER BY ({self.order_by})"
         )
         views = tuple(
-            f"CREATE MATERIALIZED VIEW IF NOT EXISTS {self.table}_from_{source} TO {self.table} AS "
-            f"{self.select(source)}"
-            for source, _ in self.sources
+            f"CREATE MATERIALIZED VIEW IF NOT EXISTS {name} TO {self.table} AS {select}" for name, select in self.views
         )
         # Migrations run before the receivers start, so nothing is inserted between the views' creation and the
-        # backfill; emptying the rollup first keeps a migration that was interrupted and runs again exact.
+        # backfill; emptying the rollup first keeps a migration that was interrupted and runs again exact (also for
+        # a rollup fed by another: refilling that one feeds this one too, before this one is emptied).
         if backfill_from is None:
             backfill = tuple(f"INSERT INTO {self.table} {self.select(source)}" for source, _ in self.sources)
         else:
@@ -159,6 +175,7 @@ def _rollup(
     *,
     grain_s: int,
     time_leads: bool = False,
+    rows_where: str = "1",
 ) -> Rollup:
     """A rollup keyed by the time bucket and `keys`; `measures` are its value columns, `sources` their SELECT
     expressions per raw table. Its sort key leads with `keys[0]` (a name the queries filter on) then the time,
@@ -173,6 +190,7 @@ def _rollup(
         sources=tuple((source, f"{{hour}} AS hour, {selected}, {values}") for source, values in sources.items()),
         group_by=f"hour, {key_list}",
         grain_s=grain_s,
+        rows_where=rows_where,
     )
 
 
@@ -243,6 +261,40 @@ def _sessions(table: str, keys: tuple[str, ...], grain_s: int, number: _Number =
     return _rollup(table, ("session_id", *keys, "os_type"), measures, values, grain_s=grain_s, time_leads=True)
 
 
+DURATION_US = "ifNull(sum(toInt64(round(if(abs({column}) < 1e12, {column}, 0) * 1000))), 0)"
+"""A sum of durations in milliseconds, exact, as whole microseconds (a float sum's last digits depend on the order of
+the rows; a sum of `exact` decimals costs 20 times more over millions of raw rows). No tool runs for 31 years: such
+values count as 0. `{column}` is the Float64 column."""
+TIMED_EVENTS = ("tool_result", "api_request")
+"""The events whose durations the durations rollups keep (tool runs; API requests, with their time to first token)."""
+
+
+def _durations(table: str, keys: tuple[str, ...], grain_s: int, fed_by: Rollup | None = None) -> Rollup:
+    """Per time bucket and `keys`: the events, their durations' exact sum, and the distributions of their durations
+    and times to first token in log-spaced buckets (`store.distribution`), from which percentiles are read."""
+    # The codecs halve the rollup's size (docs/performance.md, "Storage"): bucket maps compress well with ZSTD, counts
+    # and sums are small integers that T64 packs.
+    measures = f"""
+    events SimpleAggregateFunction(sum, UInt64) CODEC(T64, ZSTD(1)),
+    duration_us SimpleAggregateFunction(sum, Int64) CODEC(T64, ZSTD(1)),
+    durations SimpleAggregateFunction(sumMap, {BUCKETS_TYPE}) CODEC(ZSTD(3)),
+    ttfts SimpleAggregateFunction(sumMap, {BUCKETS_TYPE}) CODEC(ZSTD(3))"""
+
+    def distribution(column: str) -> str:
+        key = bucket_sql(f"assumeNotNull({column})")
+        return f"sumMapIf([{key}], [toUInt64(1)], {column} IS NOT NULL)"
+
+    values = {
+        "events": f"toUInt64(count()) AS events, {DURATION_US.format(column='duration_ms')} AS duration_us, "
+        f"{distribution('duration_ms')} AS durations, {distribution('ttft_ms')} AS ttfts"
+    }
+    timed = ", ".join(f"'{name}'" for name in TIMED_EVENTS)
+    rollup = _rollup(
+        table, ("event_name", *keys), measures, values, grain_s=grain_s, rows_where=f"event_name IN ({timed})"
+    )
+    return dataclasses.replace(rollup, fed_by=fed_by)
+
+
 _HOUR, _DAY = 3600, 86_400
 _BREAKDOWNS = ("tool_name", "decision", "decision_source")
 """What a tool, its decisions and their sources add to the keys of metric and event rollups."""
@@ -289,6 +341,7 @@ VERSION_2 = _backfilled(_VERSION_3[:3])
 """Schema version 2: the hourly rollups, with eight dimensions and float sums."""
 VERSION_3 = _backfilled(_VERSION_3)[3:]
 """Schema version 3: the daily rollups next to them."""
+_VERSION_4 = _schema(DIMENSION_COLUMNS, (*_ORG_CHART_V3, "organization_id"), _EXACT)
 (
     METRICS_BY_HOUR,
     EVENTS_BY_HOUR,
@@ -298,11 +351,38 @@ VERSION_3 = _backfilled(_VERSION_3)[3:]
     EVENTS_BY_DAY_AND_PERSON,
     EVENTS_BY_DAY,
     SESSIONS_BY_DAY,
-) = ROLLUPS = _schema(DIMENSION_COLUMNS, (*_ORG_CHART_V3, "organization_id"), _EXACT)
-"""Schema version 4, today's: every dimension (project, provider and organisation too), exact sums."""
-VERSION_4 = _backfilled(ROLLUPS)
+) = _VERSION_4
+VERSION_4 = _backfilled(_VERSION_4)
+"""Schema version 4: every dimension (project, provider and organisation too), exact sums."""
+
+_TIMED = ("tool_name", "model", "provider")
+_ORG_CHART = ("team", "department", "cost_center", "organization_id")
+DURATIONS_BY_HOUR = _durations("durations_by_hour", ("tool_name", *DIMENSION_COLUMNS), _HOUR)
+DURATIONS_BY_HOUR_AND_TEAM = _durations(
+    "durations_by_hour_and_team", (*_TIMED, *_ORG_CHART), _HOUR, fed_by=DURATIONS_BY_HOUR
+)
+DURATIONS_BY_DAY_AND_PERSON = dataclasses.replace(
+    _durations("durations_by_day_and_person", (*_TIMED, "person", *_ORG_CHART), _DAY, fed_by=DURATIONS_BY_HOUR),
+    # It is read for one person (or a few): their rows first, not every person's rows of the range.
+    order_by=f"event_name, person, hour, {', '.join((*_TIMED, *_ORG_CHART))}",
+)
+DURATIONS_BY_DAY = _durations("durations_by_day", (*_TIMED, *_ORG_CHART), _DAY, fed_by=DURATIONS_BY_HOUR)
+VERSION_14 = (
+    (DURATIONS_BY_HOUR, None),
+    (DURATIONS_BY_HOUR_AND_TEAM, DURATIONS_BY_HOUR),
+    (DURATIONS_BY_DAY_AND_PERSON, DURATIONS_BY_HOUR),
+    (DURATIONS_BY_DAY, DURATIONS_BY_HOUR),
+)
+"""Schema version 14: the durations rollups, each with the one it is backfilled from: the hourly one, with every
+column, from raw rows; the others from it (which also rebuilds them when a person is erased). Only the hourly one
+keeps every dimension: a filter on the repository, project, terminal or version reads it; the others keep what the
+dashboards group and are scoped by."""
+CURRENT = (*VERSION_4, *VERSION_14)
+"""Every rollup of today's schema and the one it is rebuilt from (None: the raw rows)."""
+ROLLUPS = tuple(rollup for rollup, _ in CURRENT)
 
 # The tiers the analytics layer chooses from, smallest first; the last of each has every column.
 METRICS = (METRICS_BY_DAY_AND_PERSON, METRICS_BY_DAY, METRICS_BY_HOUR)
 EVENTS = (EVENTS_BY_DAY_AND_PERSON, EVENTS_BY_DAY, EVENTS_BY_HOUR)
 SESSIONS = (SESSIONS_BY_DAY, SESSIONS_BY_HOUR)
+DURATIONS = (DURATIONS_BY_DAY, DURATIONS_BY_DAY_AND_PERSON, DURATIONS_BY_HOUR_AND_TEAM, DURATIONS_BY_HOUR)

@@ -22,7 +22,7 @@ from ccmon.analytics import Analytics, InvalidQuery, Overview, Query, Summary, T
 from ccmon.analytics import sessions as session_queries
 from ccmon.analytics.adoption import Activity, Shares
 from ccmon.analytics.cost import Breakdown, Efficiency, MonthToDate
-from ccmon.analytics.engineering import Errors, Heatmap, LatencyByModel, Tools
+from ccmon.analytics.engineering import Errors, Heatmap, Latency, LatencyByModel, Tools
 from ccmon.analytics.explorer import EventPage
 from ccmon.analytics.paging import MAX_LIMIT
 from ccmon.analytics.people import SORTABLE, AcceptanceBreakdown, Leaderboard, Profile
@@ -317,7 +317,7 @@ def _analytics_routes(analytics: Analytics, queries: QueryDependencies) -> APIRo
         result = analytics.tool_heatmap(query)
         return tabular(result, result.rows, fmt)
 
-    @router.get("/engineering/latency", response_model=TimeSeries)
+    @router.get("/engineering/latency", response_model=Latency)
     def get_latency(
         query: SeriesParams,
         measure: Annotated[str, Param(description="duration (whole request) or ttft (time to first token)")] = (

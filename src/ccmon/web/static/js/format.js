@@ -100,5 +100,6 @@ export const FORMULAS = {
   sessions_per_user: "Sessions per person = sessions that day ÷ people active that day",
   headcount_share:
     "Active of headcount = people in the directory (within your role's scope) with any event or data point in the window ÷ people in the directory",
-  percentile: "Percentile: exact, interpolated between the closest ranks (PERCENTILE.INC)",
+  percentile:
+    "Percentile: interpolated between the closest ranks (PERCENTILE.INC); exact up to 100,000 values, beyond that within 1 % (log-spaced buckets)",
 };

@@ -72,6 +72,16 @@ export class PageContext {
     return { figure, body };
   }
 
+  // Say in a panel's caption when its percentiles are approximate (an answer's `percentiles`: exact, or within
+  // `relative_error` of the exact value, read from the durations rollup).
+  precision(panel, percentiles) {
+    if (!percentiles || percentiles.exact) return;
+    const within = `${+(percentiles.relative_error * 100).toFixed(2)} %`;
+    panel.figure.querySelector("figcaption").append(
+      h("span", { class: "note", "data-precision": "approximate", title: `Percentiles within ${within} of the exact values` }, `percentiles ±${within}`),
+    );
+  }
+
   // Run `draw(data)` once `promise` resolves; a failure is shown in the panel (and on the page's state).
   fill(panel, promise, draw) {
     const done = promise.then(

@@ -38,7 +38,7 @@ export async function render(ctx) {
     csv: { path: "engineering/tools", params: toolParams, filename: "tool-failures.csv" },
   });
   const toolsAnswer = ctx.get("engineering/tools", toolParams);
-  ctx.fill(toolsPanel, toolsAnswer, (t) =>
+  ctx.fill(toolsPanel, toolsAnswer, (t) => {
     toolsPanel.body.replaceChildren(
       table(
         "tools",
@@ -46,8 +46,9 @@ export async function render(ctx) {
         t.rows,
         { csv: { path: "engineering/tools", params: toolParams, filename: "tools.csv" } },
       ),
-    ),
-  );
+    );
+    ctx.precision(toolsPanel, t.percentiles);
+  });
   ctx.fill(failures, toolsAnswer, (t) =>
     barChart(
       failures.figure,
@@ -85,17 +86,19 @@ export async function render(ctx) {
 
   const latency = ctx.panel(grid, "latency", "API request duration percentiles", { wide: true, formula: FORMULAS.percentile });
   const latencyParams = ctx.with({ measure: "duration", bucket: ctx.bucket });
-  ctx.fill(latency, ctx.get("engineering/latency", latencyParams), (ts) =>
+  ctx.fill(latency, ctx.get("engineering/latency", latencyParams), (ts) => {
     timeChart(latency.figure, latency.body, pivot(ts.rows, { ...ctx.range, bucket: ts.bucket, fill: false, order: ["p50", "p95", "p99"] }), {
       format: ms,
       label: "API latency percentiles",
-    }),
-  );
+    });
+    ctx.precision(latency, ts.percentiles);
+  });
 
   const byModel = ctx.panel(grid, "latency-by-model", "Requests and latency by model", { chart: false, wide: true });
   const byModelParams = ctx.with();
   const models = ctx.get("engineering/latency-by-model", byModelParams);
-  ctx.fill(byModel, models, (l) =>
+  ctx.fill(byModel, models, (l) => {
+    ctx.precision(byModel, l.percentiles);
     byModel.body.replaceChildren(
       table(
         "latency-by-model",
@@ -112,8 +115,8 @@ export async function render(ctx) {
         l.rows,
         { csv: { path: "engineering/latency-by-model", params: byModelParams, filename: "latency-by-model.csv" } },
       ),
-    ),
-  );
+    );
+  });
   // Seed 002's model distribution: each model's share of the API requests.
   const shares = ctx.panel(grid, "requests-by-model", "Share of API requests by model", {
     formula: FORMULAS.request_share,

@@ -137,7 +137,7 @@ export async function render(ctx, key) {
   const tools = ctx.panel(grid, "tools", "Tools", { chart: false, wide: true });
   const toolParams = ctx.with();
   toolParams.set("person", key);
-  ctx.fill(tools, profile, (p) =>
+  ctx.fill(tools, profile, (p) => {
     tools.body.replaceChildren(
       table(
         "tools",
@@ -145,7 +145,8 @@ export async function render(ctx, key) {
         p.tools.rows,
         { csv: { path: "engineering/tools", params: toolParams, filename: "tools.csv" } },
       ),
-    ),
-  );
+    );
+    ctx.precision(tools, p.tools.percentiles);
+  });
   ctx.target.append(h("p", {}, h("a", { href: href("/sessions", { person: key }) }, "Their sessions →")));
 }
