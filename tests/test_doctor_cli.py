@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import io
 import json
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from ccmon import doctor_cli
-from tests.support import RunningServer, free_port, in_process_server, make_config
+from tests.support import RunningServer, in_process_server, make_config
 
 TOKEN = "cc-doctor-cli-secret-token"
 
@@ -64,9 +65,20 @@ def test_good_setup_exits_0_with_every_check_ok(server: RunningServer, tmp_path:
     assert status == 0 and "✓ ping_stored" in output and "All checks passed." in output and TOKEN not in output
 
 
-def test_server_down_exits_1_naming_the_fault(tmp_path: Path) -> None:
-    environ = environ_for(tmp_path, free_port())
-    url = f"http://127.0.0.1:{free_port()}"
+@pytest.fixture
+def closed_ports() -> Iterator[tuple[int, int]]:
+    """Two loopback ports nobody answers on: bound here and never listened on, so a connection is refused and no
+    server another test starts meanwhile can take them (a port merely found free once was, and answered)."""
+    with socket.socket() as first, socket.socket() as second:
+        first.bind(("127.0.0.1", 0))
+        second.bind(("127.0.0.1", 0))
+        yield first.getsockname()[1], second.getsockname()[1]
+
+
+def test_server_down_exits_1_naming_the_fault(tmp_path: Path, closed_ports: tuple[int, int]) -> None:
+    grpc_port, api_port = closed_ports
+    environ = environ_for(tmp_path, grpc_port)
+    url = f"http://127.0.0.1:{api_port}"
     status, output = doctor(environ, "--url", url, "--project", str(tmp_path / "repo"), "--wait", "1")
     assert status == 1
     assert "✗ api:" in output and "✗ ping_sent: connection refused" in output
