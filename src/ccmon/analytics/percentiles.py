@@ -36,7 +36,7 @@ from ccmon.store.rollups import DURATIONS
 EXACT_LIMIT = 100_000
 """Up to this many values in an answer, percentiles are exact (read from raw rows)."""
 LEVELS = (0.5, 0.95, 0.99)
-EXACT_SQL = "quantilesExactInclusive(0.5, 0.95, 0.99)"
+EXACT_SQL = f"quantilesExactInclusive({', '.join(map(str, LEVELS))})"
 """The exact percentiles of `LEVELS`, over raw rows."""
 
 
