@@ -18,7 +18,7 @@ from ccmon.analytics.results import Point, TimeSeries, integer, number, ratio, u
 from ccmon.analytics.rollup import rollup_rows
 from ccmon.analytics.timerange import InvalidQuery
 from ccmon.store.facade import Store
-from ccmon.store.rollups import DURATION_US, EVENTS
+from ccmon.store.rollups import EVENTS
 
 
 class ToolStats(BaseModel):
@@ -57,21 +57,19 @@ def tools(store: Store, query: Query) -> Tools:
     )
     answer = timed(store, query, "tool_result", "tool_name", uses=("tool_name",), measures=("durations",))
     how = answer.precision
+    # Means from the rollup either way (an exact sum over a count); percentiles from the raw rows when exact.
+    means = {name: ratio(t.duration_us / 1000, t.durations.values) for name, t in answer.groups.items()}
     if how.exact:
         where, params = query.where()
-        durations = {
-            name: (ratio(number(total_us) / 1000, number(count)), quantiles)
-            for name, total_us, count, quantiles in store.query(
-                f"SELECT tool_name, {DURATION_US.format(column='duration_ms')}, count(duration_ms), "
-                f"{EXACT_SQL}(duration_ms) FROM events WHERE event_name = 'tool_result' AND {where} GROUP BY tool_name",
+        quantiles = dict(
+            store.query(
+                f"SELECT tool_name, {EXACT_SQL}(duration_ms) FROM events "
+                f"WHERE event_name = 'tool_result' AND {where} GROUP BY tool_name",
                 params,
             )
-        }
+        )
     else:
-        durations = {
-            name: (ratio(t.duration_us / 1000, t.durations.values), t.durations.quantiles() or [])
-            for name, t in answer.groups.items()
-        }
+        quantiles = {name: t.durations.quantiles() for name, t in answer.groups.items()}
     return Tools(
         percentiles=how,
         rows=[
@@ -81,8 +79,8 @@ def tools(store: Store, query: Query) -> Tools:
                 successes=integer(ok),
                 success_rate=ratio(number(ok), number(calls)),
                 rejections=integer(rejected),
-                duration_mean_ms=durations.get(name, (None, []))[0],
-                **_percentiles("duration", durations.get(name, (None, []))[1]),
+                duration_mean_ms=means.get(name),
+                **_percentiles("duration", quantiles.get(name)),
             )
             for name, calls, ok, rejected in rows
         ],

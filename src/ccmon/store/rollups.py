@@ -261,7 +261,7 @@ def _sessions(table: str, keys: tuple[str, ...], grain_s: int, number: _Number =
     return _rollup(table, ("session_id", *keys, "os_type"), measures, values, grain_s=grain_s, time_leads=True)
 
 
-DURATION_US = "ifNull(sum(toInt64(round(if(abs({column}) < 1e12, {column}, 0) * 1000))), 0)"
+_DURATION_US = "ifNull(sum(toInt64(round(if(abs({column}) < 1e12, {column}, 0) * 1000))), 0)"
 """A sum of durations in milliseconds, exact, as whole microseconds (a float sum's last digits depend on the order of
 the rows; a sum of `exact` decimals costs 20 times more over millions of raw rows). No tool runs for 31 years: such
 values count as 0. `{column}` is the Float64 column."""
@@ -285,7 +285,7 @@ def _durations(table: str, keys: tuple[str, ...], grain_s: int, fed_by: Rollup |
         return f"sumMapIf([{key}], [toUInt64(1)], {column} IS NOT NULL)"
 
     values = {
-        "events": f"toUInt64(count()) AS events, {DURATION_US.format(column='duration_ms')} AS duration_us, "
+        "events": f"toUInt64(count()) AS events, {_DURATION_US.format(column='duration_ms')} AS duration_us, "
         f"{distribution('duration_ms')} AS durations, {distribution('ttft_ms')} AS ttfts"
     }
     timed = ", ".join(f"'{name}'" for name in TIMED_EVENTS)
