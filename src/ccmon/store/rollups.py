@@ -98,6 +98,7 @@ class Rollup:
         """The rollup's rows computed from raw table `source` (with `hour` as its time bucket, by default the
         rollup's own) for rows matching `where`: the materialized view's query, reused for raw-row answers."""
         columns = dict(self.sources)[source].format(hour=hour or self.truncate("ts"))
+        # Only a rollup with a row filter adds it: the others' SQL stays what their released migrations ran.
         if self.rows_where != "1":
             where = f"({self.rows_where}) AND {where}"
         return f"SELECT {columns} FROM {source} WHERE {where} GROUP BY {self.group_by}"
